@@ -1,0 +1,46 @@
+# One place that gives every zarc target the same warnings, include root and naming.
+include(GoogleTest)
+
+function(zarc_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter)
+endfunction()
+
+# zarc_library(NAME SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...]) -> target zarc_NAME, alias zarc::NAME
+function(zarc_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(zarc_${name} STATIC ${ARG_SOURCES})
+  add_library(zarc::${name} ALIAS zarc_${name})
+  target_include_directories(zarc_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(zarc_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  zarc_warnings(zarc_${name})
+endfunction()
+
+# zarc_executable(NAME SOURCES ... DEPS ...) -> build/bin/NAME
+function(zarc_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  zarc_warnings(${name})
+endfunction()
+
+# zarc_test(NAME SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s]): a GoogleTest binary whose tests are
+# registered one by one with CTest. Tests run from the build tree with ZARC_SOURCE_DIR and
+# ZARC_BINARY_DIR set so they can find fixtures and tools.
+function(zarc_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  zarc_warnings(${name})
+  gtest_discover_tests(${name}
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES
+      LABELS "${ARG_LABELS}"
+      TIMEOUT ${ARG_TIMEOUT}
+      ENVIRONMENT "ZARC_SOURCE_DIR=${PROJECT_SOURCE_DIR};ZARC_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endfunction()
