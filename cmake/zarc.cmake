@@ -2,7 +2,7 @@
 include(GoogleTest)
 
 function(zarc_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers)
 endfunction()
 
 # zarc_library(NAME SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...]) -> target zarc_NAME, alias zarc::NAME

@@ -9,7 +9,7 @@ apt_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcpprest-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  dovecot-imapd prometheus
+  dovecot-imapd prometheus python3-yaml python3-jsonschema libboost-dev
 )
 # Node.js may already come from another source (its npm conflicts with Debian's): only add it if absent.
 command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
