@@ -1,0 +1,173 @@
+#include "runtime/service/service_host.h"
+
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/log/log.h"
+#include "runtime/service/health_service.h"
+
+namespace zarc::service {
+
+config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port) {
+  config::Schema<HostConfig> s;
+  s.String("listen.address", &HostConfig::listen_address, "0.0.0.0",
+           "address the gRPC and metrics servers bind to")
+      .Int("grpc.port", &HostConfig::grpc_port, default_grpc_port, 0, 65535,
+           "gRPC control-plane port (health, control RPCs); 0 picks a free port")
+      .Int("metrics.port", &HostConfig::metrics_port, default_metrics_port, 0, 65535,
+           "Prometheus /metrics port; 0 picks a free port")
+      .Enum("log.level", &HostConfig::log_level, "info", {"debug", "info", "warn", "error"},
+            "least severe log level written")
+      .Enum("log.format", &HostConfig::log_format, "text", {"text", "json"},
+            "log line format: text, or JSON lines for log collectors");
+  return s;
+}
+
+void BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a peer closing a socket is an error to handle, not a process exit
+}
+
+int WaitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int signo = 0;
+  sigwait(&set, &signo);
+  return signo;
+}
+
+struct ServiceHost::Impl {
+  std::string name;
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  HealthService health;
+  std::unique_ptr<grpc::Server> server;
+  int grpc_port = 0;
+  int metrics_port = 0;
+};
+
+ServiceHost::ServiceHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
+    const std::string& name, const HostConfig& config, std::vector<grpc::Service*> services) {
+  auto impl = std::make_unique<Impl>();
+  impl->name = name;
+
+  const std::string metrics_bind = absl::StrCat(config.listen_address, ":", config.metrics_port);
+  try {
+    impl->exposer = std::make_unique<prometheus::Exposer>(metrics_bind);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", metrics_bind, ": ",
+                                               e.what(), "; choose another metrics.port"));
+  }
+  impl->exposer->RegisterCollectable(impl->registry);
+  const std::vector<int> ports = impl->exposer->GetListeningPorts();
+  impl->metrics_port = ports.empty() ? 0 : ports.front();
+
+  prometheus::BuildGauge()
+      .Name("zarc_build_info")
+      .Help("Always 1; labels say which zarc service this process runs")
+      .Register(*impl->registry)
+      .Add({{"service", name}, {"version", ZARC_VERSION}})
+      .Set(1);
+
+  grpc::ServerBuilder builder;
+  const std::string grpc_bind = absl::StrCat(config.listen_address, ":", config.grpc_port);
+  builder.AddListeningPort(grpc_bind, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  builder.RegisterService(&impl->health);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || impl->grpc_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", grpc_bind, "; choose another grpc.port"));
+  }
+  impl->health.SetStatus("", HealthService::Status::HealthCheckResponse_ServingStatus_NOT_SERVING);
+  log::Info(name, "listening", {{"grpc_port", impl->grpc_port}, {"metrics_port", impl->metrics_port}});
+  return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(impl)));
+}
+
+prometheus::Registry& ServiceHost::metrics() { return *impl_->registry; }
+
+void ServiceHost::SetServing(bool serving, const std::string& component) {
+  const auto status = serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                              : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+  impl_->health.SetStatus(component, status);
+}
+
+int ServiceHost::grpc_port() const { return impl_->grpc_port; }
+int ServiceHost::metrics_port() const { return impl_->metrics_port; }
+
+void ServiceHost::Shutdown() {
+  if (impl_->server == nullptr) return;
+  impl_->health.Shutdown();
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  impl_->server.reset();
+  impl_->exposer.reset();
+}
+
+int RunServiceMainImpl(const std::string& name, int argc, char** argv,
+                       const std::vector<config::OptionSpec>& specs,
+                       const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
+                                                                      std::string* printed)>& load,
+                       const std::function<std::vector<grpc::Service*>()>& services,
+                       const std::function<absl::Status(ServiceHost&)>& start,
+                       const std::function<void()>& stop) {
+  BlockShutdownSignals();
+  config::Sources sources{.args = {argv + 1, argv + argc}, .env = config::ProcessEnvironment()};
+  for (const std::string& a : sources.args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: %s [--config=FILE] [--key=value ...]\n\n"
+                  "Options (also ZARC_* environment variables or `key = value` lines in FILE):\n\n%s",
+                  argv[0], config::ReferenceTable(specs).c_str());
+      return 0;
+    }
+  }
+  std::string printed;
+  absl::StatusOr<HostConfig> host_config = load(sources, &printed);
+  if (!host_config.ok()) {
+    std::fprintf(stderr, "%s: configuration error: %s\n", name.c_str(),
+                 std::string(host_config.status().message()).c_str());
+    return 2;
+  }
+  log::Level level = log::Level::kInfo;
+  (void)log::ParseLevel(host_config->log_level, &level);
+  log::Configure(level, host_config->log_format == "json" ? log::Format::kJson : log::Format::kText);
+  log::Info(name, "starting with configuration", {{"config", printed}});
+
+  absl::StatusOr<std::unique_ptr<ServiceHost>> host =
+      ServiceHost::Start(name, *host_config, services());
+  if (!host.ok()) {
+    log::Error(name, "cannot start", {{"error", host.status()}});
+    return 1;
+  }
+  if (absl::Status s = start(**host); !s.ok()) {
+    log::Error(name, "cannot start", {{"error", s}});
+    return 1;
+  }
+  (*host)->SetServing(true);
+  const int signo = WaitForShutdownSignal();
+  log::Info(name, "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*host)->SetServing(false);
+  stop();
+  (*host)->Shutdown();
+  log::Info(name, "stopped cleanly");
+  return 0;
+}
+
+}  // namespace zarc::service

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/config/config.h"
+
+namespace grpc {
+class Service;
+}
+namespace prometheus {
+class Registry;
+}
+
+namespace zarc::service {
+
+class HealthService;
+
+// What every zarc process serves besides its stage: the gRPC control plane (with
+// grpc.health.v1), Prometheus metrics, and its log settings.
+struct HostConfig {
+  std::string listen_address = "0.0.0.0";
+  int64_t grpc_port = 0;
+  int64_t metrics_port = 0;
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+
+// The host options under `grpc.port`, `metrics.port`, `listen.address`, `log.level`,
+// `log.format`, with per-service default ports.
+config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port);
+
+// Blocks SIGINT and SIGTERM in the calling thread so every thread started afterwards inherits the
+// mask and the signals are only ever taken by WaitForShutdownSignal. Call first thing in main().
+void BlockShutdownSignals();
+// Waits for SIGINT or SIGTERM; returns the signal number.
+int WaitForShutdownSignal();
+
+// Owns the gRPC server and the metrics endpoint of one process. Thread-safe after Start().
+class ServiceHost {
+ public:
+  // `services` stay owned by the caller and must outlive the host.
+  static absl::StatusOr<std::unique_ptr<ServiceHost>> Start(const std::string& name,
+                                                            const HostConfig& config,
+                                                            std::vector<grpc::Service*> services);
+  ~ServiceHost();
+
+  prometheus::Registry& metrics();
+  // Marks the process (and `component`, if given) serving or not for health checks.
+  void SetServing(bool serving, const std::string& component = "");
+  int grpc_port() const;
+  int metrics_port() const;
+  // Health goes NOT_SERVING, then the gRPC server stops (in-flight calls get `grace`).
+  void Shutdown();
+
+ private:
+  struct Impl;
+  explicit ServiceHost(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A typical service main(): loads `Config` (HostConfig included via `host_member`), answers
+// --help with the option reference, configures logging, starts the host and `run`, waits for
+// SIGINT/SIGTERM, then calls `stop` and shuts down. Exit codes: 0 clean stop, 2 bad configuration,
+// 1 failure at run time.
+template <typename Config>
+struct ServiceMain {
+  std::string name;
+  config::Schema<Config> schema;
+  HostConfig Config::*host_member;
+  // Starts the service's work (may be empty). Returns the gRPC services to register and a stop
+  // function, or an error that ends the process with exit code 1.
+  std::function<absl::Status(const Config&, ServiceHost&)> start;
+  std::function<void()> stop;
+  std::function<std::vector<grpc::Service*>(const Config&)> services;
+};
+
+int RunServiceMainImpl(const std::string& name, int argc, char** argv,
+                       const std::vector<config::OptionSpec>& specs,
+                       const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
+                                                                      std::string* printed)>& load,
+                       const std::function<std::vector<grpc::Service*>()>& services,
+                       const std::function<absl::Status(ServiceHost&)>& start,
+                       const std::function<void()>& stop);
+
+template <typename Config>
+int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
+  Config loaded{};
+  return RunServiceMainImpl(
+      m.name, argc, argv, m.schema.Specs(),
+      [&](const config::Sources& sources, std::string* printed) -> absl::StatusOr<HostConfig> {
+        absl::StatusOr<Config> c = m.schema.Load(sources);
+        if (!c.ok()) return c.status();
+        loaded = *std::move(c);
+        *printed = m.schema.Print(loaded);
+        return loaded.*(m.host_member);
+      },
+      [&]() { return m.services ? m.services(loaded) : std::vector<grpc::Service*>{}; },
+      [&](ServiceHost& host) { return m.start ? m.start(loaded, host) : absl::OkStatus(); },
+      [&]() {
+        if (m.stop) m.stop();
+      });
+}
+
+}  // namespace zarc::service
