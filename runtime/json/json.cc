@@ -1,0 +1,96 @@
+#include "runtime/json/json.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace zarc::json {
+
+absl::StatusOr<Value> Parse(absl::string_view text, absl::string_view what) {
+  try {
+    std::error_code ec;
+    Value v = Value::parse(std::string(text), ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is not valid JSON (", ec.message(), "); first bytes: \"",
+                       text.substr(0, 80), "\""));
+    }
+    return v;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON: ", e.what()));
+  }
+}
+
+std::string Serialize(const Value& value) { return value.serialize(); }
+
+namespace {
+const Value* Field(const Value& object, absl::string_view key) {
+  if (!object.is_object()) return nullptr;
+  const auto& obj = object.as_object();
+  auto it = obj.find(std::string(key));
+  return it == obj.end() ? nullptr : &it->second;
+}
+}  // namespace
+
+bool Has(const Value& object, absl::string_view key) {
+  const Value* f = Field(object, key);
+  return f != nullptr && !f->is_null();
+}
+
+std::string String(const Value& object, absl::string_view key, absl::string_view fallback) {
+  const Value* f = Field(object, key);
+  if (f == nullptr) return std::string(fallback);
+  if (f->is_string()) return f->as_string();
+  if (f->is_number()) return f->serialize();
+  if (f->is_boolean()) return f->as_bool() ? "true" : "false";
+  return std::string(fallback);
+}
+
+int64_t Int(const Value& object, absl::string_view key, int64_t fallback) {
+  const Value* f = Field(object, key);
+  if (f == nullptr) return fallback;
+  if (f->is_number()) {
+    const auto& n = f->as_number();
+    if (n.is_int64()) return n.to_int64();
+    if (n.is_uint64()) return static_cast<int64_t>(n.to_uint64());
+    return static_cast<int64_t>(f->as_double());
+  }
+  if (f->is_string()) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(f->as_string(), &v)) return v;
+  }
+  return fallback;
+}
+
+bool Bool(const Value& object, absl::string_view key, bool fallback) {
+  const Value* f = Field(object, key);
+  if (f == nullptr) return fallback;
+  if (f->is_boolean()) return f->as_bool();
+  if (f->is_string()) return f->as_string() == "true";
+  return fallback;
+}
+
+std::vector<Value> Array(const Value& object, absl::string_view key) {
+  const Value* f = Field(object, key);
+  std::vector<Value> out;
+  if (f == nullptr || !f->is_array()) return out;
+  for (const Value& v : f->as_array()) out.push_back(v);
+  return out;
+}
+
+Value Object(const Value& object, absl::string_view key) {
+  const Value* f = Field(object, key);
+  return f != nullptr && f->is_object() ? *f : Value::null();
+}
+
+absl::StatusOr<std::string> RequiredString(const Value& object, absl::string_view key,
+                                           absl::string_view what) {
+  std::string s = String(object, key);
+  if (s.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has no \"", key, "\""));
+  }
+  return s;
+}
+
+Value Str(absl::string_view s) { return Value::string(std::string(s)); }
+
+}  // namespace zarc::json
