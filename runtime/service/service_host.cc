@@ -65,9 +65,11 @@ ServiceHost::ServiceHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ServiceHost::~ServiceHost() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
-    const std::string& name, const HostConfig& config, std::vector<grpc::Service*> services) {
+    const std::string& name, const HostConfig& config, std::vector<grpc::Service*> services,
+    std::shared_ptr<prometheus::Registry> metrics) {
   auto impl = std::make_unique<Impl>();
   impl->name = name;
+  if (metrics != nullptr) impl->registry = std::move(metrics);
 
   const std::string metrics_bind = absl::StrCat(config.listen_address, ":", config.metrics_port);
   try {
@@ -125,9 +127,7 @@ int RunServiceMainImpl(const std::string& name, int argc, char** argv,
                        const std::vector<config::OptionSpec>& specs,
                        const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
                                                                       std::string* printed)>& load,
-                       const std::function<std::vector<grpc::Service*>()>& services,
-                       const std::function<absl::Status(ServiceHost&)>& start,
-                       const std::function<void()>& stop) {
+                       const StartFn& start, const std::function<void()>& stop) {
   BlockShutdownSignals();
   config::Sources sources{.args = {argv + 1, argv + argc}, .env = config::ProcessEnvironment()};
   for (const std::string& a : sources.args) {
@@ -150,14 +150,18 @@ int RunServiceMainImpl(const std::string& name, int argc, char** argv,
   log::Configure(level, host_config->log_format == "json" ? log::Format::kJson : log::Format::kText);
   log::Info(name, "starting with configuration", {{"config", printed}});
 
-  absl::StatusOr<std::unique_ptr<ServiceHost>> host =
-      ServiceHost::Start(name, *host_config, services());
-  if (!host.ok()) {
-    log::Error(name, "cannot start", {{"error", host.status()}});
+  auto registry = std::make_shared<prometheus::Registry>();
+  absl::StatusOr<std::vector<grpc::Service*>> services = start(*registry);
+  if (!services.ok()) {
+    log::Error(name, "cannot start", {{"error", services.status()}});
+    stop();
     return 1;
   }
-  if (absl::Status s = start(**host); !s.ok()) {
-    log::Error(name, "cannot start", {{"error", s}});
+  absl::StatusOr<std::unique_ptr<ServiceHost>> host =
+      ServiceHost::Start(name, *host_config, *services, registry);
+  if (!host.ok()) {
+    log::Error(name, "cannot start", {{"error", host.status()}});
+    stop();
     return 1;
   }
   (*host)->SetServing(true);

@@ -42,10 +42,11 @@ int WaitForShutdownSignal();
 // Owns the gRPC server and the metrics endpoint of one process. Thread-safe after Start().
 class ServiceHost {
  public:
-  // `services` stay owned by the caller and must outlive the host.
-  static absl::StatusOr<std::unique_ptr<ServiceHost>> Start(const std::string& name,
-                                                            const HostConfig& config,
-                                                            std::vector<grpc::Service*> services);
+  // `services` stay owned by the caller and must outlive the host. `metrics` is the registry the
+  // process's components registered on before the host started (a new one if null).
+  static absl::StatusOr<std::unique_ptr<ServiceHost>> Start(
+      const std::string& name, const HostConfig& config, std::vector<grpc::Service*> services,
+      std::shared_ptr<prometheus::Registry> metrics = nullptr);
   ~ServiceHost();
 
   prometheus::Registry& metrics();
@@ -63,28 +64,28 @@ class ServiceHost {
 };
 
 // A typical service main(): loads `Config` (HostConfig included via `host_member`), answers
-// --help with the option reference, configures logging, starts the host and `run`, waits for
-// SIGINT/SIGTERM, then calls `stop` and shuts down. Exit codes: 0 clean stop, 2 bad configuration,
-// 1 failure at run time.
+// --help with the option reference, configures logging, calls `start` (which builds and starts the
+// service's components, registering their metrics, and returns the gRPC services they serve),
+// starts the host, reports healthy, waits for SIGINT/SIGTERM, then calls `stop` and shuts down.
+// Exit codes: 0 clean stop, 2 bad configuration, 1 failure at start-up.
 template <typename Config>
 struct ServiceMain {
   std::string name;
   config::Schema<Config> schema;
   HostConfig Config::*host_member;
-  // Starts the service's work (may be empty). Returns the gRPC services to register and a stop
-  // function, or an error that ends the process with exit code 1.
-  std::function<absl::Status(const Config&, ServiceHost&)> start;
+  std::function<absl::StatusOr<std::vector<grpc::Service*>>(const Config&, prometheus::Registry&)>
+      start;
   std::function<void()> stop;
-  std::function<std::vector<grpc::Service*>(const Config&)> services;
 };
+
+using StartFn =
+    std::function<absl::StatusOr<std::vector<grpc::Service*>>(prometheus::Registry& metrics)>;
 
 int RunServiceMainImpl(const std::string& name, int argc, char** argv,
                        const std::vector<config::OptionSpec>& specs,
                        const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
                                                                       std::string* printed)>& load,
-                       const std::function<std::vector<grpc::Service*>()>& services,
-                       const std::function<absl::Status(ServiceHost&)>& start,
-                       const std::function<void()>& stop);
+                       const StartFn& start, const std::function<void()>& stop);
 
 template <typename Config>
 int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
@@ -98,8 +99,10 @@ int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
         *printed = m.schema.Print(loaded);
         return loaded.*(m.host_member);
       },
-      [&]() { return m.services ? m.services(loaded) : std::vector<grpc::Service*>{}; },
-      [&](ServiceHost& host) { return m.start ? m.start(loaded, host) : absl::OkStatus(); },
+      [&](prometheus::Registry& metrics) -> absl::StatusOr<std::vector<grpc::Service*>> {
+        if (!m.start) return std::vector<grpc::Service*>{};
+        return m.start(loaded, metrics);
+      },
       [&]() {
         if (m.stop) m.stop();
       });

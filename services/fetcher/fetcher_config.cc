@@ -1,11 +1,71 @@
 #include "services/fetcher/fetcher_config.h"
 
+#include "absl/strings/str_cat.h"
+#include "runtime/common_options/common_options.h"
+#include "services/fetcher/url_policy.h"
+
 namespace zarc::fetcher {
 
 config::Schema<FetcherConfig> FetcherSchema() {
-  config::Schema<FetcherConfig> schema;
-  schema.Include(service::HostSchema(7001, 9401), &FetcherConfig::host);
-  return schema;
+  config::Schema<FetcherConfig> s;
+  s.Include(service::HostSchema(7001, 9401), &FetcherConfig::host)
+      .Include(common_options::KafkaSchema("zarc-fetcher"), &FetcherConfig::kafka)
+      .Include(common_options::BlobSchema("staging", "file:///var/lib/zarc/staging", "zarc-staging"),
+               &FetcherConfig::staging)
+      .Url("zoom.api_url", &FetcherConfig::zoom_api_url, "https://api.zoom.us/v2",
+           "Zoom REST API base URL (regional hosts and simulators are just configuration)")
+      .Url("zoom.oauth_url", &FetcherConfig::zoom_oauth_url, "https://zoom.us/oauth/token",
+           "Zoom Server-to-Server OAuth token URL")
+      .String("zoom.account_id", &FetcherConfig::zoom_account_id, "", "Zoom account ID of the S2S OAuth app")
+      .String("zoom.client_id", &FetcherConfig::zoom_client_id, "", "S2S OAuth app client ID")
+      .Secret("zoom.client_secret", &FetcherConfig::zoom_client_secret, "S2S OAuth app client secret")
+      .List("zoom.domains", &FetcherConfig::zoom_domains, "zoom.us,zoom.com",
+            "hosts (and their subdomains) a Zoom token may be sent to; the API and OAuth hosts are added")
+      .Enum("zoom.plan", &FetcherConfig::zoom_plan, "pro", {"pro", "business"},
+            "Zoom plan, for the per-second rate limits per category")
+      .String("zoom.ca_file", &FetcherConfig::ca_file, "", "extra PEM CA file for Zoom endpoints")
+      .Bool("fetcher.use_archiving_api", &FetcherConfig::use_archiving_api, false,
+            "list meetings with the account-wide archiving API instead of per-user recordings")
+      .Int("fetcher.concurrency", &FetcherConfig::concurrency, 4, 1, 64,
+           "meetings captured in parallel")
+      .Duration("fetcher.poll_interval", &FetcherConfig::poll_interval, "24h",
+                "time between scheduled polls; 0 turns polling off (webhooks and Sync only)")
+      .Duration("fetcher.poll_overlap", &FetcherConfig::poll_overlap, "48h",
+                "how far before the last completed window each poll starts again")
+      .Duration("fetcher.first_poll_lookback", &FetcherConfig::first_poll_lookback, "24h",
+                "how far back the very first poll reaches; use Sync for older backfills")
+      .Duration("fetcher.pending_delay", &FetcherConfig::pending_delay, "30s",
+                "wait before retrying a meeting whose files Zoom is still processing")
+      .Int("fetcher.webhook_port", &FetcherConfig::webhook_port, 0, 0, 65535,
+           "port of the Zoom webhook endpoint (POST /zoom/webhook); 0 turns webhooks off")
+      .Secret("fetcher.webhook_secret", &FetcherConfig::webhook_secret,
+              "Zoom webhook secret token, to verify x-zm-signature")
+      .String("fetcher.webhook_tls_cert", &FetcherConfig::webhook_tls_cert, "",
+              "PEM certificate for HTTPS on the webhook port")
+      .String("fetcher.webhook_tls_key", &FetcherConfig::webhook_tls_key, "",
+              "PEM private key for HTTPS on the webhook port")
+      .Check([](const FetcherConfig& c) -> absl::Status {
+        if (c.webhook_port != 0 && c.webhook_secret.empty()) {
+          return absl::InvalidArgumentError(
+              "fetcher.webhook_port is set but fetcher.webhook_secret is not: webhooks cannot be "
+              "verified; set ZARC_FETCHER_WEBHOOK_SECRET_FILE or turn webhooks off");
+        }
+        if (c.webhook_tls_cert.empty() != c.webhook_tls_key.empty()) {
+          return absl::InvalidArgumentError(
+              "set both fetcher.webhook_tls_cert and fetcher.webhook_tls_key, or neither");
+        }
+        return absl::OkStatus();
+      });
+  return s;
+}
+
+std::vector<std::string> AllowedZoomHosts(const FetcherConfig& config) {
+  std::vector<std::string> hosts = config.zoom_domains;
+  for (const std::string& url : {config.zoom_api_url, config.zoom_oauth_url}) {
+    UrlParts p = SplitUrl(url);
+    if (!p.host.empty()) hosts.push_back(p.port.empty() ? p.host : absl::StrCat(p.host, ":", p.port));
+  }
+  return hosts;
 }
 
 }  // namespace zarc::fetcher

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "runtime/blob/blob_store.h"
 #include "runtime/config/config.h"
+#include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
 
 namespace zarc::fetcher {
@@ -8,8 +14,35 @@ namespace zarc::fetcher {
 // Everything the fetcher service is configured with; see FetcherSchema() for keys and defaults.
 struct FetcherConfig {
   service::HostConfig host;
+  kafka::KafkaConfig kafka;
+  blob::BlobStoreConfig staging;
+
+  // Zoom endpoints and Server-to-Server OAuth app credentials.
+  std::string zoom_api_url;
+  std::string zoom_oauth_url;
+  std::string zoom_account_id;
+  std::string zoom_client_id;
+  std::string zoom_client_secret;
+  std::vector<std::string> zoom_domains;
+  std::string zoom_plan;
+  std::string ca_file;
+
+  bool use_archiving_api = false;
+  int64_t concurrency = 4;
+  absl::Duration poll_interval;
+  absl::Duration poll_overlap;
+  absl::Duration first_poll_lookback;
+  absl::Duration pending_delay;
+
+  int64_t webhook_port = 0;
+  std::string webhook_secret;
+  std::string webhook_tls_cert;
+  std::string webhook_tls_key;
 };
 
 config::Schema<FetcherConfig> FetcherSchema();
+
+// The hosts a Zoom token may go to: zoom.domains plus the hosts of the configured API and OAuth URLs.
+std::vector<std::string> AllowedZoomHosts(const FetcherConfig& config);
 
 }  // namespace zarc::fetcher

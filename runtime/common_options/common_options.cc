@@ -1,0 +1,74 @@
+#include "runtime/common_options/common_options.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace zarc::common_options {
+
+config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client_id) {
+  using kafka::KafkaConfig;
+  config::Schema<KafkaConfig> s;
+  s.String("kafka.brokers", &KafkaConfig::bootstrap_servers, "",
+           "Kafka bootstrap servers, host:port,...")
+      .String("kafka.client_id", &KafkaConfig::client_id, default_client_id,
+              "client.id reported to the brokers")
+      .String("kafka.security_protocol", &KafkaConfig::security_protocol, "",
+              "plaintext, ssl, sasl_plaintext or sasl_ssl (empty: plaintext)")
+      .String("kafka.sasl_mechanism", &KafkaConfig::sasl_mechanism, "",
+              "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+      .String("kafka.sasl_username", &KafkaConfig::sasl_username, "", "SASL user name")
+      .Secret("kafka.sasl_password", &KafkaConfig::sasl_password, "SASL password")
+      .String("kafka.ssl_ca_file", &KafkaConfig::ssl_ca_file, "", "PEM CA file for TLS brokers")
+      .Check([](const KafkaConfig& c) { return c.Validate(); });
+  return s;
+}
+
+config::Schema<blob::BlobStoreConfig> BlobSchema(const std::string& prefix,
+                                                 const std::string& default_url,
+                                                 const std::string& default_container) {
+  using blob::AzureBlobOptions;
+  using blob::BlobStoreConfig;
+  config::Schema<AzureBlobOptions> azure;
+  azure.String(prefix + ".azure_account", &AzureBlobOptions::account, "",
+               "Azure storage account (used when " + prefix + ".url is empty)")
+      .String(prefix + ".azure_container", &AzureBlobOptions::container, default_container,
+              "Azure blob container")
+      .String(prefix + ".azure_endpoint", &AzureBlobOptions::endpoint, "",
+              "blob service endpoint; empty: https://ACCOUNT.blob.core.windows.net")
+      .Secret(prefix + ".azure_key", &AzureBlobOptions::shared_key,
+              "storage account key (SharedKey auth)")
+      .Secret(prefix + ".azure_sas", &AzureBlobOptions::sas_token, "SAS token (instead of a key)")
+      .String(prefix + ".azure_ca_file", &AzureBlobOptions::ca_file, "",
+              "extra PEM CA file for the endpoint");
+  config::Schema<BlobStoreConfig> s;
+  s.String(prefix + ".url", &BlobStoreConfig::url, default_url,
+           "file:///PATH for a local folder store; empty to use Azure Blob Storage")
+      .Bool(prefix + ".create_container", &BlobStoreConfig::create_container, true,
+            "create the Azure container at start-up if missing")
+      .Include(azure, &BlobStoreConfig::azure)
+      .Check([prefix](const BlobStoreConfig& c) { return ValidateBlobConfig(prefix, c); });
+  return s;
+}
+
+absl::Status ValidateBlobConfig(const std::string& prefix, const blob::BlobStoreConfig& c) {
+  if (!c.url.empty()) {
+    if (c.url.rfind("file://", 0) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(prefix, ".url = \"", c.url,
+                                                     "\" is not allowed: use file:///PATH, or "
+                                                     "leave it empty and set the Azure options"));
+    }
+    return absl::OkStatus();
+  }
+  if (c.azure.account.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, ".url is empty, so Azure is used, but ", prefix,
+        ".azure_account is not set: set one of them"));
+  }
+  if (c.azure.shared_key.empty() == c.azure.sas_token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("set exactly one of ", prefix, ".azure_key and ",
+                                                   prefix, ".azure_sas for account ",
+                                                   c.azure.account));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace zarc::common_options

@@ -1,0 +1,382 @@
+#include "services/fetcher/fetcher.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "runtime/log/log.h"
+#include "services/fetcher/zoom_webhook.h"
+
+namespace zarc::fetcher {
+
+struct Fetcher::Metrics {
+  prometheus::Family<prometheus::Counter>* webhooks = nullptr;
+  prometheus::Gauge* queue = nullptr;
+  prometheus::Gauge* completed_until = nullptr;
+};
+
+Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state, Options options,
+                 prometheus::Registry* registry)
+    : api_(api),
+      capturer_(capturer),
+      state_(state),
+      options_(std::move(options)),
+      metrics_(std::make_unique<Metrics>()) {
+  if (registry != nullptr) {
+    metrics_->webhooks = &prometheus::BuildCounter()
+                              .Name("zarc_fetcher_webhook_events_total")
+                              .Help("Zoom webhook requests by event and outcome")
+                              .Register(*registry);
+    metrics_->queue = &prometheus::BuildGauge()
+                           .Name("zarc_fetcher_webhook_queue_length")
+                           .Help("Webhook-announced meetings waiting to be captured")
+                           .Register(*registry)
+                           .Add({});
+    metrics_->completed_until = &prometheus::BuildGauge()
+                                     .Name("zarc_fetcher_completed_until_timestamp_seconds")
+                                     .Help("End of the last completely captured poll window")
+                                     .Register(*registry)
+                                     .Add({});
+  }
+}
+
+Fetcher::~Fetcher() { Stop(); }
+
+namespace {
+absl::Time FloorDay(absl::Time t) {
+  const absl::CivilDay day = absl::ToCivilDay(t, absl::UTCTimeZone());
+  return absl::FromCivil(day, absl::UTCTimeZone());
+}
+}  // namespace
+
+absl::StatusOr<std::vector<ZoomMeeting>> Fetcher::ListWindow(absl::Time from, absl::Time to,
+                                                             bool archiving) {
+  std::vector<ZoomMeeting> out;
+  std::set<std::string> seen;
+  auto keep = [&](std::vector<ZoomMeeting>& items) {
+    for (ZoomMeeting& m : items) {
+      if (m.start_time < from || m.start_time >= to) continue;
+      if (!seen.insert(m.uuid).second) continue;
+      out.push_back(std::move(m));
+    }
+  };
+  if (archiving) {
+    for (absl::Time w = from; w < to;) {
+      const absl::Time end = std::min(to, w + absl::Hours(24 * options_.archive_window_days));
+      std::string token;
+      do {
+        absl::StatusOr<ZoomPage<ZoomMeeting>> page = api_.ArchiveFiles(w, end, token);
+        if (!page.ok()) return page.status();
+        keep(page->items);
+        token = page->next_page_token;
+      } while (!token.empty());
+      w = end;
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ZoomUser>> users = api_.ListActiveUsers();
+  if (!users.ok()) return users.status();
+  const absl::Time last_day = FloorDay(to - absl::Nanoseconds(1));
+  for (const ZoomUser& user : *users) {
+    int window_days = options_.recordings_window_days;
+    for (absl::Time day = FloorDay(from); day <= last_day;) {
+      const absl::Time end_day = std::min(last_day, day + absl::Hours(24 * (window_days - 1)));
+      std::string token;
+      bool clamped = false;
+      do {
+        absl::StatusOr<ZoomPage<ZoomMeeting>> page = api_.UserRecordings(user.id, day, end_day, token);
+        if (!page.ok()) return page.status();
+        // Zoom silently clamps a range it finds too long and says so only in `from`: walk the
+        // window again in halves rather than miss the days it dropped.
+        if (!page->from.empty() && page->from != FormatZoomDate(day)) {
+          clamped = true;
+          break;
+        }
+        keep(page->items);
+        token = page->next_page_token;
+      } while (!token.empty());
+      if (clamped) {
+        if (window_days == 1) {
+          return absl::InternalError(absl::StrCat("Zoom clamps even a one-day range for user ",
+                                                  user.id, " at ", FormatZoomDate(day)));
+        }
+        log::Warn("fetcher", "Zoom clamped a recordings range; walking it in smaller windows",
+                  {{"user", user.id}, {"from", FormatZoomDate(day)}, {"window_days", window_days}});
+        window_days = std::max(1, window_days / 2);
+        continue;
+      }
+      day = end_day + absl::Hours(24);
+    }
+  }
+  return out;
+}
+
+void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
+                         zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending) {
+  std::atomic<size_t> next{0};
+  absl::Mutex pending_mutex;
+  auto work = [&]() {
+    for (size_t i = next++; i < meetings.size(); i = next++) {
+      absl::StatusOr<CaptureOutcome> outcome = capturer_.Capture(meetings[i], source, "");
+      if (!outcome.ok()) {
+        ++progress.failed;
+        log::Error("fetcher", "meeting capture failed",
+                   {{"meeting_uuid", meetings[i].uuid}, {"error", outcome.status()}});
+        absl::MutexLock lock(&pending_mutex);
+        still_pending.push_back(meetings[i]);  // retried with the pending ones
+        continue;
+      }
+      switch (*outcome) {
+        case CaptureOutcome::kCaptured: ++progress.captured; break;
+        case CaptureOutcome::kDuplicate: ++progress.duplicates; break;
+        case CaptureOutcome::kPending: {
+          absl::MutexLock lock(&pending_mutex);
+          still_pending.push_back(meetings[i]);
+          break;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const int n = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(meetings.size())));
+  for (int t = 0; t < n; ++t) pool.emplace_back(work);
+  for (std::thread& t : pool) t.join();
+}
+
+absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
+                                SyncProgress& progress, zarc::v1::CaptureSource source) {
+  auto finish = [&](absl::Status s, absl::Time until) {
+    absl::MutexLock lock(&progress.mutex);
+    progress.error = s.ok() ? "" : std::string(s.message());
+    progress.completed_until = until;
+    progress.done = true;
+    return s;
+  };
+  log::Info("fetcher", "sync started",
+            {{"from", FormatZoomDateTime(from)}, {"to", FormatZoomDateTime(to)},
+             {"api", archiving ? "archive_files" : "user recordings"}});
+  absl::StatusOr<std::vector<ZoomMeeting>> meetings = ListWindow(from, to, archiving);
+  if (!meetings.ok()) return finish(meetings.status(), absl::InfinitePast());
+  progress.found = static_cast<int64_t>(meetings->size());
+
+  std::vector<ZoomMeeting> pending;
+  CaptureAll(*meetings, progress, source, pending);
+  for (int round = 0; round < options_.pending_rounds && !pending.empty(); ++round) {
+    {
+      absl::MutexLock lock(&mutex_);
+      mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pending_delay);
+      if (stopping_) break;
+    }
+    std::vector<ZoomMeeting> refreshed;
+    for (const ZoomMeeting& m : pending) {
+      absl::StatusOr<ZoomMeeting> again =
+          archiving ? api_.MeetingArchiveFiles(m.uuid) : api_.MeetingRecordings(m.uuid);
+      if (!again.ok()) {
+        refreshed.push_back(m);
+        continue;
+      }
+      if (again->start_time == absl::InfinitePast()) again->start_time = m.start_time;
+      if (again->host_email.empty()) again->host_email = m.host_email;
+      refreshed.push_back(*std::move(again));
+    }
+    pending.clear();
+    progress.failed = 0;  // failures are counted again for the meetings retried
+    CaptureAll(refreshed, progress, source, pending);
+  }
+  progress.pending = static_cast<int64_t>(pending.size());
+  absl::Time until = to;
+  for (const ZoomMeeting& m : pending) until = std::min(until, m.start_time);
+  log::Info("fetcher", "sync finished",
+            {{"found", progress.found.load()}, {"captured", progress.captured.load()},
+             {"duplicates", progress.duplicates.load()}, {"pending", progress.pending.load()}});
+  return finish(absl::OkStatus(), until);
+}
+
+absl::StatusOr<absl::Time> Fetcher::LastCompletedWindowEnd() {
+  absl::StatusOr<std::vector<blob::BlobInfo>> list = state_.List(options_.progress_prefix + "/");
+  if (!list.ok()) return list.status();
+  if (list->empty()) return absl::InfinitePast();
+  const std::string& name = list->back().name;
+  int64_t seconds = 0;
+  if (!absl::SimpleAtoi(name.substr(name.rfind('/') + 1), &seconds)) {
+    return absl::DataLossError(absl::StrCat("progress marker ", name, " is not a timestamp"));
+  }
+  return absl::FromUnixSeconds(seconds);
+}
+
+absl::Status Fetcher::RecordCompletedWindowEnd(absl::Time end) {
+  // One create-once marker per completed window: zero-padded so the newest sorts last.
+  const std::string name =
+      absl::StrCat(options_.progress_prefix, "/", absl::StrFormat("%012d", absl::ToUnixSeconds(end)));
+  absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer = state_.Create(name, {});
+  if (!writer.ok()) return writer.status();
+  absl::Status s = (*writer)->Close();
+  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (s.ok() && metrics_->completed_until) {
+    metrics_->completed_until->Set(static_cast<double>(absl::ToUnixSeconds(end)));
+  }
+  return s;
+}
+
+void Fetcher::PollLoop() {
+  while (true) {
+    absl::StatusOr<absl::Time> last = LastCompletedWindowEnd();
+    const absl::Time now = absl::Now();
+    if (!last.ok()) {
+      log::Error("fetcher", "cannot read poll progress", {{"error", last.status()}});
+    } else {
+      const absl::Time from = *last == absl::InfinitePast() ? now - options_.first_poll_lookback
+                                                            : *last - options_.poll_overlap;
+      SyncProgress progress;
+      absl::Status s = SyncRange(from, now, options_.use_archiving_api, progress,
+                                 zarc::v1::CAPTURE_SOURCE_POLL);
+      absl::Time until;
+      {
+        absl::MutexLock lock(&progress.mutex);
+        until = progress.completed_until;
+      }
+      if (!s.ok()) {
+        log::Error("fetcher", "scheduled poll failed", {{"error", s}});
+      } else if (until > *last) {
+        if (absl::Status r = RecordCompletedWindowEnd(until); !r.ok()) {
+          log::Error("fetcher", "cannot record poll progress", {{"error", r}});
+        }
+      }
+    }
+    absl::MutexLock lock(&mutex_);
+    mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.poll_interval);
+    if (stopping_) return;
+  }
+}
+
+void Fetcher::Start() {
+  for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
+    threads_.emplace_back([this] { WebhookWorker(); });
+  }
+  if (options_.poll_interval > absl::ZeroDuration()) {
+    threads_.emplace_back([this] { PollLoop(); });
+  }
+}
+
+void Fetcher::Stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+absl::Status Fetcher::Enqueue(ZoomMeeting meeting, std::string download_token) {
+  absl::MutexLock lock(&mutex_);
+  if (queue_.size() >= options_.webhook_queue_limit) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "webhook queue is full (", queue_.size(), " meetings waiting); Zoom will retry"));
+  }
+  queue_.push_back(Job{std::move(meeting), std::move(download_token)});
+  if (metrics_->queue) metrics_->queue->Set(static_cast<double>(queue_.size()));
+  return absl::OkStatus();
+}
+
+size_t Fetcher::QueueLength() {
+  absl::MutexLock lock(&mutex_);
+  return queue_.size();
+}
+
+void Fetcher::WebhookWorker() {
+  while (true) {
+    Job job;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        if (stopping_) return true;
+        const absl::Time now = absl::Now();
+        for (const Job& j : queue_) {
+          if (j.not_before <= now) return true;
+        }
+        return false;
+      };
+      while (!ready()) mutex_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(100));
+      if (stopping_) return;
+      const absl::Time now = absl::Now();
+      auto it = std::find_if(queue_.begin(), queue_.end(),
+                             [now](const Job& j) { return j.not_before <= now; });
+      job = std::move(*it);
+      queue_.erase(it);
+      if (metrics_->queue) metrics_->queue->Set(static_cast<double>(queue_.size()));
+    }
+    absl::StatusOr<CaptureOutcome> outcome =
+        capturer_.Capture(job.meeting, zarc::v1::CAPTURE_SOURCE_WEBHOOK, job.download_token);
+    const bool again = !outcome.ok() || *outcome == CaptureOutcome::kPending;
+    if (!again) continue;
+    if (++job.attempts >= 10) {
+      log::Warn("fetcher", "webhook meeting not captured after 10 attempts; the next poll will",
+                {{"meeting_uuid", job.meeting.uuid}});
+      continue;
+    }
+    if (!outcome.ok()) {
+      log::Warn("fetcher", "webhook capture failed; will retry",
+                {{"meeting_uuid", job.meeting.uuid}, {"error", outcome.status()}});
+    }
+    job.not_before = absl::Now() + options_.pending_delay * job.attempts;
+    absl::MutexLock lock(&mutex_);
+    queue_.push_back(std::move(job));
+  }
+}
+
+http::ServerResponse Fetcher::HandleWebhook(const http::ServerRequest& request,
+                                            const std::string& secret) {
+  auto answer = [this](int status, const std::string& event, const std::string& outcome,
+                       std::string body) {
+    if (metrics_->webhooks) {
+      metrics_->webhooks->Add({{"event", event.empty() ? "unknown" : event}, {"outcome", outcome}})
+          .Increment();
+    }
+    http::ServerResponse r;
+    r.status = status;
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = std::move(body);
+    return r;
+  };
+  auto error_body = [](absl::string_view message) {
+    json::Value v = json::Value::object();
+    v["error"] = json::Str(message);
+    return json::Serialize(v);
+  };
+  if (request.method != "POST") return answer(405, "", "rejected", error_body("POST only"));
+  absl::Status verified = VerifyWebhookSignature(
+      secret, http::FindHeader(request.headers, "x-zm-request-timestamp").value_or(""),
+      http::FindHeader(request.headers, "x-zm-signature").value_or(""), request.body, absl::Now());
+  if (!verified.ok()) {
+    log::Warn("fetcher", "webhook rejected",
+              {{"remote", request.remote_address}, {"reason", verified.message()}});
+    return answer(401, "", "rejected", error_body(verified.message()));
+  }
+  absl::StatusOr<WebhookEvent> event = ParseWebhookEvent(request.body);
+  if (!event.ok()) return answer(400, "", "malformed", error_body(event.status().message()));
+  if (event->event == "endpoint.url_validation") {
+    return answer(200, event->event, "validated", UrlValidationResponse(secret, event->plain_token));
+  }
+  if (event->event == "recording.completed" || event->event == "recording.transcript_completed" ||
+      event->event == "recording.archive_files_completed") {
+    ZoomMeeting meeting = MeetingFromJson(event->object);
+    if (meeting.account_id.empty()) meeting.account_id = event->account_id;
+    if (meeting.uuid.empty()) {
+      return answer(400, event->event, "malformed", error_body("payload.object has no uuid"));
+    }
+    absl::Status queued = Enqueue(std::move(meeting), event->download_token);
+    if (!queued.ok()) return answer(503, event->event, "queue_full", error_body(queued.message()));
+    return answer(200, event->event, "queued", "{}");
+  }
+  // meeting.ended and others: nothing to fetch yet (recordings follow in their own events).
+  return answer(200, event->event, "ignored", "{}");
+}
+
+}  // namespace zarc::fetcher

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "runtime/blob/blob_store.h"
+#include "runtime/http/http_types.h"
+#include "services/fetcher/capture.h"
+#include "services/fetcher/zoom_client.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace zarc::fetcher {
+
+// Counters of one sync (a scheduled poll or a backfill). Read while it runs.
+struct SyncProgress {
+  std::atomic<int64_t> found{0};
+  std::atomic<int64_t> captured{0};
+  std::atomic<int64_t> duplicates{0};
+  std::atomic<int64_t> pending{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<bool> done{false};
+  absl::Mutex mutex;
+  std::string error ABSL_GUARDED_BY(mutex);
+  absl::Time completed_until ABSL_GUARDED_BY(mutex) = absl::InfinitePast();
+};
+
+// The fetcher's work: walking date ranges the way Zoom allows (a month per user-recordings call,
+// seven days per archive-files call), capturing each meeting on a pool of threads, and taking
+// webhook events off a queue. Thread-safe.
+class Fetcher {
+ public:
+  struct Options {
+    bool use_archiving_api = false;
+    int concurrency = 4;
+    // Listing windows: Zoom allows one month for user recordings and 7 days for archive files.
+    int recordings_window_days = 30;
+    int archive_window_days = 7;
+    // Meetings whose files are still processing are tried again this many times, this far apart,
+    // before a sync gives up on them (they are picked up by the next poll: progress stops before
+    // the earliest of them).
+    int pending_rounds = 3;
+    absl::Duration pending_delay = absl::Seconds(30);
+    absl::Duration poll_interval = absl::Hours(24);
+    // Each scheduled poll re-reads this much before the last completed window end, because
+    // recordings appear only after Zoom has processed them.
+    absl::Duration poll_overlap = absl::Hours(48);
+    absl::Duration first_poll_lookback = absl::Hours(24);
+    size_t webhook_queue_limit = 10000;
+    std::string progress_prefix = "state/fetcher/progress";
+  };
+
+  Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state, Options options,
+          prometheus::Registry* metrics);
+  ~Fetcher();
+
+  // Captures every meeting that started in [from, to). Blocks until done; `progress` may be read
+  // meanwhile from other threads. Returns the first error that stopped the walk (listing failures);
+  // per-meeting failures are counted and logged, and never advance recorded progress.
+  absl::Status SyncRange(absl::Time from, absl::Time to, bool archiving, SyncProgress& progress,
+                         zarc::v1::CaptureSource source);
+
+  // Scheduled polling from the last recorded progress; and the webhook workers.
+  void Start();
+  void Stop();
+
+  // Queues a meeting from a webhook. ResourceExhausted when the queue is full (answer 503: Zoom
+  // retries).
+  absl::Status Enqueue(ZoomMeeting meeting, std::string download_token);
+  size_t QueueLength();
+
+  // The webhook HTTP handler: verifies, answers endpoint.url_validation, queues recording events.
+  http::ServerResponse HandleWebhook(const http::ServerRequest& request, const std::string& secret);
+
+  absl::StatusOr<absl::Time> LastCompletedWindowEnd();
+  absl::Status RecordCompletedWindowEnd(absl::Time end);
+
+ private:
+  struct Metrics;
+  struct Job {
+    ZoomMeeting meeting;
+    std::string download_token;
+    int attempts = 0;
+    absl::Time not_before = absl::InfinitePast();
+  };
+  absl::StatusOr<std::vector<ZoomMeeting>> ListWindow(absl::Time from, absl::Time to, bool archiving);
+  void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
+                  zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending);
+  void WebhookWorker();
+  void PollLoop();
+
+  ZoomApi& api_;
+  MeetingCapturer& capturer_;
+  blob::BlobStore& state_;
+  const Options options_;
+  std::unique_ptr<Metrics> metrics_;
+
+  absl::Mutex mutex_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace zarc::fetcher

@@ -1,0 +1,676 @@
+#include "simulators/zoom/simulator.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cpprest/json.h"
+#include "gtest/gtest.h"
+#include "runtime/crypto/digest.h"
+#include "simulators/zoom/file_content.h"
+
+namespace zarc::zoom_sim {
+namespace {
+
+using web::json::value;
+
+class SimulatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(TenantOptions{}, SimulatorOptions{}); }
+
+  void Start(TenantOptions tenant_options, SimulatorOptions options) {
+    tenant_options.seed = 7;
+    tenant_options.users = tenant_options.users == 5 ? 6 : tenant_options.users;
+    tenant_options.meetings = tenant_options.meetings == 20 ? 60 : tenant_options.meetings;
+    tenant_options.days = 20;
+    tenant_options_ = tenant_options;
+    tenant_ = GenerateTenant(tenant_options);
+    now_ = tenant_options.from + absl::Hours(24 * 25);
+    options.clock = [this] { return now_; };
+    options.sleep = [this](absl::Duration d) { slept_ += d; };
+    options.public_base_url = "http://zoom.test";
+    if (options.webhook_secret.empty()) options.webhook_secret = "hook-secret";
+    if (options.webhook_url.empty()) options.webhook_url = "http://127.0.0.1:1/zoom/webhook";
+    sim_ = std::make_unique<Simulator>(tenant_, tenant_options, options);
+  }
+
+  http::ServerResponse Send(const std::string& method, const std::string& path,
+                            const std::string& query = "", const std::string& body = "",
+                            http::Headers headers = {}) {
+    http::ServerRequest request;
+    request.method = method;
+    request.path = path;
+    request.query = query;
+    request.body = body;
+    request.headers = std::move(headers);
+    return sim_->Handle(request);
+  }
+
+  http::ServerResponse RequestToken(const std::string& id, const std::string& secret,
+                                    const std::string& body) {
+    return Send("POST", "/oauth/token", "", body,
+                {{"Authorization", "Basic " + crypto::Base64Encode(id + ":" + secret)},
+                 {"Content-Type", "application/x-www-form-urlencoded"}});
+  }
+
+  std::string Token() {
+    http::ServerResponse r = RequestToken(
+        "zarc-sim-client", "zarc-sim-secret",
+        "grant_type=account_credentials&account_id=" + http::PercentEncode(tenant_.account_id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return value::parse(r.body).at("access_token").as_string();
+  }
+
+  http::ServerResponse Get(const std::string& path, const std::string& query = "") {
+    if (token_.empty()) token_ = Token();
+    return Send("GET", path, query, "", {{"Authorization", "Bearer " + token_}});
+  }
+
+  static value Json(const http::ServerResponse& r) { return value::parse(r.body); }
+
+  static std::string Header(const http::ServerResponse& r, const std::string& name) {
+    return http::FindHeader(r.headers, name).value_or("<none>");
+  }
+
+  static std::string DoubleEncode(const std::string& uuid) {
+    return http::PercentEncode(http::PercentEncode(uuid));
+  }
+
+  const Meeting& OddMeeting(bool leading_slash) {
+    for (const Meeting& m : tenant_.meetings) {
+      if (leading_slash ? m.uuid[0] == '/' : absl::StrContains(m.uuid, "//")) return m;
+    }
+    ADD_FAILURE() << "no odd UUID in tenant";
+    return tenant_.meetings[0];
+  }
+
+  std::string ReadBody(http::ServerResponse& r) {
+    if (!r.body_stream) return r.body;
+    std::string out, buffer(8192, '\0');
+    while (true) {
+      absl::StatusOr<size_t> n = r.body_stream->Read(buffer.data(), buffer.size());
+      if (!n.ok() || *n == 0) break;
+      out.append(buffer.data(), *n);
+    }
+    return out;
+  }
+
+  TenantOptions tenant_options_;
+  Tenant tenant_;
+  absl::Time now_;
+  absl::Duration slept_;
+  std::unique_ptr<Simulator> sim_;
+  std::string token_;
+};
+
+// ---- OAuth ----
+
+TEST_F(SimulatorTest, TokenEndpointIssuesBearerTokensInZoomsShape) {
+  http::ServerResponse r = RequestToken(
+      "zarc-sim-client", "zarc-sim-secret",
+      "grant_type=account_credentials&account_id=" + http::PercentEncode(tenant_.account_id));
+  ASSERT_EQ(r.status, 200) << r.body;
+  value body = Json(r);
+  EXPECT_EQ(body.at("token_type").as_string(), "bearer");
+  EXPECT_EQ(body.at("expires_in").as_integer(), 3600);
+  EXPECT_EQ(body.at("api_url").as_string(), "http://zoom.test");
+  EXPECT_TRUE(body.has_string_field("scope"));
+  EXPECT_FALSE(body.has_field("refresh_token"));
+  // Several tokens may be live at once.
+  const std::string first = body.at("access_token").as_string();
+  const std::string second = Token();
+  EXPECT_NE(first, second);
+  for (const std::string& t : {first, second}) {
+    EXPECT_EQ(Send("GET", "/v2/users", "", "", {{"Authorization", "Bearer " + t}}).status, 200);
+  }
+}
+
+TEST_F(SimulatorTest, BadCredentialsGetInvalidClient) {
+  const std::string form =
+      "grant_type=account_credentials&account_id=" + http::PercentEncode(tenant_.account_id);
+  std::vector<http::ServerResponse> refused;
+  refused.push_back(RequestToken("zarc-sim-client", "wrong", form));
+  refused.push_back(RequestToken("nobody", "zarc-sim-secret", form));
+  refused.push_back(Send("POST", "/oauth/token", "", form));
+  for (const http::ServerResponse& r : refused) {
+    EXPECT_EQ(r.status, 401);
+    value body = Json(r);
+    EXPECT_EQ(body.at("error").as_string(), "invalid_client");
+    EXPECT_EQ(body.at("reason").as_string(), "Invalid client_id or client_secret");
+  }
+  EXPECT_EQ(RequestToken("zarc-sim-client", "zarc-sim-secret", "grant_type=client_credentials")
+                .status,
+            400);
+  EXPECT_EQ(RequestToken("zarc-sim-client", "zarc-sim-secret",
+                         "grant_type=account_credentials&account_id=other")
+                .status,
+            400);
+}
+
+TEST_F(SimulatorTest, TokensReallyExpire) {
+  const std::string token = Token();
+  auto call = [&] { return Send("GET", "/v2/users", "", "", {{"Authorization", "Bearer " + token}}); };
+  EXPECT_EQ(call().status, 200);
+  now_ += absl::Seconds(3599);
+  EXPECT_EQ(call().status, 200);
+  now_ += absl::Seconds(2);
+  http::ServerResponse expired = call();
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(Json(expired).at("code").as_integer(), 124);
+  EXPECT_EQ(Json(expired).at("message").as_string(), "Invalid access token.");
+  EXPECT_EQ(Send("GET", "/v2/users", "", "", {{"Authorization", "Bearer forged"}}).status, 401);
+  EXPECT_EQ(Send("GET", "/v2/users").status, 401);
+}
+
+// ---- Listing and paging ----
+
+TEST_F(SimulatorTest, UserPagingWalksEveryUserExactlyOnce) {
+  std::multiset<std::string> seen;
+  std::string next;
+  int pages = 0;
+  do {
+    http::ServerResponse r = Get("/v2/users", "status=active&page_size=4&next_page_token=" + next);
+    ASSERT_EQ(r.status, 200) << r.body;
+    value body = Json(r);
+    EXPECT_EQ(body.at("total_records").as_integer(), 6);
+    EXPECT_EQ(body.at("page_size").as_integer(), 4);
+    for (const value& u : body.at("users").as_array()) {
+      seen.insert(u.at("id").as_string());
+      EXPECT_TRUE(u.at("type").is_integer());
+    }
+    next = body.at("next_page_token").as_string();
+    ++pages;
+  } while (!next.empty());
+  EXPECT_EQ(pages, 2);
+  std::multiset<std::string> expected;
+  for (const User& u : tenant_.users) expected.insert(u.id);
+  EXPECT_EQ(seen, expected);
+}
+
+TEST_F(SimulatorTest, RecordingPagingWalksEveryMeetingOfEveryUserOnce) {
+  std::multiset<std::string> seen;
+  for (const User& u : tenant_.users) {
+    std::string next;
+    do {
+      http::ServerResponse r =
+          Get("/v2/users/" + u.id + "/recordings",
+              "from=" + absl::FormatCivilTime(absl::ToCivilDay(tenant_options_.from,
+                                                               absl::UTCTimeZone())) +
+                  "&to=" + absl::FormatCivilTime(absl::ToCivilDay(now_, absl::UTCTimeZone())) +
+                  "&page_size=3&next_page_token=" + next);
+      ASSERT_EQ(r.status, 200) << r.body;
+      value body = Json(r);
+      for (const value& m : body.at("meetings").as_array()) {
+        seen.insert(m.at("uuid").as_string());
+        EXPECT_EQ(m.at("host_id").as_string(), u.id);
+        EXPECT_TRUE(m.at("type").is_integer());
+        for (const value& f : m.at("recording_files").as_array()) {
+          const std::string type = f.at("file_type").as_string();
+          if (type == "CC" || type == "TIMELINE") {
+            EXPECT_FALSE(f.has_field("id"));
+            EXPECT_FALSE(f.has_field("status"));
+            EXPECT_FALSE(f.has_field("file_size"));
+          } else {
+            EXPECT_TRUE(f.has_string_field("id"));
+          }
+          EXPECT_TRUE(absl::StartsWith(f.at("download_url").as_string(),
+                                       "http://zoom.test/rec/download/"));
+        }
+      }
+      next = body.at("next_page_token").as_string();
+    } while (!next.empty());
+  }
+  std::multiset<std::string> expected;
+  for (const Meeting& m : tenant_.meetings) expected.insert(m.uuid);
+  EXPECT_EQ(seen, expected);
+}
+
+TEST_F(SimulatorTest, PageTokensExpireAfterFifteenMinutesAndAreScoped) {
+  http::ServerResponse first = Get("/v2/users", "page_size=2");
+  const std::string next = Json(first).at("next_page_token").as_string();
+  ASSERT_FALSE(next.empty());
+  // Another listing's token is not accepted.
+  EXPECT_EQ(Get("/v2/users", "page_size=3&next_page_token=" + next).status, 400);
+  now_ += absl::Minutes(16);
+  http::ServerResponse late = Get("/v2/users", "page_size=2&next_page_token=" + next);
+  EXPECT_EQ(late.status, 400);
+  EXPECT_EQ(Json(late).at("code").as_integer(), 300);
+}
+
+TEST_F(SimulatorTest, RangesOverAMonthAreSilentlyClamped) {
+  const User& host = *tenant_.FindUser(tenant_.meetings.back().host_id);
+  http::ServerResponse r =
+      Get("/v2/users/" + http::PercentEncode(host.email) + "/recordings",
+          "from=2020-01-01&to=2024-04-15&page_size=300");
+  ASSERT_EQ(r.status, 200) << r.body;
+  value body = Json(r);
+  EXPECT_EQ(body.at("from").as_string(), "2024-03-15");
+  EXPECT_EQ(body.at("to").as_string(), "2024-04-15");
+  // Nothing before the clamped `from` is listed.
+  const absl::Time clamp = absl::FromCivil(absl::CivilDay(2024, 3, 15), absl::UTCTimeZone());
+  for (const value& m : body.at("meetings").as_array()) {
+    EXPECT_GE(*ParseZoomTime(m.at("start_time").as_string()), clamp);
+  }
+  // A range within a month is kept as asked.
+  body = Json(Get("/v2/users/" + host.id + "/recordings", "from=2024-03-01&to=2024-03-31"));
+  EXPECT_EQ(body.at("from").as_string(), "2024-03-01");
+  // One month before March 31 is the last day of February.
+  body = Json(Get("/v2/users/" + host.id + "/recordings", "from=2024-01-01&to=2024-03-31"));
+  EXPECT_EQ(body.at("from").as_string(), "2024-02-29");
+  EXPECT_EQ(Get("/v2/users/" + host.id + "/recordings", "from=2024-13-01").status, 400);
+  http::ServerResponse unknown = Get("/v2/users/nobody/recordings");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Json(unknown).at("code").as_integer(), 1001);
+}
+
+TEST_F(SimulatorTest, ArchiveListingAllowsAtMostSevenDays) {
+  http::ServerResponse wide =
+      Get("/v2/archive_files", "from=2024-03-01T00:00:00Z&to=2024-03-08T00:00:01Z");
+  EXPECT_EQ(wide.status, 400);
+  EXPECT_EQ(Json(wide).at("code").as_integer(), 300);
+  EXPECT_TRUE(absl::StrContains(Json(wide).at("message").as_string(), "7 days"));
+  EXPECT_EQ(Get("/v2/archive_files", "from=2024-03-01&to=2024-03-02").status, 400);
+  EXPECT_EQ(Get("/v2/archive_files", "from=2024-03-01T00:00:00Z&to=2024-03-02T00:00:00Z&"
+                                     "query_date_type=bogus")
+                .status,
+            400);
+
+  // Seven-day windows over the whole tenant list every meeting once, with fingerprints.
+  std::multiset<std::string> seen;
+  for (absl::Time from = tenant_options_.from; from < now_; from += absl::Hours(24 * 7)) {
+    std::string next;
+    do {
+      http::ServerResponse r = Get(
+          "/v2/archive_files",
+          "from=" + http::PercentEncode(FormatZoomTime(from)) +
+              "&to=" + http::PercentEncode(FormatZoomTime(from + absl::Hours(24 * 7) - absl::Seconds(1))) +
+              "&page_size=5&next_page_token=" + next);
+      ASSERT_EQ(r.status, 200) << r.body;
+      value body = Json(r);
+      for (const value& m : body.at("meetings").as_array()) {
+        seen.insert(m.at("uuid").as_string());
+        const Meeting* meeting = tenant_.FindMeetingByUuid(m.at("uuid").as_string());
+        ASSERT_NE(meeting, nullptr);
+        for (const value& f : m.at("archive_files").as_array()) {
+          EXPECT_EQ(f.at("encryption_fingerprint").as_string(),
+                    *ExpectedSha256(tenant_, f.at("id").as_string()));
+        }
+      }
+      next = body.at("next_page_token").as_string();
+    } while (!next.empty());
+  }
+  EXPECT_EQ(seen.size(), tenant_.meetings.size());
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size());
+}
+
+// ---- UUID encoding ----
+
+TEST_F(SimulatorTest, OddUuidsAreFoundOnlyWhenDoubleEncoded) {
+  for (bool leading : {true, false}) {
+    const Meeting& m = OddMeeting(leading);
+    for (const char* suffix : {"", "/participants", "/archive_files"}) {
+      http::ServerResponse twice = Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + suffix);
+      EXPECT_EQ(twice.status, 200) << m.uuid << suffix << twice.body;
+      http::ServerResponse once = Get("/v2/past_meetings/" + http::PercentEncode(m.uuid) + suffix);
+      EXPECT_EQ(once.status, 404) << m.uuid << suffix;
+      EXPECT_EQ(Json(once).at("code").as_integer(), 3001) << once.body;
+    }
+    EXPECT_EQ(Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid))).at("uuid").as_string(),
+              m.uuid);
+    EXPECT_EQ(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings").status, 200);
+    EXPECT_EQ(Get("/v2/meetings/" + http::PercentEncode(m.uuid) + "/recordings").status, 404);
+  }
+  // An ordinary UUID works encoded once (or twice).
+  const Meeting* plain = nullptr;
+  for (const Meeting& m : tenant_.meetings) {
+    if (m.uuid.find('/') == std::string::npos) plain = &m;
+  }
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(Get("/v2/past_meetings/" + http::PercentEncode(plain->uuid)).status, 200);
+  EXPECT_EQ(Get("/v2/past_meetings/" + DoubleEncode(plain->uuid)).status, 200);
+}
+
+TEST_F(SimulatorTest, NumericMeetingIdGivesTheLatestInstance) {
+  std::map<int64_t, const Meeting*> latest;
+  int64_t recurring = 0;
+  for (const Meeting& m : tenant_.meetings) {
+    if (latest.count(m.id)) recurring = m.id;
+    latest[m.id] = &m;  // meetings are in start order
+  }
+  ASSERT_NE(recurring, 0) << "tenant has no recurring meeting";
+  value body = Json(Get(absl::StrCat("/v2/past_meetings/", recurring)));
+  EXPECT_EQ(body.at("uuid").as_string(), latest[recurring]->uuid);
+  EXPECT_TRUE(body.at("id").is_integer());
+}
+
+TEST_F(SimulatorTest, ParticipantsKeepOneRowPerJoin) {
+  const Meeting* with_rejoin = nullptr;
+  for (const Meeting& m : tenant_.meetings) {
+    std::set<std::string> ids;
+    for (const Participant& p : m.participants) {
+      if (!p.id.empty() && !ids.insert(p.id).second) with_rejoin = &m;
+    }
+  }
+  ASSERT_NE(with_rejoin, nullptr);
+  std::vector<value> rows;
+  std::string next;
+  do {
+    value body = Json(Get("/v2/past_meetings/" + DoubleEncode(with_rejoin->uuid) + "/participants",
+                          "page_size=1&next_page_token=" + next));
+    for (const value& p : body.at("participants").as_array()) rows.push_back(p);
+    next = body.at("next_page_token").as_string();
+  } while (!next.empty());
+  ASSERT_EQ(rows.size(), with_rejoin->participants.size());
+  std::set<std::string> user_ids;
+  for (const value& row : rows) user_ids.insert(row.at("user_id").as_string());
+  EXPECT_EQ(user_ids.size(), rows.size());  // every join has its own participant id
+}
+
+// ---- Rate limits ----
+
+TEST_F(SimulatorTest, RateLimitAnswers429WithZoomsHeaders) {
+  SimulatorOptions options;
+  options.limits[Category::kMedium] = {2, 0};
+  options.limits[Category::kLight] = {0, 3};
+  Start(TenantOptions{}, options);
+  const User& user = tenant_.users[0];
+  EXPECT_EQ(Get("/v2/users/" + user.id + "/recordings").status, 200);
+  EXPECT_EQ(Get("/v2/users/" + user.id + "/recordings").status, 200);
+  http::ServerResponse qps = Get("/v2/users/" + user.id + "/recordings");
+  ASSERT_EQ(qps.status, 429);
+  EXPECT_EQ(Json(qps).at("code").as_integer(), 429);
+  EXPECT_EQ(Json(qps).at("message").as_string(),
+            "You have reached the maximum per-second rate limit for this API. Try again later.");
+  EXPECT_EQ(Header(qps, "X-RateLimit-Category"), "Medium");
+  EXPECT_EQ(Header(qps, "X-RateLimit-Type"), "QPS");
+  EXPECT_EQ(Header(qps, "X-RateLimit-Limit"), "2");
+  EXPECT_EQ(Header(qps, "X-RateLimit-Remaining"), "0");
+  EXPECT_EQ(Header(qps, "Retry-After"), "1");
+  now_ += absl::Seconds(1);
+  EXPECT_EQ(Get("/v2/users/" + user.id + "/recordings").status, 200);
+
+  const std::string meeting = "/v2/past_meetings/" + DoubleEncode(tenant_.meetings[0].uuid);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Get(meeting).status, 200);
+  http::ServerResponse daily = Get(meeting);
+  ASSERT_EQ(daily.status, 429);
+  EXPECT_EQ(Header(daily, "X-RateLimit-Category"), "Light");
+  EXPECT_EQ(Header(daily, "X-RateLimit-Type"), "Daily-limit");
+  EXPECT_EQ(Header(daily, "X-RateLimit-Limit"), "3");
+  const absl::CivilDay tomorrow = absl::ToCivilDay(now_, absl::UTCTimeZone()) + 1;
+  EXPECT_EQ(Header(daily, "Retry-After"),
+            FormatZoomTime(absl::FromCivil(tomorrow, absl::UTCTimeZone())));
+
+  value stats = Json(Send("GET", "/_sim/stats"));
+  EXPECT_EQ(stats.at("categories").at("Medium").at("rejected").as_integer(), 1);
+  EXPECT_EQ(stats.at("categories").at("Medium").at("max_accepted_in_second").as_integer(), 2);
+  EXPECT_EQ(stats.at("categories").at("Medium").at("max_requests_in_second").as_integer(), 3);
+  EXPECT_EQ(stats.at("categories").at("Light").at("rejected_daily").as_integer(), 1);
+}
+
+// ---- Downloads ----
+
+TEST_F(SimulatorTest, DownloadsNeedATokenAndRedirectToStorage) {
+  const Meeting& m = tenant_.meetings[0];
+  const FileEntry& video = m.files[0];
+  const std::string path = "/rec/download/" + video.file_id;
+  EXPECT_EQ(Send("GET", path).status, 401);
+  EXPECT_EQ(Send("GET", path, "", "", {{"Authorization", "Bearer nope"}}).status, 401);
+  http::ServerResponse redirect = Get(path);
+  ASSERT_EQ(redirect.status, 302);
+  const std::string location = Header(redirect, "Location");
+  ASSERT_TRUE(absl::StartsWith(location, "http://zoom.test/storage/" + video.file_id + "?"))
+      << location;
+  const std::string query = location.substr(location.find('?') + 1);
+  // The storage URL needs no token, but a valid signature.
+  http::ServerResponse file = Send("GET", "/storage/" + video.file_id, query);
+  ASSERT_EQ(file.status, 200);
+  EXPECT_EQ(Header(file, "Content-Type"), "video/mp4");
+  ASSERT_TRUE(file.body_stream != nullptr);
+  EXPECT_EQ(file.content_length, video.size);
+  EXPECT_EQ(crypto::Sha256Hex(ReadBody(file)), *ExpectedSha256(tenant_, video.file_id));
+  EXPECT_EQ(Send("GET", "/storage/" + video.file_id, query + "0").status, 403);
+  now_ += absl::Minutes(11);
+  EXPECT_EQ(Send("GET", "/storage/" + video.file_id, query).status, 403);
+}
+
+TEST_F(SimulatorTest, StorageCanLiveOnAnotherHost) {
+  sim_->SetStorageBaseUrl("http://storage.other.test:8080/");
+  http::ServerResponse redirect = Get("/rec/download/" + tenant_.meetings[0].files[2].file_id);
+  ASSERT_EQ(redirect.status, 302);
+  EXPECT_TRUE(absl::StartsWith(Header(redirect, "Location"),
+                               "http://storage.other.test:8080/storage/"));
+}
+
+TEST_F(SimulatorTest, ArchiveDownloadsWorkWithTheirOwnPath) {
+  const Meeting& m = tenant_.meetings[1];
+  for (const FileEntry& f : m.files) {
+    if (!IsArchiveKind(f.kind)) continue;
+    http::ServerResponse redirect = Get("/rec/archive/download/" + f.file_id);
+    ASSERT_EQ(redirect.status, 302);
+    const std::string location = Header(redirect, "Location");
+    http::ServerResponse file =
+        Send("GET", "/storage/" + f.file_id, location.substr(location.find('?') + 1));
+    EXPECT_EQ(crypto::Sha256Hex(ReadBody(file)), *ExpectedSha256(tenant_, f.file_id));
+  }
+}
+
+TEST_F(SimulatorTest, WebhookDownloadTokenOpensDownloads) {
+  absl::StatusOr<WebhookRequest> hook =
+      sim_->BuildWebhook("recording.completed", tenant_.meetings[0].uuid);
+  ASSERT_TRUE(hook.ok()) << hook.status();
+  const std::string download_token = value::parse(hook->body).at("download_token").as_string();
+  const std::string path = "/rec/download/" + tenant_.meetings[0].files[1].file_id;
+  EXPECT_EQ(Send("GET", path, "access_token=" + download_token).status, 302);
+  EXPECT_EQ(Send("GET", path, "", "", {{"Authorization", "Bearer " + download_token}}).status, 302);
+  // It is not an API token.
+  EXPECT_EQ(Send("GET", "/v2/users", "", "", {{"Authorization", "Bearer " + download_token}}).status,
+            401);
+  now_ += absl::Hours(25);
+  EXPECT_EQ(Send("GET", path, "access_token=" + download_token).status, 401);
+}
+
+TEST_F(SimulatorTest, ProcessingFilesCompleteAfterSomeListings) {
+  TenantOptions tenant_options;
+  tenant_options.processing_every = 1;
+  tenant_options.processing_listings = 2;
+  Start(tenant_options, SimulatorOptions{});
+  const Meeting& m = tenant_.meetings[0];
+  const std::string path = "/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings";
+  auto mp4 = [&](const value& body) {
+    for (const value& f : body.at("recording_files").as_array()) {
+      if (f.at("file_extension").as_string() == "MP4") return f;
+    }
+    return value();
+  };
+  for (int i = 0; i < 2; ++i) {
+    // Until the file has completed, its download is refused too.
+    EXPECT_EQ(Get("/rec/download/" + m.files[0].file_id).status, 404);
+    value f = mp4(Json(Get(path)));
+    EXPECT_EQ(f.at("id").as_string(), m.files[0].file_id);
+    EXPECT_EQ(f.at("file_type").as_string(), "");
+    EXPECT_EQ(f.at("file_size").as_integer(), 0);
+    EXPECT_EQ(f.at("status").as_string(), "processing");
+  }
+  value done = mp4(Json(Get(path)));
+  EXPECT_EQ(done.at("file_type").as_string(), "MP4");
+  EXPECT_EQ(done.at("status").as_string(), "completed");
+  EXPECT_EQ(Get("/rec/download/" + done.at("id").as_string()).status, 302);
+}
+
+// ---- Faults ----
+
+TEST_F(SimulatorTest, InjectedFaultsFireAsConfigured) {
+  http::ServerResponse set = Send("POST", "/_sim/faults", "",
+                                  R"({"error": {"every_n": 2}, "error_status": 503,
+                                      "slow": {"every_n": 3}, "slow_ms": 250})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  std::vector<int> statuses;
+  for (int i = 0; i < 6; ++i) statuses.push_back(Get("/v2/users").status);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 503, 200, 503, 200, 503}));
+  EXPECT_EQ(slept_, absl::Milliseconds(500));
+  EXPECT_EQ(Send("POST", "/_sim/faults", "", R"({"bogus": 1})").status, 400);
+
+  ASSERT_EQ(Send("POST", "/_sim/faults", "",
+                 R"({"error": {"every_n": 0}, "slow": {"every_n": 0},
+                     "truncate": {"every_n": 2}, "truncate_fraction": 0.25,
+                     "html": {"every_n": 3}})")
+                .status,
+            200);
+  const FileEntry& video = tenant_.meetings[0].files[0];
+  auto fetch = [&] {
+    http::ServerResponse redirect = Get("/rec/download/" + video.file_id);
+    const std::string location = Header(redirect, "Location");
+    return Send("GET", "/storage/" + video.file_id, location.substr(location.find('?') + 1));
+  };
+  http::ServerResponse whole = fetch();
+  EXPECT_EQ(ReadBody(whole).size(), video.size);
+  http::ServerResponse cut = fetch();
+  EXPECT_EQ(cut.content_length, video.size);  // the full length is announced...
+  EXPECT_EQ(ReadBody(cut).size(), video.size / 4);  // ...but the stream ends early
+  http::ServerResponse html = fetch();
+  EXPECT_EQ(html.status, 200);
+  EXPECT_TRUE(absl::StartsWith(Header(html, "Content-Type"), "text/html"));
+  EXPECT_TRUE(absl::StrContains(html.body, "<html>"));
+  value stats = Json(Send("GET", "/_sim/stats"));
+  EXPECT_EQ(stats.at("faults").at("truncated").as_integer(), 1);
+  EXPECT_EQ(stats.at("faults").at("html").as_integer(), 1);
+  EXPECT_EQ(stats.at("faults").at("errors").as_integer(), 3);
+}
+
+// ---- Webhooks and run-time meetings ----
+
+TEST_F(SimulatorTest, WebhooksAreSignedAndShapedLikeZooms) {
+  std::vector<WebhookRequest> sent;
+  sim_->SetWebhookTransport([&](const WebhookRequest& r) -> absl::StatusOr<WebhookReply> {
+    sent.push_back(r);
+    return WebhookReply{200, ""};
+  });
+  const Meeting& m = OddMeeting(true);
+  for (const char* event : {"recording.completed", "recording.transcript_completed",
+                            "recording.archive_files_completed", "meeting.ended"}) {
+    http::ServerResponse r = Send("POST", "/_sim/webhooks/fire", "",
+                                  value::object({{"event", value::string(event)},
+                                                 {"meeting_uuid", value::string(m.uuid)}})
+                                      .serialize());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(Json(r).at("delivered").as_bool());
+  }
+  ASSERT_EQ(sent.size(), 4u);
+  for (const WebhookRequest& w : sent) {
+    EXPECT_EQ(w.url, "http://127.0.0.1:1/zoom/webhook");
+    const std::string ts = *http::FindHeader(w.headers, "x-zm-request-timestamp");
+    EXPECT_EQ(ts, absl::StrCat(absl::ToUnixSeconds(now_)));
+    EXPECT_EQ(*http::FindHeader(w.headers, "x-zm-signature"),
+              "v0=" + crypto::HmacSha256Hex("hook-secret", "v0:" + ts + ":" + w.body));
+    value body = value::parse(w.body);
+    EXPECT_EQ(body.at("payload").at("account_id").as_string(), tenant_.account_id);
+    EXPECT_EQ(body.at("payload").at("object").at("uuid").as_string(), m.uuid);
+  }
+  value completed = value::parse(sent[0].body);
+  EXPECT_EQ(completed.at("event").as_string(), "recording.completed");
+  EXPECT_TRUE(completed.has_string_field("download_token"));
+  EXPECT_EQ(completed.at("payload").at("object").at("recording_files").size(), 6u);
+  value transcript = value::parse(sent[1].body);
+  ASSERT_EQ(transcript.at("payload").at("object").at("recording_files").size(), 1u);
+  EXPECT_EQ(transcript.at("payload").at("object").at("recording_files").at(0).at("file_type")
+                .as_string(),
+            "TRANSCRIPT");
+  EXPECT_TRUE(value::parse(sent[2].body).at("payload").at("object").has_array_field("archive_files"));
+  value ended = value::parse(sent[3].body);
+  EXPECT_FALSE(ended.has_field("download_token"));
+  EXPECT_TRUE(ended.at("payload").at("object").has_string_field("end_time"));
+
+  EXPECT_EQ(Send("POST", "/_sim/webhooks/fire", "",
+                 R"({"event": "recording.started", "meeting_uuid": "x"})")
+                .status,
+            404);
+  EXPECT_EQ(Send("POST", "/_sim/webhooks/fire", "",
+                 value::object({{"event", value::string("recording.exploded")},
+                                {"meeting_uuid", value::string(m.uuid)}})
+                     .serialize())
+                .status,
+            400);
+}
+
+TEST_F(SimulatorTest, UrlValidationHandshakeChecksTheAnswer) {
+  std::string secret_used = "hook-secret";
+  sim_->SetWebhookTransport([&](const WebhookRequest& r) -> absl::StatusOr<WebhookReply> {
+    const std::string plain =
+        value::parse(r.body).at("payload").at("plainToken").as_string();
+    value reply = value::object();
+    reply["plainToken"] = value::string(plain);
+    reply["encryptedToken"] = value::string(crypto::HmacSha256Hex(secret_used, plain));
+    return WebhookReply{200, reply.serialize()};
+  });
+  const std::string fire = R"({"event": "endpoint.url_validation"})";
+  EXPECT_TRUE(Json(Send("POST", "/_sim/webhooks/fire", "", fire)).at("validated").as_bool());
+  secret_used = "wrong-secret";
+  value failed = Json(Send("POST", "/_sim/webhooks/fire", "", fire));
+  EXPECT_FALSE(failed.at("validated").as_bool());
+  EXPECT_TRUE(absl::StrContains(failed.at("error").as_string(), "encryptedToken"));
+}
+
+TEST_F(SimulatorTest, MeetingsAddedAtRunTimeAreServed) {
+  http::ServerResponse added = Send(
+      "POST", "/_sim/meetings", "",
+      value::object({{"uuid", value::string("/new//meeting==")},
+                     {"host_id", value::string(tenant_.users[1].id)}})
+          .serialize());
+  ASSERT_EQ(added.status, 201) << added.body;
+  value manifest = Json(added);
+  EXPECT_EQ(manifest.at("uuid").as_string(), "/new//meeting==");
+  ASSERT_GT(manifest.at("files").size(), 0u);
+  http::ServerResponse got = Get("/v2/meetings/" + DoubleEncode("/new//meeting==") + "/recordings");
+  ASSERT_EQ(got.status, 200) << got.body;
+  // It ended 45 minutes before "now" and shows up in its host's listing.
+  const std::string yesterday =
+      absl::FormatCivilTime(absl::ToCivilDay(now_, absl::UTCTimeZone()) - 1);
+  value listing = Json(Get("/v2/users/" + tenant_.users[1].id + "/recordings",
+                           "from=" + yesterday + "&to=" + yesterday));
+  bool found = false;
+  for (const value& m : listing.at("meetings").as_array()) {
+    found = found || m.at("uuid").as_string() == "/new//meeting==";
+  }
+  EXPECT_TRUE(found) << listing.serialize();
+  const std::string file_id = manifest.at("files").at(0).at("file_id").as_string();
+  EXPECT_EQ(manifest.at("files").at(0).at("sha256").as_string(),
+            *ExpectedSha256(sim_->TenantSnapshot(), file_id));
+  EXPECT_EQ(Send("POST", "/_sim/meetings", "", R"({"uuid": "/new//meeting=="})").status, 409);
+  EXPECT_EQ(Send("POST", "/_sim/meetings", "", R"({"colour": "red"})").status, 400);
+}
+
+TEST_F(SimulatorTest, UnknownPathsAndMethodsGetZoomErrors) {
+  EXPECT_EQ(Get("/v2/nothing/here").status, 404);
+  EXPECT_EQ(Send("DELETE", "/v2/users", "", "", {{"Authorization", "Bearer " + Token()}}).status,
+            405);
+  EXPECT_EQ(Send("GET", "/elsewhere").status, 404);
+  // A UUID sent with raw slashes does not reach a handler.
+  EXPECT_EQ(Get("/v2/past_meetings//abc//def==").status, 404);
+}
+
+TEST(DecodeMeetingPathSegmentTest, FollowsZoomsDoubleEncodingRule) {
+  EXPECT_EQ(DecodeMeetingPathSegment("%252Fab%252F%252Fc%253D%253D"), "/ab//c==");
+  EXPECT_EQ(DecodeMeetingPathSegment("%2Fab%2F%2Fc%3D%3D"), std::nullopt);
+  EXPECT_EQ(DecodeMeetingPathSegment("ab%2F%2Fc%3D%3D"), std::nullopt);
+  EXPECT_EQ(DecodeMeetingPathSegment("ab%2Fc%3D%3D"), "ab/c==");
+  EXPECT_EQ(DecodeMeetingPathSegment("abc%3D%3D"), "abc==");
+  EXPECT_EQ(DecodeMeetingPathSegment("85188877305"), "85188877305");
+}
+
+TEST(ContractDumpTest, WritesOneFilePerCall) {
+  char dir_template[] = "/tmp/zoom_sim_dumpXXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  TenantOptions options;
+  options.meetings = 12;
+  absl::StatusOr<int> written = DumpContractResponses(options, dir_template);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_GT(*written, 20);
+  EXPECT_FALSE(DumpContractResponses(options, "/nonexistent/dir").ok());
+  std::system(absl::StrCat("rm -rf ", dir_template).c_str());
+}
+
+}  // namespace
+}  // namespace zarc::zoom_sim
