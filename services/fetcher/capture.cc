@@ -158,9 +158,10 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
     if (artifacts.count(id) != 0) continue;
     absl::StatusOr<ZoomDownloader::Result> got = downloader_.Download(f, download_token);
     if (!got.ok()) {
+      // Only a refusal that names the file (host not allowed, gone from Zoom) is final; anything
+      // else, our own storage included, is worth another attempt later.
       const absl::StatusCode code = got.status().code();
-      if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDataLoss ||
-          code == absl::StatusCode::kUnauthenticated) {
+      if (code != absl::StatusCode::kPermissionDenied && code != absl::StatusCode::kNotFound) {
         log::Warn("fetcher", "meeting left for a later attempt",
                   {{"meeting_uuid", meeting.uuid}, {"error", got.status()}});
         return count(CaptureOutcome::kPending);

@@ -186,9 +186,11 @@ absl::StatusOr<ZoomDownloader::Result> ZoomDownloader::Attempt(const ZoomFile& f
   const std::string content_type =
       absl::AsciiStrToLower(http::FindHeader(response.headers, "Content-Type").value_or(""));
   if (absl::StartsWith(content_type, "text/html") || LooksLikeHtml(sink.head())) {
-    return absl::PermissionDeniedError(absl::StrCat(
+    // Usually an expired or not-yet-valid download link: worth another attempt, and if it persists
+    // the meeting is left pending for the next round rather than archived without the file.
+    return absl::UnavailableError(absl::StrCat(
         where, " refused: Zoom answered 200 with an HTML page instead of the file (expired or "
-               "unauthorised download; check the app's recording scopes)"));
+               "unauthorised download; if it persists, check the app's recording scopes)"));
   }
   uint64_t announced = 0;
   if (auto cl = http::FindHeader(response.headers, "Content-Length");

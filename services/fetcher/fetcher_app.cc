@@ -159,9 +159,10 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
   }
   impl->limiter = std::make_unique<ZoomRateLimiter>(limits);
   impl->api = std::make_unique<ZoomApi>(*impl->http, *impl->tokens, *impl->limiter, *impl->hosts,
-                                        ZoomApi::Options{.api_base = config.zoom_api_url}, metrics);
+                                        ZoomApi::Options{.api_base = config.zoom_api_url, .backoff = config.retry_backoff}, metrics);
   impl->downloader = std::make_unique<ZoomDownloader>(*impl->http, *impl->tokens, *impl->hosts,
-                                                      *impl->staging, ZoomDownloader::Options{},
+                                                      *impl->staging,
+                                                      ZoomDownloader::Options{.backoff = config.retry_backoff},
                                                       metrics);
   impl->versions = std::make_unique<VersionStore>(*impl->staging);
   impl->capturer = std::make_unique<MeetingCapturer>(*impl->api, *impl->downloader,
@@ -170,6 +171,7 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
       *impl->api, *impl->capturer, *impl->staging,
       Fetcher::Options{.use_archiving_api = config.use_archiving_api,
                        .concurrency = static_cast<int>(config.concurrency),
+                       .recordings_window_days = static_cast<int>(config.recordings_window_days),
                        .pending_delay = config.pending_delay,
                        .poll_interval = config.poll_interval,
                        .poll_overlap = config.poll_overlap,
@@ -187,7 +189,7 @@ int FetcherApp::webhook_port() const {
 
 absl::Status FetcherApp::Start() {
   const FetcherConfig& c = impl_->config;
-  if (c.webhook_port != 0 || !c.webhook_secret.empty()) {
+  if (!c.webhook_secret.empty()) {
     Fetcher* f = impl_->fetcher.get();
     const std::string secret = c.webhook_secret;
     absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Start(

@@ -24,10 +24,15 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .Enum("zoom.plan", &FetcherConfig::zoom_plan, "pro", {"pro", "business"},
             "Zoom plan, for the per-second rate limits per category")
       .String("zoom.ca_file", &FetcherConfig::ca_file, "", "extra PEM CA file for Zoom endpoints")
+      .Duration("zoom.retry_backoff", &FetcherConfig::retry_backoff, "500ms",
+                "first wait before retrying a failed Zoom call or download; doubles per attempt")
       .Bool("fetcher.use_archiving_api", &FetcherConfig::use_archiving_api, false,
             "list meetings with the account-wide archiving API instead of per-user recordings")
       .Int("fetcher.concurrency", &FetcherConfig::concurrency, 4, 1, 64,
            "meetings captured in parallel")
+      .Int("fetcher.recordings_window_days", &FetcherConfig::recordings_window_days, 30, 1, 90,
+           "days asked per user-recordings call; Zoom allows a month and silently clamps longer "
+           "ranges, which the fetcher detects and walks in halves")
       .Duration("fetcher.poll_interval", &FetcherConfig::poll_interval, "24h",
                 "time between scheduled polls; 0 turns polling off (webhooks and Sync only)")
       .Duration("fetcher.poll_overlap", &FetcherConfig::poll_overlap, "48h",
@@ -37,7 +42,8 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .Duration("fetcher.pending_delay", &FetcherConfig::pending_delay, "30s",
                 "wait before retrying a meeting whose files Zoom is still processing")
       .Int("fetcher.webhook_port", &FetcherConfig::webhook_port, 0, 0, 65535,
-           "port of the Zoom webhook endpoint (POST /zoom/webhook); 0 turns webhooks off")
+           "port of the Zoom webhook endpoint (POST /zoom/webhook), served when "
+           "fetcher.webhook_secret is set; 0 picks a free port")
       .Secret("fetcher.webhook_secret", &FetcherConfig::webhook_secret,
               "Zoom webhook secret token, to verify x-zm-signature")
       .String("fetcher.webhook_tls_cert", &FetcherConfig::webhook_tls_cert, "",
@@ -45,7 +51,7 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .String("fetcher.webhook_tls_key", &FetcherConfig::webhook_tls_key, "",
               "PEM private key for HTTPS on the webhook port")
       .Check([](const FetcherConfig& c) -> absl::Status {
-        if (c.webhook_port != 0 && c.webhook_secret.empty()) {
+        if (c.webhook_port != 0 && c.webhook_secret.empty()) {  // asked for, but unverifiable
           return absl::InvalidArgumentError(
               "fetcher.webhook_port is set but fetcher.webhook_secret is not: webhooks cannot be "
               "verified; set ZARC_FETCHER_WEBHOOK_SECRET_FILE or turn webhooks off");

@@ -29,10 +29,12 @@ struct FetcherConfig {
 
   bool use_archiving_api = false;
   int64_t concurrency = 4;
+  int64_t recordings_window_days = 30;
   absl::Duration poll_interval;
   absl::Duration poll_overlap;
   absl::Duration first_poll_lookback;
   absl::Duration pending_delay;
+  absl::Duration retry_backoff;
 
   int64_t webhook_port = 0;
   std::string webhook_secret;

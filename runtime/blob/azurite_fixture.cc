@@ -1,0 +1,40 @@
+#include "runtime/blob/azurite_fixture.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace zarc::blob {
+
+absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start() {
+  const std::string binary = testing::SourcePath("tools/node_modules/.bin/azurite-blob");
+  if (::access(binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Azurite is not installed at ", binary, "; run scripts/install-deps.sh"));
+  }
+  auto azurite = std::unique_ptr<AzuriteProcess>(new AzuriteProcess());
+  azurite->location_ = std::make_unique<testing::TempDir>();
+  absl::StatusOr<std::unique_ptr<testing::Subprocess>> process = testing::Subprocess::Start(
+      {.argv = {binary, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location",
+                azurite->location_->path(), "--disableTelemetry", "--skipApiVersionCheck",
+                "--silent"},
+       .merge_stderr = true});
+  if (!process.ok()) return process.status();
+  azurite->process_ = *std::move(process);
+  const std::string kNeedle = "successfully listens on http://127.0.0.1:";
+  absl::StatusOr<std::string> line = azurite->process_->WaitForLine(kNeedle, absl::Seconds(60));
+  if (!line.ok()) return line.status();
+  const size_t at = line->find(kNeedle);
+  std::string port;
+  for (size_t i = at + kNeedle.size(); i < line->size() && isdigit(static_cast<unsigned char>((*line)[i])); ++i) {
+    port.push_back((*line)[i]);
+  }
+  if (port.empty()) {
+    return absl::InternalError(absl::StrCat("cannot read Azurite's port from: ", *line));
+  }
+  azurite->endpoint_ = absl::StrCat("http://127.0.0.1:", port, "/", kAzuriteAccount);
+  return azurite;
+}
+
+}  // namespace zarc::blob

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/testing/subprocess.h"
+
+namespace zarc::blob {
+
+// Azurite's published development account.
+inline constexpr char kAzuriteAccount[] = "devstoreaccount1";
+inline constexpr char kAzuriteKey[] =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+// Azurite's blob service from tools/node_modules/.bin/azurite-blob (under ZARC_SOURCE_DIR), on
+// 127.0.0.1 with a port it picks, storing in a temporary folder, telemetry off. Killed and its
+// folder removed on destruction.
+class AzuriteProcess {
+ public:
+  // FailedPrecondition naming scripts/install-deps.sh if Azurite is not installed.
+  static absl::StatusOr<std::unique_ptr<AzuriteProcess>> Start();
+
+  // Path-style endpoint: "http://127.0.0.1:PORT/devstoreaccount1".
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  AzuriteProcess() = default;
+  std::unique_ptr<testing::TempDir> location_;
+  std::unique_ptr<testing::Subprocess> process_;
+  std::string endpoint_;
+};
+
+}  // namespace zarc::blob

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/io/byte_stream.h"
+
+namespace zarc::blob {
+
+struct BlobInfo {
+  std::string name;
+  uint64_t size = 0;
+  std::string sha256;  // lowercase hex, computed while the blob was written
+  std::string content_type;
+};
+
+struct WriteOptions {
+  std::string content_type = "application/octet-stream";
+};
+
+// Write() chunks; Close() commits create-once. Destroying a writer without Close() abandons the
+// blob: nothing becomes visible. Not thread-safe.
+class BlobWriter : public io::ByteSink {
+ public:
+  // Valid after a successful Close().
+  virtual const BlobInfo& info() const = 0;
+};
+
+// A flat namespace of immutable blobs; names use '/' as a folder separator. Implementations are
+// thread-safe; writers and sources they hand out are not.
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  // Create-once: Close() of the writer returns absl::AlreadyExistsError("blob NAME exists") if the
+  // name is taken (also when another writer won a race). Nothing is visible before Close().
+  virtual absl::StatusOr<std::unique_ptr<BlobWriter>> Create(absl::string_view name,
+                                                             const WriteOptions& options) = 0;
+  // NotFound if absent. Reads in bounded chunks.
+  virtual absl::StatusOr<std::unique_ptr<io::ByteSource>> Open(absl::string_view name) = 0;
+  // NotFound if absent (this is also the existence check).
+  virtual absl::StatusOr<BlobInfo> Stat(absl::string_view name) = 0;
+  // Blobs whose name starts with `prefix` (a plain string prefix), sorted by name.
+  virtual absl::StatusOr<std::vector<BlobInfo>> List(absl::string_view prefix) = 0;
+  // NotFound if absent.
+  virtual absl::Status Delete(absl::string_view name) = 0;
+  // Create-once rename: AlreadyExists if `to` exists (then `from` is left as it was), NotFound if
+  // `from` is absent. The blob keeps its SHA-256 and content type.
+  virtual absl::Status Move(absl::string_view from, absl::string_view to) = 0;
+  // Where the blob lives, for events and logs (never carries credentials).
+  virtual std::string Uri(absl::string_view name) const = 0;
+};
+
+// Names are relative, '/'-separated, with no empty, "." or ".." segment, no control characters,
+// at most 1024 bytes, and not under the reserved top-level folders starting with ".zarc".
+absl::Status ValidateBlobName(absl::string_view name);
+
+// Streams `source` into `<prefix>/<sha256>` (content addressed: the same bytes are stored once):
+// writes under a temporary name while hashing, then moves it to its final name; if that name exists
+// already the temporary is deleted and the existing blob returned. Bounded memory. An empty prefix
+// stores at `<sha256>`.
+absl::StatusOr<BlobInfo> PutContentAddressed(BlobStore& store, absl::string_view prefix,
+                                             io::ByteSource& source, const WriteOptions& options);
+
+struct AzureBlobOptions {
+  std::string account;    // e.g. "zarcarchive" or "devstoreaccount1"
+  std::string container;  // e.g. "zarc-staging"
+  // Blob service endpoint without the container: "https://ACCOUNT.blob.core.windows.net", or
+  // Azurite's path-style "http://127.0.0.1:10000/devstoreaccount1". Empty: the public cloud URL.
+  std::string endpoint;
+  // Exactly one of: the base64 account key (SharedKey auth) or a SAS token (query string, with or
+  // without the leading '?').
+  std::string shared_key;
+  std::string sas_token;
+  // Put Block size; objects up to one block go up in a single Put Blob. At most 50,000 blocks.
+  size_t block_size = 8 * 1024 * 1024;
+  // Size of each ranged Get Blob when reading.
+  size_t read_chunk_size = 4 * 1024 * 1024;
+  // Extra PEM CA file for the HTTPS endpoint (tests).
+  std::string ca_file;
+};
+
+struct BlobStoreConfig {
+  // "file:///var/lib/zarc/blobs" for a local folder store; empty for Azure (fields below).
+  std::string url;
+  AzureBlobOptions azure;
+  // Azure only: create the container at start-up if it does not exist.
+  bool create_container = true;
+};
+
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const BlobStoreConfig& config);
+
+}  // namespace zarc::blob

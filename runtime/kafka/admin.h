@@ -1,0 +1,31 @@
+#pragma once
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/kafka/kafka_config.h"
+#include "runtime/kafka/topics.h"
+
+namespace zarc::kafka {
+
+// Creates the topics that do not exist yet (Admin API CreateTopics); topics that already exist
+// are left as they are, whatever their partition count, and when all exist no CreateTopics is
+// sent at all. A broker that refuses CreateTopics (no permission; librdkafka's mock cluster,
+// which answers it only with a timeout) gives an error naming the missing topics: the operator
+// then creates them beforehand, and CheckTopics verifies them.
+absl::Status EnsureTopics(const KafkaConfig& config, const std::vector<TopicSpec>& topics,
+                          absl::Duration timeout = absl::Seconds(30));
+
+// Every topic in the cluster with its partition count (from metadata), sorted by name.
+// Internal topics (__consumer_offsets ...) are left out.
+absl::StatusOr<std::vector<TopicSpec>> ListTopics(const KafkaConfig& config,
+                                                  absl::Duration timeout = absl::Seconds(10));
+
+// OK when every topic in `wanted` exists with at least its partition count; otherwise
+// FailedPrecondition listing each missing or too-small topic (for `zarc doctor`).
+absl::Status CheckTopics(const KafkaConfig& config, const std::vector<TopicSpec>& wanted,
+                         absl::Duration timeout = absl::Seconds(10));
+
+}  // namespace zarc::kafka

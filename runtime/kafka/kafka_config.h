@@ -1,0 +1,28 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace zarc::kafka {
+
+// How to reach the Kafka cluster. Plain strings so the service config can fill it from flags,
+// environment or a file; the librdkafka names are given for each field.
+struct KafkaConfig {
+  std::string bootstrap_servers;   // bootstrap.servers, "host:port,host:port"
+  std::string client_id = "zarc";  // client.id
+  std::string security_protocol;   // security.protocol: plaintext | ssl | sasl_plaintext | sasl_ssl
+  std::string sasl_mechanism;      // sasl.mechanisms: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+  std::string sasl_username;       // sasl.username
+  std::string sasl_password;       // sasl.password (secret: never logged)
+  std::string ssl_ca_file;         // ssl.ca.location
+  // Any other librdkafka property, applied last (so it can override zarc's defaults).
+  std::map<std::string, std::string> extra;
+
+  // Checks what can be checked without a broker: bootstrap servers set, a known security
+  // protocol, SASL settings complete when SASL is used.
+  absl::Status Validate() const;
+};
+
+}  // namespace zarc::kafka

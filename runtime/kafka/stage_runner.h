@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/kafka/kafka_config.h"
+#include "runtime/kafka/record.h"
+#include "runtime/kafka/topics.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace zarc::kafka {
+
+// A stage's logic: one input record in, the records to publish out. Must not depend on being
+// called once: a record is handled again after a crash or a rebalance (at-least-once), so the
+// outputs must be the same each time (downstream stages are idempotent on them).
+//
+// Status codes carry the retry decision:
+//  - UNAVAILABLE or RESOURCE_EXHAUSTED: transient (a server down, throttled). Retried for as
+//    long as it takes, never dead-lettered.
+//  - anything else: retried up to max_attempts, then the record goes to the dead-letter topic.
+using StageHandler = std::function<absl::StatusOr<std::vector<OutgoingRecord>>(const Record&)>;
+
+struct StageRunnerOptions {
+  std::string stage;     // e.g. "converter": metrics label and dead-letter header
+  std::string group_id;  // consumer group; one per stage
+  std::vector<std::string> input_topics;
+  std::string dead_letter_topic = std::string(kDeadLetterTopic);
+
+  int max_attempts = 5;  // for non-transient errors, including the first attempt
+  absl::Duration initial_backoff = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // How long to wait for delivery reports of one record's outputs before retrying it.
+  absl::Duration produce_timeout = absl::Seconds(30);
+  absl::Duration poll_timeout = absl::Milliseconds(100);  // bounds how late Stop() is noticed
+
+  // Optional, must outlive the runner: zarc_stage_records_total{stage,outcome},
+  // zarc_stage_processing_seconds{stage}, zarc_stage_dead_letter_total{stage} and the
+  // producer's zarc_kafka_produced_total{topic}.
+  prometheus::Registry* metrics = nullptr;
+
+  // For crash tests only: called after a record's outputs are acknowledged and before its
+  // offset is committed.
+  std::function<void(const Record&)> before_commit_for_testing;
+};
+
+// Runs a stage as a member of a Kafka consumer group, for every stage alike:
+//   consume → handle → produce outputs and wait for their acknowledgement → commit the input.
+// The input offset is committed (synchronously) only after every output is acknowledged, so a
+// crash anywhere before the commit means the record is consumed again; nothing is lost.
+// Records of a partition are handled one at a time, in order.
+class StageRunner {
+ public:
+  static absl::StatusOr<std::unique_ptr<StageRunner>> Create(const KafkaConfig& config,
+                                                             StageRunnerOptions options,
+                                                             StageHandler handler);
+  ~StageRunner();
+  StageRunner(const StageRunner&) = delete;
+  StageRunner& operator=(const StageRunner&) = delete;
+
+  // Joins the group and handles records until Stop(). Then finishes the record in hand (unless
+  // it is waiting out a retry: that record stays uncommitted and is consumed again later),
+  // leaves the group and flushes the producer. Returns an error only for failures that stop
+  // the stage (bad configuration, a fatal client error). Call once.
+  absl::Status Run();
+
+  // Asks Run() to return. Thread-safe and async-signal-safe (sets an atomic flag only).
+  void Stop() { stop_.store(true, std::memory_order_relaxed); }
+
+ private:
+  struct Impl;
+  explicit StageRunner(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ran_{false};
+};
+
+}  // namespace zarc::kafka

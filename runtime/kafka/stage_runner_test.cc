@@ -1,0 +1,421 @@
+#include "runtime/kafka/stage_runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "runtime/kafka/embedded_cluster.h"
+#include "runtime/kafka/producer.h"
+#include "runtime/kafka/testing/kafka_test_util.h"
+#include "runtime/kafka/topic_reader.h"
+
+namespace zarc::kafka {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+using ::testing::UnorderedElementsAreArray;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// A runner on its own thread; stopped and joined on destruction.
+class RunningStage {
+ public:
+  explicit RunningStage(std::unique_ptr<StageRunner> runner) : runner_(std::move(runner)) {
+    thread_ = std::thread([this] {
+      absl::Status s = runner_->Run();
+      absl::MutexLock lock(&mu_);
+      result_ = s;
+      done_ = true;
+    });
+  }
+  ~RunningStage() { StopAndJoin(); }
+
+  // Returns how long Run() took to return after Stop().
+  absl::Duration StopAndJoin() {
+    if (!thread_.joinable()) return absl::ZeroDuration();
+    const absl::Time start = absl::Now();
+    runner_->Stop();
+    thread_.join();
+    return absl::Now() - start;
+  }
+  StageRunner& runner() { return *runner_; }
+  absl::Status result() {
+    absl::MutexLock lock(&mu_);
+    return result_;
+  }
+
+ private:
+  std::unique_ptr<StageRunner> runner_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  absl::Status result_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// What a handler saw, thread-safe (the handler runs on the runner's thread).
+class Seen {
+ public:
+  void Add(const Record& r) {
+    absl::MutexLock lock(&mu_);
+    values_.push_back(r.value);
+    offsets_.push_back(r.offset);
+  }
+  std::vector<std::string> values() {
+    absl::MutexLock lock(&mu_);
+    return values_;
+  }
+  std::vector<int64_t> offsets() {
+    absl::MutexLock lock(&mu_);
+    return offsets_;
+  }
+  int Count(const std::string& value) {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(std::count(values_.begin(), values_.end(), value));
+  }
+  // Waits until the handler has seen `n` records.
+  bool WaitFor(size_t n, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return values_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> values_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> offsets_ ABSL_GUARDED_BY(mu_);
+};
+
+double MetricValue(prometheus::Registry& registry, const std::string& name,
+                   const std::map<std::string, std::string>& labels) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      std::map<std::string, std::string> got;
+      for (const auto& l : metric.label) got[l.name] = l.value;
+      if (got != labels) continue;
+      if (family.type == prometheus::MetricType::Histogram) {
+        return static_cast<double>(metric.histogram.sample_count);
+      }
+      return metric.counter.value;
+    }
+  }
+  return -1;
+}
+
+class StageRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<EmbeddedCluster>> cluster = EmbeddedCluster::Start(
+        1, {{"in", 3}, {"in1", 1}, {"out", 3}, {std::string(kDeadLetterTopic), 1}});
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    config_ = testing::FastTestConfig(cluster_->bootstrap_servers());
+    absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(config_);
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+  }
+
+  void ProduceValues(const std::string& topic, const std::vector<std::string>& values) {
+    std::vector<OutgoingRecord> batch;
+    for (const std::string& v : values)
+      batch.push_back({topic, "key-" + v, v, {{"origin", "test"}}});
+    ASSERT_TRUE(producer_->ProduceAndWait(batch, kWait).ok());
+  }
+
+  StageRunnerOptions Options(const std::string& group, const std::string& input) {
+    StageRunnerOptions options;
+    options.stage = "test-stage";
+    options.group_id = group;
+    options.input_topics = {input};
+    options.initial_backoff = absl::Milliseconds(20);
+    options.max_backoff = absl::Milliseconds(200);
+    options.produce_timeout = absl::Seconds(10);
+    return options;
+  }
+
+  std::unique_ptr<RunningStage> Start(StageRunnerOptions options, StageHandler handler) {
+    absl::StatusOr<std::unique_ptr<StageRunner>> runner =
+        StageRunner::Create(config_, std::move(options), std::move(handler));
+    EXPECT_TRUE(runner.ok()) << runner.status();
+    if (!runner.ok()) return nullptr;
+    return std::make_unique<RunningStage>(*std::move(runner));
+  }
+
+  static std::vector<OutgoingRecord> CopyTo(const std::string& topic, const Record& r) {
+    Headers headers = r.headers;
+    headers.emplace_back("copied-from", absl::StrCat(r.topic, "/", r.partition, "/", r.offset));
+    return {{topic, r.key, "out:" + r.value, headers}};
+  }
+
+  static std::vector<std::string> Values(const std::vector<Record>& records) {
+    std::vector<std::string> values;
+    for (const Record& r : records) values.push_back(r.value);
+    return values;
+  }
+
+  std::unique_ptr<EmbeddedCluster> cluster_;
+  KafkaConfig config_;
+  std::unique_ptr<Producer> producer_;
+};
+
+TEST_F(StageRunnerTest, EveryInputRecordIsTransformedToTheOutputTopic) {
+  std::vector<std::string> inputs, expected;
+  for (int i = 0; i < 40; ++i) {
+    inputs.push_back(absl::StrCat("m", i));
+    expected.push_back(absl::StrCat("out:m", i));
+  }
+  ProduceValues("in", inputs);
+  prometheus::Registry registry;
+  StageRunnerOptions options = Options("copy-group", "in");
+  options.metrics = &registry;
+  auto stage = Start(options, [](const Record& r) { return CopyTo("out", r); });
+
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 40, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), UnorderedElementsAreArray(expected));
+  for (const Record& r : *out) {
+    EXPECT_EQ(r.key, "key-" + r.value.substr(4));
+    EXPECT_THAT(r.Header("origin"), Optional(std::string("test")));
+    EXPECT_THAT(r.Header("copied-from"), Optional(HasSubstr("in/")));
+  }
+  stage->StopAndJoin();
+  EXPECT_TRUE(stage->result().ok()) << stage->result();
+  EXPECT_EQ(stage->runner().Run().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_records_total",
+                        {{"stage", "test-stage"}, {"outcome", "ok"}}),
+            40);
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_processing_seconds", {{"stage", "test-stage"}}), 40);
+  EXPECT_EQ(MetricValue(registry, "zarc_kafka_produced_total", {{"topic", "out"}}), 40);
+}
+
+TEST_F(StageRunnerTest, PoisonRecordIsDeadLetteredAfterMaxAttemptsAndLaterRecordsProceed) {
+  ProduceValues("in1", {"a", "b", "poison", "c", "d"});
+  prometheus::Registry registry;
+  StageRunnerOptions options = Options("poison-group", "in1");
+  options.max_attempts = 3;
+  options.metrics = &registry;
+  Seen seen;
+  auto stage = Start(options, [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    seen.Add(r);
+    if (r.value == "poison") {
+      return absl::InvalidArgumentError("meeting event \"poison\" is not a MeetingCaptured");
+    }
+    return CopyTo("out", r);
+  });
+
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 4, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), UnorderedElementsAreArray({"out:a", "out:b", "out:c", "out:d"}));
+  absl::StatusOr<std::vector<Record>> dead =
+      testing::WaitForRecords(config_, kDeadLetterTopic, 1, kWait);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  const Record& letter = (*dead)[0];
+  EXPECT_EQ(letter.key, "key-poison");
+  EXPECT_EQ(letter.value, "poison");
+  EXPECT_THAT(letter.Header("origin"), Optional(std::string("test")));
+  EXPECT_THAT(letter.Header("zarc-error"),
+              Optional(std::string("meeting event \"poison\" is not a MeetingCaptured")));
+  EXPECT_THAT(letter.Header("zarc-error-code"), Optional(std::string("INVALID_ARGUMENT")));
+  EXPECT_THAT(letter.Header("zarc-attempts"), Optional(std::string("3")));
+  EXPECT_THAT(letter.Header("zarc-source-topic"), Optional(std::string("in1")));
+  EXPECT_THAT(letter.Header("zarc-source-partition"), Optional(std::string("0")));
+  EXPECT_THAT(letter.Header("zarc-source-offset"), Optional(std::string("2")));
+  EXPECT_THAT(letter.Header("zarc-stage"), Optional(std::string("test-stage")));
+  EXPECT_EQ(seen.Count("poison"), 3);
+  EXPECT_EQ(seen.Count("c"), 1);
+
+  stage->StopAndJoin();
+  const std::map<std::string, std::string> stage_label = {{"stage", "test-stage"}};
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_dead_letter_total", stage_label), 1);
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_records_total",
+                        {{"stage", "test-stage"}, {"outcome", "dead_lettered"}}),
+            1);
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_records_total",
+                        {{"stage", "test-stage"}, {"outcome", "retried"}}),
+            2);
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_records_total",
+                        {{"stage", "test-stage"}, {"outcome", "ok"}}),
+            4);
+}
+
+TEST_F(StageRunnerTest, TransientFailureIsRetriedBeyondMaxAttemptsAndNeverDeadLettered) {
+  ProduceValues("in1", {"first", "flaky", "last"});
+  StageRunnerOptions options = Options("transient-group", "in1");
+  options.max_attempts = 2;  // a transient error must not count towards it
+  Seen seen;
+  auto stage = Start(options, [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    seen.Add(r);
+    if (r.value == "flaky" && seen.Count("flaky") <= 6) {
+      return absl::UnavailableError("mailbox server 127.0.0.1:143 refused the connection");
+    }
+    if (r.value == "flaky" && seen.Count("flaky") == 7) {
+      return absl::ResourceExhaustedError("throttled: retry after 1 s");
+    }
+    return CopyTo("out", r);
+  });
+
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 3, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), UnorderedElementsAreArray({"out:first", "out:flaky", "out:last"}));
+  // One input partition: the flaky record held back the one after it.
+  EXPECT_THAT(seen.values(), ElementsAre("first", "flaky", "flaky", "flaky", "flaky", "flaky",
+                                         "flaky", "flaky", "flaky", "last"));
+  stage->StopAndJoin();
+  absl::StatusOr<std::vector<Record>> dead = ReadTopic(config_, kDeadLetterTopic);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  EXPECT_TRUE(dead->empty());
+}
+
+TEST_F(StageRunnerTest, StopReturnsPromptlyAndWhatWasHandledIsNotHandledAgain) {
+  ProduceValues("in1", {"r0", "r1", "r2", "r3", "r4"});
+  Seen first;
+  auto stage = Start(Options("stop-group", "in1"), [&](const Record& r) {
+    first.Add(r);
+    return CopyTo("out", r);
+  });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 5, kWait).ok());
+  // Stop from this thread while Run() is blocked polling on its own thread.
+  EXPECT_LT(stage->StopAndJoin(), absl::Seconds(5));
+  EXPECT_TRUE(stage->result().ok()) << stage->result();
+  EXPECT_THAT(first.offsets(), ElementsAre(0, 1, 2, 3, 4));
+
+  ProduceValues("in1", {"r5", "r6"});
+  Seen second;
+  auto restarted = Start(Options("stop-group", "in1"), [&](const Record& r) {
+    second.Add(r);
+    return CopyTo("out", r);
+  });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 7, kWait).ok());
+  restarted->StopAndJoin();
+  EXPECT_THAT(second.offsets(), ElementsAre(5, 6));
+  absl::StatusOr<std::vector<Record>> out = ReadTopic(config_, "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->size(), 7u);  // nothing produced twice
+}
+
+TEST_F(StageRunnerTest, StopDuringRetryLeavesTheRecordUncommittedForTheNextRun) {
+  ProduceValues("in1", {"ok", "down"});
+  Seen first;
+  auto stage = Start(Options("retry-stop-group", "in1"),
+                     [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+                       first.Add(r);
+                       if (r.value == "down") return absl::UnavailableError("mailbox down");
+                       return CopyTo("out", r);
+                     });
+  ASSERT_TRUE(first.WaitFor(4, kWait));  // "ok" and at least three tries of "down"
+  EXPECT_LT(stage->StopAndJoin(), absl::Seconds(5));
+
+  Seen second;
+  auto restarted = Start(Options("retry-stop-group", "in1"), [&](const Record& r) {
+    second.Add(r);
+    return CopyTo("out", r);
+  });
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 2, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  restarted->StopAndJoin();
+  EXPECT_THAT(Values(*out), ElementsAre("out:ok", "out:down"));
+  EXPECT_THAT(second.values(), ElementsAre("down"));
+}
+
+TEST_F(StageRunnerTest, RecordWithNoOutputsIsJustCommitted) {
+  ProduceValues("in1", {"ignored", "kept"});
+  Seen first;
+  auto stage = Start(Options("filter-group", "in1"),
+                     [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+                       first.Add(r);
+                       if (r.value == "ignored") return std::vector<OutgoingRecord>{};
+                       return CopyTo("out", r);
+                     });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 1, kWait).ok());
+  stage->StopAndJoin();
+
+  ProduceValues("in1", {"later"});
+  Seen second;
+  auto restarted = Start(Options("filter-group", "in1"), [&](const Record& r) {
+    second.Add(r);
+    return CopyTo("out", r);
+  });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 2, kWait).ok());
+  restarted->StopAndJoin();
+  EXPECT_THAT(second.values(), ElementsAre("later"));
+}
+
+TEST_F(StageRunnerTest, ASecondMemberTakesOverPartitionsAndNothingIsLost) {
+  std::vector<std::string> expected;
+  auto produce_batch = [&](int batch) {
+    std::vector<std::string> values;
+    for (int i = 0; i < 12; ++i) values.push_back(absl::StrCat("b", batch, "-", i));
+    for (const std::string& v : values) expected.push_back("out:" + v);
+    ProduceValues("in", values);
+  };
+  // Both members share one registry, as the four stages do in the one-process mode.
+  prometheus::Registry registry;
+  StageRunnerOptions options = Options("shared-group", "in");
+  options.metrics = &registry;
+  Seen seen_a, seen_b;
+  produce_batch(0);
+  auto a = Start(options, [&](const Record& r) {
+    seen_a.Add(r);
+    return CopyTo("out", r);
+  });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 12, kWait).ok());
+  auto b = Start(options, [&](const Record& r) {
+    seen_b.Add(r);
+    return CopyTo("out", r);
+  });
+  // Keep feeding all partitions until the cooperative rebalance has given B its share.
+  const absl::Time deadline = absl::Now() + kWait;
+  int batch = 1;
+  while (seen_b.values().empty() && absl::Now() < deadline) {
+    produce_batch(batch++);
+    seen_b.WaitFor(1, absl::Seconds(1));
+  }
+  EXPECT_FALSE(seen_b.values().empty()) << "the second member never got a partition";
+  // Every input gets its output; a record may be handled twice around the rebalance (so count
+  // distinct values, not records), never lost.
+  const std::set<std::string> want(expected.begin(), expected.end());
+  std::set<std::string> got;
+  const absl::Time all_deadline = absl::Now() + kWait;
+  while (got != want && absl::Now() < all_deadline) {
+    absl::StatusOr<std::vector<Record>> out = ReadTopic(config_, "out");
+    ASSERT_TRUE(out.ok()) << out.status();
+    got.clear();
+    for (const Record& r : *out) got.insert(r.value);
+    if (got != want) absl::SleepFor(absl::Milliseconds(100));  // polling the awaited condition
+  }
+  a->StopAndJoin();
+  b->StopAndJoin();
+  EXPECT_EQ(got, want);
+  EXPECT_GE(MetricValue(registry, "zarc_stage_records_total",
+                        {{"stage", "test-stage"}, {"outcome", "ok"}}),
+            static_cast<double>(expected.size()));
+}
+
+TEST(StageRunnerCreateTest, IncompleteOptionsAreRefused) {
+  const KafkaConfig config = testing::FastTestConfig("127.0.0.1:1");
+  StageRunnerOptions options;
+  options.stage = "converter";
+  const auto handler = [](const Record&) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    return std::vector<OutgoingRecord>{};
+  };
+  absl::Status s = StageRunner::Create(config, options, handler).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("consumer group"));
+  options.group_id = "g";
+  options.input_topics = {"in"};
+  options.max_attempts = 0;
+  s = StageRunner::Create(config, options, handler).status();
+  EXPECT_THAT(s.message(), HasSubstr("max_attempts is 0"));
+}
+
+}  // namespace
+}  // namespace zarc::kafka
