@@ -180,6 +180,7 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
     a.set_file_name(AttachmentName(f, used_names));
     zarc::v1::BlobRef* ref = a.mutable_blob();
     ref->set_name(got->blob.name);
+    ref->set_uri(got->uri);
     ref->set_size(got->blob.size);
     ref->set_sha256(got->blob.sha256);
     ref->set_content_type(got->blob.content_type);

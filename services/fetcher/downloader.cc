@@ -222,6 +222,7 @@ absl::StatusOr<ZoomDownloader::Result> ZoomDownloader::Attempt(const ZoomFile& f
   absl::StatusOr<blob::BlobInfo> final_info = staging_.Stat(final_name);
   if (!final_info.ok()) return final_info.status();
   result.blob = *final_info;
+  result.uri = staging_.Uri(final_name);
   return result;
 }
 

@@ -35,6 +35,7 @@ class ZoomDownloader {
   };
   struct Result {
     blob::BlobInfo blob;
+    std::string uri;      // where the staged file lives (no credentials)
     std::string problem;  // e.g. a size that differs from Zoom's listing; empty if none
   };
 
