@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -164,6 +165,9 @@ class Schema {
       Getter get = [member, inner = o.get](const T& t) { return inner(t.*member); };
       options_.push_back({o.spec, std::move(set), std::move(get)});
     }
+    for (const auto& check : sub.checks_) {
+      checks_.push_back([member, check](const T& t) { return check(t.*member); });
+    }
     return *this;
   }
 
@@ -189,16 +193,24 @@ class Schema {
     return out;
   }
 
-  // key = value lines, secrets masked.
+  // key = value lines, secrets masked. A key bound to several members (a combined schema, as in
+  // the one-binary mode) is shown once, with the first member's value.
   std::string Print(const T& t) const {
     std::string out;
-    for (const auto& o : options_) out += o.spec.key + " = " + o.get(t) + "\n";
+    std::set<std::string> seen;
+    for (const auto& o : options_) {
+      if (seen.insert(o.spec.key).second) out += o.spec.key + " = " + o.get(t) + "\n";
+    }
     return out;
   }
 
+  // Every distinct key, in declaration order (the first declaration of a shared key wins).
   std::vector<OptionSpec> Specs() const {
     std::vector<OptionSpec> specs;
-    for (const auto& o : options_) specs.push_back(o.spec);
+    std::set<std::string> seen;
+    for (const auto& o : options_) {
+      if (seen.insert(o.spec.key).second) specs.push_back(o.spec);
+    }
     return specs;
   }
 

@@ -141,3 +141,34 @@ TEST(ConfigTest, RequiredValuesSayHowToSetThem) {
 
 }  // namespace
 }  // namespace zarc::config
+
+namespace zarc::config {
+namespace {
+
+struct Part {
+  int64_t port = 0;
+};
+struct Whole {
+  Part a;
+  Part b;
+};
+
+TEST(ConfigTest, CombinedSchemasShareKeysAndKeepTheirChecks) {
+  Schema<Part> part;
+  part.Int("grpc.port", &Part::port, 7001, 0, 65535, "port")
+      .Check([](const Part& p) {
+        return p.port == 1 ? absl::InvalidArgumentError("port 1 is reserved") : absl::OkStatus();
+      });
+  Schema<Whole> whole;
+  whole.Include(part, &Whole::a).Include(part, &Whole::b);
+  EXPECT_EQ(whole.Specs().size(), 1u);
+  absl::StatusOr<Whole> w = whole.Load(Sources{.args = {"--grpc.port=9"}});
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->a.port, 9);
+  EXPECT_EQ(w->b.port, 9);
+  EXPECT_EQ(whole.Print(*w), "grpc.port = 9\n");
+  EXPECT_EQ(whole.Load(Sources{.args = {"--grpc.port=1"}}).status().message(), "port 1 is reserved");
+}
+
+}  // namespace
+}  // namespace zarc::config
