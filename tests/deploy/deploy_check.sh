@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The deploy/ checks, one subcommand per CTest test (tests/deploy/CMakeLists.txt).
+# Usage: deploy_check.sh SUBCOMMAND OUT_DIR [ARGS...]; tools come from tools/ (scripts/install-deps.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cmd=$1 out=$2
+shift 2
+mkdir -p "$out"
+helm="$root/tools/bin/helm" kubectl="$root/tools/bin/kubectl" modules="$root/tools/node_modules"
+chart="$root/deploy/helm/zarc"
+py=/usr/bin/python3
+# helm and kubectl keep caches under HOME: give them a private one.
+export HOME="$out/home" HELM_CACHE_HOME="$out/home/cache" HELM_CONFIG_HOME="$out/home/config" HELM_DATA_HOME="$out/home/data"
+mkdir -p "$HOME"
+for tool in "$helm" "$kubectl"; do
+  [ -x "$tool" ] || { echo "$tool is missing: run scripts/install-deps.sh"; exit 1; }
+done
+values() { [ "$1" = full ] && echo "-f $chart/ci/full-values.yaml" || true; }
+# The chart reads deploy/dashboards and deploy/alerts through symbolic links; helm says so on stderr.
+quiet_links() { grep -v 'found symbolic link in path' || true; }
+
+case "$cmd" in
+  helm-lint)  # helm-lint default|full
+    # shellcheck disable=SC2046
+    "$helm" lint --strict $(values "$1") "$chart" 2>&1 | quiet_links | tee "$out/lint-$1.txt"
+    grep -q '0 chart(s) failed' "$out/lint-$1.txt"
+    ;;
+  helm-template)  # helm-template default|full: render, validate against the schemas, check semantics
+    # shellcheck disable=SC2046
+    "$helm" template zarc "$chart" --namespace zarc $(values "$1") > "$out/rendered-$1.yaml" 2> >(quiet_links >&2)
+    $py "$here/validate_manifests.py" --node-modules "$modules" "$out/rendered-$1.yaml"
+    $py "$here/check_rendered.py" "$1" "$out/rendered-$1.yaml" "$root/deploy"
+    ;;
+  helm-refuses)  # values that must not render
+    for case in "--set fetcher.replicas=2|one replica per Zoom account" \
+                "--set converter.autoscaling.enabled=true --set converter.keda.enabled=true|not both"; do
+      bad=${case%%|*} why=${case#*|}
+      # shellcheck disable=SC2086
+      if "$helm" template zarc "$chart" $bad > /dev/null 2> "$out/refused.txt"; then
+        echo "FAIL: helm template $bad rendered"; exit 1
+      fi
+      quiet_links < "$out/refused.txt"
+      grep -q "$why" "$out/refused.txt" || { echo "FAIL: $bad refused for another reason"; exit 1; }
+    done
+    echo "helm-refuses: ok"
+    ;;
+  kustomize)  # kustomize base|overlays/example
+    "$kubectl" kustomize "$root/deploy/k8s/$1" > "$out/kustomize-${1//\//-}.yaml"
+    $py "$here/validate_manifests.py" --node-modules "$modules" "$out/kustomize-${1//\//-}.yaml"
+    ;;
+  validator-selftest)  # the validator must reject broken objects of each kind of schema
+    for bad in "$here"/testdata/invalid/*.yaml; do
+      if $py "$here/validate_manifests.py" --node-modules "$modules" "$bad" > "$out/selftest.txt"; then
+        cat "$out/selftest.txt"; echo "FAIL: $(basename "$bad") was accepted"; exit 1
+      fi
+      grep FAIL "$out/selftest.txt" | head -3
+    done
+    $py "$here/validate_manifests.py" --node-modules "$modules" "$here/testdata/valid.yaml"
+    ;;
+  promtool-check)
+    promtool check rules "$root/deploy/alerts/zarc-alerts.yaml"
+    ;;
+  promtool-test)
+    (cd "$root/deploy/alerts" && promtool test rules zarc-alerts_test.yaml)
+    $py "$here/check_alert_tests.py" "$root/deploy/alerts/zarc-alerts.yaml" "$root/deploy/alerts/zarc-alerts_test.yaml"
+    ;;
+  dockerfile)  # dockerfile [BINARY...]
+    $py "$here/check_dockerfile.py" "$root/Dockerfile" "$root/scripts/install-deps.sh" "$@"
+    ;;
+  dockerfile-selftest)  # a Dockerfile that runs as root or lacks a runtime library must fail
+    sed '/^USER /d' "$root/Dockerfile" > "$out/Dockerfile.root"
+    sed 's/ librdkafka1 / /' "$root/Dockerfile" > "$out/Dockerfile.nolib"
+    for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib"; do
+      if $py "$here/check_dockerfile.py" "$f" "$root/scripts/install-deps.sh" > "$out/selftest.txt"; then
+        cat "$out/selftest.txt"; echo "FAIL: $(basename "$f") accepted"; exit 1
+      fi
+      grep FAIL "$out/selftest.txt"
+    done
+    ;;
+  *)
+    echo "unknown subcommand $cmd"; exit 2 ;;
+esac
