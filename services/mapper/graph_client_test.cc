@@ -1,0 +1,138 @@
+#include "services/mapper/graph_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/mapper/testing/graph_sim_fixture.h"
+
+namespace zarc::mapper {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A clock that only moves when the client sleeps: Retry-After waits cost no test time.
+struct FakeTime {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  std::vector<absl::Duration> sleeps;
+  GraphClientOptions Options(absl::Duration patience = absl::Minutes(2)) {
+    return {.patience = patience,
+            .sleep = [this](absl::Duration d) { sleeps.push_back(d), now += d; },
+            .now = [this] { return now; }};
+  }
+};
+
+class GraphClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim_ = testing::StartGraphSim(testing::CorpDirectory());
+    ASSERT_NE(sim_, nullptr);
+    tokens_ = std::make_unique<GraphTokenSource>(
+        *http_, GraphCredentials{.login_url = sim_->url,
+                                 .api_url = sim_->url,
+                                 .tenant_id = "t1",
+                                 .client_id = "zarc-graph-client",
+                                 .client_secret = "zarc-graph-secret"});
+  }
+  GraphClient Client(GraphClientOptions options) {
+    return GraphClient(*http_, *tokens_, sim_->url, std::move(options), nullptr);
+  }
+
+  std::unique_ptr<testing::RunningGraphSim> sim_;
+  std::unique_ptr<http::HttpClient> http_ = http::NewHttpClient();
+  std::unique_ptr<GraphTokenSource> tokens_;
+  FakeTime time_;
+};
+
+TEST_F(GraphClientTest, FindsUsersByMailOrProxyAddressInAnyCase) {
+  GraphClient client = Client(time_.Options());
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> one =
+      client.FindUsers({"ANN@corp.test"});
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE((*one)[0].has_value());
+  EXPECT_EQ((*one)[0]->id, "u-ann");
+  EXPECT_EQ(sim_->sim->Stats().batches, 0) << "a single address needs no $batch";
+
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> many = client.FindUsers(
+      {"anna.old@CORP.TEST", "nobody@corp.test", "o'brien@corp.test", "Bob@Corp.test"});
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 4u);
+  ASSERT_TRUE((*many)[0].has_value());
+  EXPECT_EQ((*many)[0]->mail, "Ann@corp.test");
+  EXPECT_FALSE((*many)[1].has_value());
+  EXPECT_FALSE((*many)[2].has_value()) << "a quote in an address is escaped, not a syntax error";
+  ASSERT_TRUE((*many)[3].has_value());
+  EXPECT_FALSE((*many)[3]->account_enabled);
+  EXPECT_EQ(sim_->sim->Stats().batches, 1);
+}
+
+TEST_F(GraphClientTest, BatchesNewAddressesTwentyAtMost) {
+  GraphClient client = Client(time_.Options());
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 45; ++i) addresses.push_back(absl::StrCat("user", i, "@corp.test"));
+  addresses.push_back("cy@corp.test");
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found = client.FindUsers(addresses);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->back().has_value());
+  const graph_sim::GraphSimStats stats = sim_->sim->Stats();
+  EXPECT_EQ(stats.batches, 3);
+  EXPECT_EQ(stats.max_batch_size, 20);
+  EXPECT_EQ(stats.user_queries, 46);
+}
+
+TEST_F(GraphClientTest, SurvivesThrottlingOfEveryThirdRequestHonouringRetryAfter) {
+  sim_->sim->SetThrottling(3, 0, 2);
+  GraphClient client = Client(time_.Options());
+  std::vector<std::string> addresses = {"ann@corp.test", "cy@corp.test",       "dee@corp.test",
+                                        "bob@corp.test", "anna.old@corp.test", "x@corp.test",
+                                        "y@corp.test"};
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found = client.FindUsers(addresses);
+  ASSERT_TRUE(found.ok()) << found.status();
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE((*found)[i].has_value()) << addresses[i];
+  EXPECT_GT(sim_->sim->Stats().throttled, 0);
+  ASSERT_FALSE(time_.sleeps.empty());
+  EXPECT_EQ(time_.sleeps[0], absl::Seconds(2)) << "the wait is the sim's Retry-After";
+  // Single lookups are throttled too (the sim counts every request).
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<std::vector<std::optional<DirectoryUser>>> one =
+        client.FindUsers({"cy@corp.test"});
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ((*one)[0]->id, "u-cy");
+  }
+}
+
+TEST_F(GraphClientTest, GivesUpWithUnavailableWhenThrottledBeyondPatience) {
+  sim_->sim->SetThrottling(1, 0, 5);
+  GraphClient client = Client(time_.Options(absl::Seconds(12)));
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found =
+      client.FindUsers({"ann@corp.test", "cy@corp.test"});
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kUnavailable) << found.status();
+  EXPECT_EQ(time_.sleeps.size(), 2u);
+}
+
+TEST_F(GraphClientTest, AWrongSecretSaysWhichSettingsToCheck) {
+  GraphTokenSource bad(*http_, GraphCredentials{.login_url = sim_->url,
+                                                .api_url = sim_->url,
+                                                .tenant_id = "t1",
+                                                .client_id = "zarc-graph-client",
+                                                .client_secret = "wrong-secret"});
+  GraphClient client(*http_, bad, sim_->url, time_.Options(), nullptr);
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found =
+      client.FindUsers({"a@corp.test"});
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(found.status().message(), HasSubstr("graph.client_secret"));
+  EXPECT_THAT(found.status().message(), ::testing::Not(HasSubstr("wrong-secret")));
+}
+
+TEST_F(GraphClientTest, ListsEveryGroupMember) {
+  GraphClient client = Client(time_.Options());
+  absl::StatusOr<std::set<std::string>> members = client.GroupMemberIds("g-scope");
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ(*members, (std::set<std::string>{"u-ann", "u-bob", "u-cy"}));
+  EXPECT_EQ(client.GroupMemberIds("no-such-group").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace zarc::mapper

@@ -1,0 +1,154 @@
+#include "services/mapper/mapper_app.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include "runtime/kafka/embedded_cluster.h"
+#include "runtime/kafka/producer.h"
+#include "runtime/kafka/testing/kafka_test_util.h"
+#include "runtime/kafka/topics.h"
+#include "services/mapper/testing/graph_sim_fixture.h"
+#include "zarc/v1/control.grpc.pb.h"
+
+namespace zarc::mapper {
+namespace {
+
+MapperConfig GraphConfig(const std::string& sim_url) {
+  absl::StatusOr<MapperConfig> config = MapperSchema().Load(config::Sources{
+      .args = {"--graph.login_url=" + sim_url, "--graph.api_url=" + sim_url, "--graph.tenant_id=t1",
+               "--graph.client_id=zarc-graph-client", "--graph.client_secret=zarc-graph-secret",
+               "--mapper.tenant_domains=corp.test", "--kafka.brokers=127.0.0.1:1"}});
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : MapperConfig{};
+}
+
+TEST(MapperConfigTest, GraphModeNeedsCredentials) {
+  const std::string brokers = "--kafka.brokers=127.0.0.1:1";
+  absl::StatusOr<MapperConfig> config = MapperSchema().Load(config::Sources{.args = {brokers}});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("graph.client_secret"), absl::string_view::npos);
+  EXPECT_TRUE(
+      MapperSchema().Load(config::Sources{.args = {brokers, "--mapper.mode=csv-only"}}).ok());
+  EXPECT_FALSE(
+      MapperSchema()
+          .Load(config::Sources{.args = {brokers, "--mapper.mode=csv-only", "--mapper.group_id=g"}})
+          .ok());
+}
+
+TEST(MapperAppTest, ResolveAnswersOverARealGrpcChannel) {
+  auto sim = testing::StartGraphSim(testing::CorpDirectory());
+  ASSERT_NE(sim, nullptr);
+  prometheus::Registry registry;
+  absl::StatusOr<std::unique_ptr<MapperApp>> app =
+      MapperApp::Create(GraphConfig(sim->url), &registry);
+  ASSERT_TRUE(app.ok()) << app.status();
+
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService((*app)->control_service());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_GT(port, 0);
+  auto stub = zarc::v1::MapperControl::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext ctx;
+  zarc::v1::ResolveRequest request;
+  for (const char* a :
+       {"Anna.Old@corp.test", "guest@partner.test", "ghost@corp.test", "bob@corp.test"}) {
+    request.add_addresses(a);
+  }
+  zarc::v1::ResolveResponse response;
+  grpc::Status status = stub->Resolve(&ctx, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 4);
+  EXPECT_EQ(response.results(0).rule(), zarc::v1::MAPPING_RULE_PROXY_ADDRESS);
+  EXPECT_EQ(response.results(0).mailbox(), "ann@corp.test");
+  EXPECT_EQ(response.results(1).rule(), zarc::v1::MAPPING_RULE_EXTERNAL);
+  EXPECT_EQ(response.results(2).rule(), zarc::v1::MAPPING_RULE_NOT_FOUND);
+  EXPECT_EQ(response.results(3).rule(), zarc::v1::MAPPING_RULE_DISABLED);
+  for (const auto& r : response.results()) EXPECT_FALSE(r.reason().empty());
+
+  grpc::ClientContext empty_ctx;
+  zarc::v1::ResolveResponse empty;
+  EXPECT_EQ(stub->Resolve(&empty_ctx, zarc::v1::ResolveRequest(), &empty).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  server->Shutdown();
+}
+
+zarc::v1::MessageRendered Item(const std::string& uuid, std::vector<std::string> addresses) {
+  zarc::v1::MessageRendered m;
+  m.set_item_id("acct/" + uuid + "/1");
+  m.set_message_id(uuid + ".1@zarc.test");
+  m.set_version(1);
+  m.mutable_message()->set_uri("file:///staging/" + uuid + ".eml");
+  m.mutable_meeting()->set_uuid(uuid);
+  m.mutable_meeting()->set_host_email(addresses.empty() ? "" : addresses[0]);
+  for (const std::string& a : addresses) m.add_email_addresses(a);
+  return m;
+}
+
+TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
+  auto sim = testing::StartGraphSim(testing::CorpDirectory());
+  ASSERT_NE(sim, nullptr);
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
+      kafka::EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const kafka::KafkaConfig kafka = kafka::testing::FastTestConfig((*cluster)->bootstrap_servers());
+
+  MapperConfig config = GraphConfig(sim->url);
+  config.kafka = kafka;
+  prometheus::Registry registry;
+  absl::StatusOr<std::unique_ptr<MapperApp>> app = MapperApp::Create(config, &registry);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_TRUE((*app)->Start().ok());
+
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(kafka, nullptr);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const zarc::v1::MessageRendered mapped =
+      Item("m-1", {"ann@corp.test", "ANNA.OLD@corp.test", "cy@corp.test", "guest@partner.test"});
+  const zarc::v1::MessageRendered unmapped = Item("m-2", {"guest@partner.test", "ghost@corp.test"});
+  ASSERT_TRUE((*producer)
+                  ->ProduceAndWait({{.topic = std::string(kafka::kMessagesTopic),
+                                     .key = "m-1",
+                                     .value = mapped.SerializeAsString()},
+                                    {.topic = std::string(kafka::kMessagesTopic),
+                                     .key = "m-2",
+                                     .value = unmapped.SerializeAsString()}},
+                                   absl::Seconds(10))
+                  .ok());
+
+  absl::StatusOr<std::vector<kafka::Record>> deliveries =
+      kafka::testing::WaitForRecords(kafka, kafka::kDeliveriesTopic, 2, absl::Seconds(40));
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status();
+  absl::StatusOr<std::vector<kafka::Record>> log =
+      kafka::testing::WaitForRecords(kafka, kafka::kImportLogTopic, 1, absl::Seconds(20));
+  ASSERT_TRUE(log.ok()) << log.status();
+  (*app)->Stop();
+
+  ASSERT_EQ(deliveries->size(), 2u);
+  std::map<std::string, zarc::v1::MailboxDelivery> by_key;
+  for (const kafka::Record& r : *deliveries) {
+    ASSERT_TRUE(by_key[r.key].ParseFromString(r.value));
+  }
+  ASSERT_EQ(by_key.count("ann@corp.test"), 1u);
+  ASSERT_EQ(by_key.count("cy@corp.test"), 1u);
+  EXPECT_EQ(by_key["ann@corp.test"].resolutions_size(), 2);
+  EXPECT_EQ(by_key["ann@corp.test"].mailbox_id(), "u-ann");
+  EXPECT_EQ(by_key["cy@corp.test"].fanout(), 2);
+  ASSERT_EQ(by_key["cy@corp.test"].unmapped_size(), 1);
+  EXPECT_EQ(by_key["cy@corp.test"].unmapped(0).rule(), zarc::v1::MAPPING_RULE_EXTERNAL);
+
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].key, "acct/m-2/1");
+  zarc::v1::ImportResult result;
+  ASSERT_TRUE(result.ParseFromString((*log)[0].value));
+  EXPECT_EQ(result.outcome(), zarc::v1::IMPORT_OUTCOME_FAILED);
+  EXPECT_EQ(result.reason(), "no participant could be mapped");
+  EXPECT_EQ(result.unmapped_size(), 2);
+}
+
+}  // namespace
+}  // namespace zarc::mapper

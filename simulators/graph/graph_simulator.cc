@@ -1,0 +1,1042 @@
+#include "simulators/graph/graph_simulator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "runtime/crypto/digest.h"
+#include "runtime/json/json.h"
+#include "runtime/log/log.h"
+#include "simulators/graph/odata_filter.h"
+
+namespace zarc::graph_sim {
+namespace {
+
+using http::ServerRequest;
+using http::ServerResponse;
+using web::json::value;
+
+constexpr absl::string_view kComponent = "graph-sim";
+constexpr absl::string_view kContext = "https://graph.microsoft.com/v1.0/$metadata";
+
+ServerResponse Json(int status, const value& body, http::Headers extra = {}) {
+  ServerResponse r;
+  r.status = status;
+  r.headers = std::move(extra);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = json::Serialize(body);
+  return r;
+}
+
+// Graph's error shape: {"error":{"code","message","innerError":{...}}}.
+ServerResponse GraphError(int status, absl::string_view code, absl::string_view message,
+                          http::Headers extra = {}) {
+  value inner = value::object();
+  inner["date"] =
+      json::Str(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()));
+  inner["request-id"] =
+      json::Str(StableGuid(absl::StrCat(code, message, absl::ToUnixNanos(absl::Now()))));
+  value error = value::object();
+  error["code"] = json::Str(code);
+  error["message"] = json::Str(message);
+  error["innerError"] = std::move(inner);
+  value body = value::object();
+  body["error"] = std::move(error);
+  return Json(status, body, std::move(extra));
+}
+
+// The identity platform's token error shape (RFC 6749 section 5.2 plus AADSTS codes).
+ServerResponse TokenError(int status, absl::string_view error, int aadsts,
+                          absl::string_view description) {
+  value body = value::object();
+  body["error"] = json::Str(error);
+  body["error_description"] = json::Str(absl::StrCat("AADSTS", aadsts, ": ", description));
+  value codes = value::array();
+  codes[0] = value::number(aadsts);
+  body["error_codes"] = std::move(codes);
+  return Json(status, body);
+}
+
+std::string FormatGraphTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::vector<std::string> PathSegments(absl::string_view path) {
+  std::vector<std::string> out;
+  for (absl::string_view s : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    out.push_back(http::PercentDecode(s));
+  }
+  return out;
+}
+
+std::string QueryValue(absl::string_view query, absl::string_view name) {
+  return http::QueryParam(query, name).value_or("");
+}
+
+// $select as a set of property names; empty: Graph's default properties.
+std::vector<std::string> SelectList(absl::string_view query) {
+  std::vector<std::string> out;
+  for (absl::string_view s : absl::StrSplit(QueryValue(query, "$select"), ',', absl::SkipEmpty())) {
+    out.emplace_back(absl::StripAsciiWhitespace(s));
+  }
+  return out;
+}
+
+value NullableString(const std::string& s) { return s.empty() ? value::null() : json::Str(s); }
+
+absl::StatusOr<value> UserJson(const GraphUser& u, const std::vector<std::string>& select) {
+  static const std::vector<std::string> kDefault = {"businessPhones",
+                                                    "displayName",
+                                                    "givenName",
+                                                    "jobTitle",
+                                                    "mail",
+                                                    "mobilePhone",
+                                                    "officeLocation",
+                                                    "preferredLanguage",
+                                                    "surname",
+                                                    "userPrincipalName",
+                                                    "id"};
+  value out = value::object();
+  for (const std::string& p : select.empty() ? kDefault : select) {
+    if (p == "id") {
+      out["id"] = json::Str(u.id);
+    } else if (p == "displayName") {
+      out["displayName"] = json::Str(u.display_name);
+    } else if (p == "mail") {
+      out["mail"] = NullableString(u.mail);
+    } else if (p == "userPrincipalName") {
+      out["userPrincipalName"] = json::Str(u.user_principal_name);
+    } else if (p == "accountEnabled") {
+      out["accountEnabled"] = value::boolean(u.account_enabled);
+    } else if (p == "proxyAddresses") {
+      value list = value::array();
+      for (size_t i = 0; i < u.proxy_addresses.size(); ++i)
+        list[i] = json::Str(u.proxy_addresses[i]);
+      out["proxyAddresses"] = std::move(list);
+    } else if (p == "businessPhones") {
+      out["businessPhones"] = value::array();
+    } else if (p == "givenName" || p == "jobTitle" || p == "mobilePhone" || p == "officeLocation" ||
+               p == "preferredLanguage" || p == "surname") {
+      out[p] = value::null();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("Could not find a property named '", p,
+                                                     "' on type 'microsoft.graph.user'."));
+    }
+  }
+  return out;
+}
+
+value FolderJson(const StoredFolder& f, size_t total_items, size_t child_folders) {
+  value out = value::object();
+  out["id"] = json::Str(f.id);
+  out["displayName"] = json::Str(f.display_name);
+  out["parentFolderId"] = json::Str(f.parent_id);
+  out["childFolderCount"] = value::number(static_cast<uint64_t>(child_folders));
+  out["unreadItemCount"] = value::number(0);
+  out["totalItemCount"] = value::number(static_cast<uint64_t>(total_items));
+  out["isHidden"] = value::boolean(false);
+  return out;
+}
+
+value MessageJson(const StoredMessage& m, const std::vector<std::string>& select) {
+  value out = value::object();
+  auto want = [&](absl::string_view p) {
+    return select.empty() || std::find(select.begin(), select.end(), p) != select.end();
+  };
+  out["id"] = json::Str(m.id);
+  if (want("internetMessageId")) out["internetMessageId"] = json::Str(m.internet_message_id);
+  if (want("subject")) out["subject"] = json::Str(m.subject);
+  if (want("isDraft")) out["isDraft"] = value::boolean(m.is_draft);
+  if (want("parentFolderId")) out["parentFolderId"] = json::Str(m.folder_id);
+  if (want("hasAttachments")) out["hasAttachments"] = value::boolean(!m.attachments.empty());
+  return out;
+}
+
+// The value of header `name` in an RFC 5322 header block, unfolded; empty if absent.
+std::string MimeHeader(absl::string_view mime, absl::string_view name) {
+  const size_t end = mime.find("\r\n\r\n");
+  absl::string_view head = mime.substr(0, end == absl::string_view::npos ? mime.size() : end);
+  std::string found;
+  bool in_field = false;
+  for (absl::string_view line : absl::StrSplit(head, absl::ByAnyChar("\n"))) {
+    line = absl::StripSuffix(line, "\r");
+    if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
+      if (in_field) absl::StrAppend(&found, " ", absl::StripAsciiWhitespace(line));
+      continue;
+    }
+    if (in_field) return found;
+    const size_t colon = line.find(':');
+    if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), name)) {
+      found = std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      in_field = true;
+    }
+  }
+  return found;
+}
+
+bool IsWellKnownInbox(absl::string_view id) { return absl::EqualsIgnoreCase(id, "inbox"); }
+
+}  // namespace
+
+GraphSimulator::GraphSimulator(Directory directory, GraphSimOptions options)
+    : directory_(std::move(directory)), options_(std::move(options)) {}
+
+absl::Time GraphSimulator::Now() const {
+  std::function<absl::Time()> clock;
+  {
+    absl::MutexLock lock(&mu_);
+    clock = options_.clock;
+  }
+  return clock ? clock() : absl::Now();
+}
+
+void GraphSimulator::SetPublicBaseUrl(absl::string_view url) {
+  absl::MutexLock lock(&mu_);
+  options_.public_base_url = std::string(url);
+}
+
+void GraphSimulator::SetThrottling(int every_n, int per_second, int retry_after_seconds) {
+  absl::MutexLock lock(&mu_);
+  options_.throttle_every_n = every_n;
+  options_.throttle_per_second = per_second;
+  options_.retry_after_seconds = retry_after_seconds;
+  throttle_counter_ = 0;
+}
+
+GraphSimStats GraphSimulator::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+std::vector<StoredMessage> GraphSimulator::Messages(absl::string_view id_or_upn) const {
+  const GraphUser* user = directory_.FindUser(id_or_upn);
+  if (user == nullptr) return {};
+  absl::MutexLock lock(&mu_);
+  auto it = mailboxes_.find(user->id);
+  return it == mailboxes_.end() ? std::vector<StoredMessage>{} : it->second.messages;
+}
+
+std::string GraphSimulator::NewId(absl::string_view prefix) {
+  return absl::StrCat(prefix, crypto::Sha256Hex(absl::StrCat(prefix, ++next_id_)).substr(0, 24));
+}
+
+GraphSimulator::Mailbox& GraphSimulator::MailboxOf(const GraphUser& user) {
+  auto [it, inserted] = mailboxes_.try_emplace(user.id);
+  if (inserted) {
+    it->second.folders.push_back(
+        {.id = NewId("AAMkInbox"), .display_name = "Inbox", .parent_id = NewId("AAMkRoot")});
+  }
+  return it->second;
+}
+
+ServerResponse GraphSimulator::Handle(const ServerRequest& request) {
+  const std::vector<std::string> segments = PathSegments(request.path);
+  if (!segments.empty() && segments[0] == "_sim") return Admin(request, segments);
+  if (segments.size() == 4 && segments[1] == "oauth2" && segments[2] == "v2.0" &&
+      segments[3] == "token") {
+    if (request.method != "POST") {
+      return TokenError(405, "invalid_request", 900561, "The endpoint only accepts POST requests.");
+    }
+    return HandleToken(request);
+  }
+  uint64_t max_request_bytes;
+  {
+    absl::MutexLock lock(&mu_);
+    max_request_bytes = options_.max_request_bytes;
+  }
+  if (request.body.size() > max_request_bytes) {
+    return GraphError(413, "ErrorRequestEntityTooLarge",
+                      absl::StrCat("The request of ", request.body.size(),
+                                   " bytes exceeds the limit of ", max_request_bytes, " bytes."));
+  }
+  if (segments.size() == 2 && segments[0] == "_upload") {
+    if (request.method != "PUT") return GraphError(405, "BadRequest", "Upload URLs take PUT.");
+    return Upload(request, segments[1]);
+  }
+  if (segments.empty() || segments[0] != "v1.0") {
+    return GraphError(404, "BadRequest", absl::StrCat("Invalid version or path: ", request.path));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.http_requests;
+  }
+  if (!Authorized(request.headers)) {
+    return GraphError(401, "InvalidAuthenticationToken",
+                      "Access token is empty, has expired or is not valid.");
+  }
+  if (segments.size() == 2 && segments[1] == "$batch") {
+    if (request.method != "POST") return GraphError(405, "BadRequest", "$batch takes POST.");
+    return Batch(request);
+  }
+  return Route(request.method, std::vector<std::string>(segments.begin() + 1, segments.end()),
+               request.query, request.headers, request.body, false);
+}
+
+ServerResponse GraphSimulator::HandleToken(const ServerRequest& request) {
+  const std::vector<std::string> segments = PathSegments(request.path);
+  const std::string tenant = segments[0];
+  std::map<std::string, std::string> form;
+  for (auto& [k, v] : http::ParseQuery(request.body)) form[k] = v;
+  absl::MutexLock lock(&mu_);
+  if (!options_.tenant_id.empty() && tenant != options_.tenant_id) {
+    return TokenError(400, "invalid_request", 90002,
+                      absl::StrCat("Tenant '", tenant, "' not found."));
+  }
+  if (form["grant_type"] != "client_credentials") {
+    return TokenError(400, "unsupported_grant_type", 70003,
+                      "The app requested an unsupported grant type; use client_credentials.");
+  }
+  if (!absl::EndsWith(form["scope"], "/.default")) {
+    return TokenError(400, "invalid_scope", 1002012,
+                      "The provided value for scope is not valid. Client credential flows must "
+                      "have a scope value with /.default suffixed to the resource identifier.");
+  }
+  if (form["client_id"] != options_.client_id) {
+    return TokenError(400, "unauthorized_client", 700016,
+                      absl::StrCat("Application with identifier '", form["client_id"],
+                                   "' was not found in the directory."));
+  }
+  if (form["client_secret"] != options_.client_secret) {
+    return TokenError(401, "invalid_client", 7000215,
+                      "Invalid client secret provided. Ensure the secret being sent in the "
+                      "request is the client secret value, not the client secret ID.");
+  }
+  const std::string token = absl::StrCat("eyJ0eXAiOiJKV1Qi.", NewId("sim"), NewId(""));
+  const absl::Time now = options_.clock ? options_.clock() : absl::Now();
+  tokens_[token] = now + options_.token_ttl;
+  ++stats_.tokens_issued;
+  value body = value::object();
+  body["token_type"] = json::Str("Bearer");
+  body["expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
+  body["ext_expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
+  body["access_token"] = json::Str(token);
+  return Json(200, body);
+}
+
+bool GraphSimulator::Authorized(const http::Headers& headers) {
+  const std::optional<std::string> auth = http::FindHeader(headers, "Authorization");
+  if (!auth.has_value() || !absl::StartsWith(*auth, "Bearer ")) return false;
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  auto it = tokens_.find(auth->substr(7));
+  return it != tokens_.end() && now < it->second;
+}
+
+bool GraphSimulator::Throttle() {
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  ++stats_.graph_requests;
+  bool throttled = false;
+  ++throttle_counter_;
+  if (options_.throttle_every_n > 0 && throttle_counter_ % options_.throttle_every_n == 0) {
+    throttled = true;
+  }
+  if (options_.throttle_per_second > 0) {
+    const int64_t second = absl::ToUnixSeconds(now);
+    if (second != second_) {
+      second_ = second;
+      in_second_ = 0;
+    }
+    if (++in_second_ > options_.throttle_per_second) throttled = true;
+  }
+  if (throttled) ++stats_.throttled;
+  return throttled;
+}
+
+ServerResponse GraphSimulator::Route(const std::string& method,
+                                     const std::vector<std::string>& segments,
+                                     absl::string_view query, const http::Headers& headers,
+                                     const std::string& body, bool in_batch) {
+  if (Throttle()) {
+    int retry_after;
+    {
+      absl::MutexLock lock(&mu_);
+      retry_after = options_.retry_after_seconds;
+    }
+    return GraphError(429, "TooManyRequests",
+                      "Too many requests: the application is being throttled.",
+                      {{"Retry-After", absl::StrCat(retry_after)}});
+  }
+  if (!segments.empty() && segments[0] == "users") {
+    if (segments.size() == 1 && method == "GET") return QueryUsers(query, headers);
+    if (segments.size() == 2 && method == "GET") return GetUser(segments[1], query);
+    if (segments.size() >= 3) return MailboxRequest(method, segments, query, headers, body);
+  }
+  if (segments.size() == 3 && segments[0] == "groups" && segments[2] == "members" &&
+      method == "GET") {
+    return GroupMembers(segments[1], query);
+  }
+  return GraphError(400, "BadRequest",
+                    absl::StrCat("The Graph simulator does not serve ", method, " /",
+                                 absl::StrJoin(segments, "/"), in_batch ? " (in $batch)" : ""));
+}
+
+ServerResponse GraphSimulator::QueryUsers(absl::string_view query, const http::Headers& headers) {
+  const std::vector<std::string> select = SelectList(query);
+  const std::optional<std::string> filter_text = http::QueryParam(query, "$filter");
+  std::vector<FilterTerm> terms;
+  if (filter_text.has_value()) {
+    absl::StatusOr<std::vector<FilterTerm>> parsed = ParseFilter(*filter_text);
+    if (!parsed.ok()) return GraphError(400, "BadRequest", parsed.status().message());
+    terms = *std::move(parsed);
+  }
+  const bool count = QueryValue(query, "$count") == "true";
+  const bool eventual = absl::EqualsIgnoreCase(
+      http::FindHeader(headers, "ConsistencyLevel").value_or(""), "eventual");
+  std::set<std::string> addresses;
+  for (const FilterTerm& t : terms) {
+    const bool proxy = absl::EqualsIgnoreCase(t.property, "proxyAddresses");
+    if (proxy != t.any) {
+      return GraphError(400, "Request_UnsupportedQuery",
+                        absl::StrCat("Unsupported query on property '", t.property, "'."));
+    }
+    if (proxy && !(count && eventual)) {
+      // Advanced queries need both (learn.microsoft.com, "Advanced query capabilities").
+      return GraphError(400, "Request_UnsupportedQuery", "Unsupported Query.");
+    }
+    if (!proxy && !absl::EqualsIgnoreCase(t.property, "mail") &&
+        !absl::EqualsIgnoreCase(t.property, "userPrincipalName") &&
+        !absl::EqualsIgnoreCase(t.property, "displayName") &&
+        !absl::EqualsIgnoreCase(t.property, "id")) {
+      return GraphError(400, "Request_UnsupportedQuery",
+                        absl::StrCat("Unsupported or invalid query filter clause specified for "
+                                     "property '",
+                                     t.property, "' of resource 'User'."));
+    }
+    std::string address = absl::AsciiStrToLower(t.value);
+    if (proxy) address = std::string(absl::StripPrefix(address, "smtp:"));
+    if (proxy || absl::EqualsIgnoreCase(t.property, "mail")) addresses.insert(address);
+  }
+  value list = value::array();
+  size_t n = 0;
+  for (const GraphUser& u : directory_.users) {
+    bool match = terms.empty();
+    for (const FilterTerm& t : terms) {
+      if (t.any) {
+        for (const std::string& p : u.proxy_addresses) match |= absl::EqualsIgnoreCase(p, t.value);
+      } else if (absl::EqualsIgnoreCase(t.property, "mail")) {
+        match |= !u.mail.empty() && absl::EqualsIgnoreCase(u.mail, t.value);
+      } else if (absl::EqualsIgnoreCase(t.property, "userPrincipalName")) {
+        match |= absl::EqualsIgnoreCase(u.user_principal_name, t.value);
+      } else if (absl::EqualsIgnoreCase(t.property, "displayName")) {
+        match |= u.display_name == t.value;
+      } else {
+        match |= u.id == t.value;
+      }
+    }
+    if (!match) continue;
+    absl::StatusOr<value> json = UserJson(u, select);
+    if (!json.ok()) return GraphError(400, "BadRequest", json.status().message());
+    list[n++] = *std::move(json);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.user_queries;
+    for (const std::string& a : addresses) ++stats_.address_lookups[a];
+  }
+  value body = value::object();
+  body["@odata.context"] = json::Str(absl::StrCat(kContext, "#users"));
+  if (count) body["@odata.count"] = value::number(static_cast<uint64_t>(n));
+  body["value"] = std::move(list);
+  return Json(200, body);
+}
+
+ServerResponse GraphSimulator::GetUser(absl::string_view id, absl::string_view query) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.user_gets;
+  }
+  const GraphUser* u = directory_.FindUser(id);
+  if (u == nullptr) {
+    return GraphError(404, "Request_ResourceNotFound",
+                      absl::StrCat("Resource '", id,
+                                   "' does not exist or one of its queried "
+                                   "reference-property objects are not present."));
+  }
+  absl::StatusOr<value> json = UserJson(*u, SelectList(query));
+  if (!json.ok()) return GraphError(400, "BadRequest", json.status().message());
+  (*json)["@odata.context"] = json::Str(absl::StrCat(kContext, "#users/$entity"));
+  return Json(200, *json);
+}
+
+ServerResponse GraphSimulator::GroupMembers(absl::string_view group_id, absl::string_view query) {
+  const GraphGroup* g = directory_.FindGroup(group_id);
+  if (g == nullptr) {
+    return GraphError(404, "Request_ResourceNotFound",
+                      absl::StrCat("Resource '", group_id,
+                                   "' does not exist or one of its "
+                                   "queried reference-property objects are not present."));
+  }
+  int64_t top = 100;
+  if (auto t = http::QueryParam(query, "$top"); t.has_value()) {
+    if (!absl::SimpleAtoi(*t, &top) || top < 1 || top > 999) {
+      return GraphError(400, "BadRequest", absl::StrCat("Invalid $top value '", *t, "' (1-999)."));
+    }
+  }
+  size_t offset = 0;
+  if (auto s = http::QueryParam(query, "$skiptoken"); s.has_value()) {
+    if (!absl::SimpleAtoi(*s, &offset) || offset > g->member_ids.size()) {
+      return GraphError(400, "Directory_ExpiredPageToken",
+                        "The specified page token value has expired.");
+    }
+  }
+  value list = value::array();
+  size_t n = 0;
+  for (size_t i = offset; i < g->member_ids.size() && n < static_cast<size_t>(top); ++i) {
+    value m = value::object();
+    m["@odata.type"] = json::Str("#microsoft.graph.user");
+    m["id"] = json::Str(g->member_ids[i]);
+    list[n++] = std::move(m);
+  }
+  value body = value::object();
+  body["@odata.context"] = json::Str(absl::StrCat(kContext, "#directoryObjects(id)"));
+  body["value"] = std::move(list);
+  absl::MutexLock lock(&mu_);
+  ++stats_.group_member_pages;
+  if (offset + n < g->member_ids.size()) {
+    body["@odata.nextLink"] =
+        json::Str(absl::StrCat(options_.public_base_url, "/v1.0/groups/", g->id,
+                               "/members?$select=id&$top=", top, "&$skiptoken=", offset + n));
+  }
+  return Json(200, body);
+}
+
+ServerResponse GraphSimulator::Batch(const ServerRequest& request) {
+  absl::StatusOr<json::Value> root = json::Parse(request.body, "$batch body");
+  if (!root.ok() || !json::Has(*root, "requests") || !root->at("requests").is_array()) {
+    return GraphError(400, "BadRequest",
+                      "Invalid batch payload format: expected {\"requests\":[...]}.");
+  }
+  const std::vector<json::Value> requests = json::Array(*root, "requests");
+  if (requests.size() > 20) {
+    return GraphError(400, "BadRequest",
+                      absl::StrCat("The number of batch requests (", requests.size(),
+                                   ") exceeds the maximum of 20."));
+  }
+  std::set<std::string> ids;
+  for (const json::Value& r : requests) {
+    const std::string id = json::String(r, "id");
+    if (id.empty() || json::String(r, "method").empty() || json::String(r, "url").empty()) {
+      return GraphError(400, "BadRequest", "Every batch request needs id, method and url.");
+    }
+    if (!ids.insert(id).second) {
+      return GraphError(400, "BadRequest", absl::StrCat("Duplicate batch request id '", id, "'."));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches;
+    stats_.batch_requests += static_cast<int64_t>(requests.size());
+    stats_.max_batch_size = std::max<int64_t>(stats_.max_batch_size, requests.size());
+  }
+  value responses = value::array();
+  size_t n = 0;
+  for (const json::Value& r : requests) {
+    std::string url = json::String(r, "url");
+    if (absl::StartsWith(url, "http")) {
+      value entry = value::object();
+      entry["id"] = json::Str(json::String(r, "id"));
+      entry["status"] = value::number(400);
+      entry["body"] =
+          value::parse(GraphError(400, "BadRequest", "Batch URLs must be relative.").body);
+      responses[n++] = std::move(entry);
+      continue;
+    }
+    const size_t q = url.find('?');
+    const std::string path = url.substr(0, q);
+    const std::string query = q == std::string::npos ? "" : url.substr(q + 1);
+    http::Headers headers;
+    const json::Value h = json::Object(r, "headers");
+    if (h.is_object()) {
+      for (const auto& [k, v] : h.as_object()) {
+        if (v.is_string()) headers.emplace_back(k, v.as_string());
+      }
+    }
+    std::string body;
+    if (json::Has(r, "body")) {
+      const json::Value& b = r.at("body");
+      body = b.is_string() ? b.as_string() : json::Serialize(b);
+    }
+    ServerResponse sub =
+        Route(json::String(r, "method"), PathSegments(path), query, headers, body, true);
+    value entry = value::object();
+    entry["id"] = json::Str(json::String(r, "id"));
+    entry["status"] = value::number(sub.status);
+    value sub_headers = value::object();
+    for (const auto& [k, v] : sub.headers) sub_headers[k] = json::Str(v);
+    entry["headers"] = std::move(sub_headers);
+    if (!sub.body.empty()) {
+      absl::StatusOr<json::Value> parsed = json::Parse(sub.body, "batch response");
+      entry["body"] = parsed.ok() ? *parsed : json::Str(sub.body);
+    }
+    responses[n++] = std::move(entry);
+  }
+  value body = value::object();
+  body["responses"] = std::move(responses);
+  return Json(200, body);
+}
+
+bool GraphSimulator::ChargeUpload(Mailbox& mailbox, uint64_t bytes) {
+  const absl::Time now = options_.clock ? options_.clock() : absl::Now();
+  auto& u = mailbox.uploads;
+  u.erase(std::remove_if(
+              u.begin(), u.end(),
+              [&](const auto& e) { return e.first <= now - options_.mailbox_upload_window; }),
+          u.end());
+  uint64_t used = 0;
+  for (const auto& e : u) used += e.second;
+  if (used + bytes > options_.mailbox_upload_bytes) return false;
+  u.emplace_back(now, bytes);
+  return true;
+}
+
+ServerResponse GraphSimulator::MailboxRequest(const std::string& method,
+                                              const std::vector<std::string>& segments,
+                                              absl::string_view query, const http::Headers& headers,
+                                              const std::string& body) {
+  const GraphUser* user = directory_.FindUser(segments[1]);
+  if (user == nullptr) {
+    return GraphError(404, "ErrorInvalidUser",
+                      absl::StrCat("The requested user '", segments[1], "' is invalid."));
+  }
+  if (user->mail.empty()) {
+    return GraphError(404, "MailboxNotEnabledForRESTAPI",
+                      "The mailbox is either inactive, soft-deleted, or is hosted on-premise.");
+  }
+  absl::Duration delay;
+  {
+    absl::MutexLock lock(&mu_);
+    Mailbox& mailbox = MailboxOf(*user);
+    ++stats_.mailbox_requests;
+    if (mailbox.in_flight >= options_.mailbox_concurrency) {
+      ++stats_.throttled;
+      return GraphError(429, "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                        {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
+    }
+    ++mailbox.in_flight;
+    delay = options_.mailbox_request_delay;
+  }
+  if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
+  absl::MutexLock lock(&mu_);
+  ServerResponse r = MailboxRequestLocked(*user, method, segments, query, headers, body);
+  --MailboxOf(*user).in_flight;
+  return r;
+}
+
+ServerResponse GraphSimulator::MailboxRequestLocked(
+    const GraphUser& user, const std::string& method, const std::vector<std::string>& segments,
+    absl::string_view query, const http::Headers& headers, const std::string& body) {
+  Mailbox& mailbox = MailboxOf(user);
+  const std::vector<std::string> rest(segments.begin() + 2, segments.end());
+  auto find_folder = [&](absl::string_view id) -> StoredFolder* {
+    if (IsWellKnownInbox(id)) return &mailbox.folders[0];
+    for (StoredFolder& f : mailbox.folders) {
+      if (f.id == id) return &f;
+    }
+    return nullptr;
+  };
+  auto find_message = [&](absl::string_view id) -> StoredMessage* {
+    for (StoredMessage& m : mailbox.messages) {
+      if (m.id == id) return &m;
+    }
+    return nullptr;
+  };
+  auto folder_json = [&](const StoredFolder& f) {
+    size_t items = 0, children = 0;
+    for (const StoredMessage& m : mailbox.messages) items += m.folder_id == f.id;
+    for (const StoredFolder& c : mailbox.folders) children += c.parent_id == f.id;
+    return FolderJson(f, items, children);
+  };
+  auto not_found = [](absl::string_view what) {
+    return GraphError(
+        404, "ErrorItemNotFound",
+        absl::StrCat("The specified object was not found in the store. (", what, ")"));
+  };
+  const std::string base = absl::StrCat(kContext, "#users('", user.id, "')");
+
+  if (rest.size() >= 2 && rest[0] == "mailFolders") {
+    StoredFolder* folder = find_folder(rest[1]);
+    if (folder == nullptr) return not_found(absl::StrCat("folder ", rest[1]));
+    if (rest.size() == 2 && method == "GET") return Json(200, folder_json(*folder));
+    if (rest.size() == 3 && rest[2] == "childFolders" && method == "GET") {
+      std::vector<FilterTerm> terms;
+      if (auto f = http::QueryParam(query, "$filter"); f.has_value()) {
+        absl::StatusOr<std::vector<FilterTerm>> parsed = ParseFilter(*f);
+        if (!parsed.ok())
+          return GraphError(400, "ErrorInvalidUrlQueryFilter", parsed.status().message());
+        terms = *std::move(parsed);
+        for (const FilterTerm& t : terms) {
+          if (t.any || t.property != "displayName") {
+            return GraphError(400, "ErrorInvalidUrlQueryFilter",
+                              "The simulator filters child folders by displayName only.");
+          }
+        }
+      }
+      value list = value::array();
+      size_t n = 0;
+      for (const StoredFolder& c : mailbox.folders) {
+        if (c.parent_id != folder->id) continue;
+        bool match = terms.empty();
+        for (const FilterTerm& t : terms) match |= absl::EqualsIgnoreCase(c.display_name, t.value);
+        if (match) list[n++] = folder_json(c);
+      }
+      value out = value::object();
+      out["@odata.context"] = json::Str(base + "/mailFolders('" + folder->id + "')/childFolders");
+      out["value"] = std::move(list);
+      return Json(200, out);
+    }
+    if (rest.size() == 3 && rest[2] == "childFolders" && method == "POST") {
+      absl::StatusOr<json::Value> req = json::Parse(body, "mailFolder");
+      const std::string name = req.ok() ? json::String(*req, "displayName") : "";
+      if (name.empty()) {
+        return GraphError(400, "ErrorInvalidRequest", "A mailFolder needs a displayName.");
+      }
+      for (const StoredFolder& c : mailbox.folders) {
+        if (c.parent_id == folder->id && absl::EqualsIgnoreCase(c.display_name, name)) {
+          return GraphError(409, "ErrorFolderExists",
+                            "A folder with the specified name already exists.");
+        }
+      }
+      const std::string parent_id = folder->id;  // `folder` dangles once the vector grows
+      mailbox.folders.push_back(
+          {.id = NewId("AAMkFolder"), .display_name = name, .parent_id = parent_id});
+      value out = folder_json(mailbox.folders.back());
+      out["@odata.context"] =
+          json::Str(base + "/mailFolders('" + parent_id + "')/childFolders/$entity");
+      return Json(201, out);
+    }
+    if (rest.size() == 3 && rest[2] == "messages" && method == "GET") {
+      std::vector<FilterTerm> terms;
+      if (auto f = http::QueryParam(query, "$filter"); f.has_value()) {
+        absl::StatusOr<std::vector<FilterTerm>> parsed = ParseFilter(*f);
+        if (!parsed.ok())
+          return GraphError(400, "ErrorInvalidUrlQueryFilter", parsed.status().message());
+        terms = *std::move(parsed);
+        for (const FilterTerm& t : terms) {
+          if (t.any || t.property != "internetMessageId") {
+            return GraphError(400, "ErrorInvalidUrlQueryFilter",
+                              "The simulator filters messages by internetMessageId only.");
+          }
+        }
+      }
+      const std::vector<std::string> select = SelectList(query);
+      value list = value::array();
+      size_t n = 0;
+      for (const StoredMessage& m : mailbox.messages) {
+        if (m.folder_id != folder->id) continue;
+        bool match = terms.empty();
+        // Exchange compares Message-IDs exactly, angle brackets included.
+        for (const FilterTerm& t : terms) match |= m.internet_message_id == t.value;
+        if (match) list[n++] = MessageJson(m, select);
+      }
+      value out = value::object();
+      out["@odata.context"] = json::Str(base + "/mailFolders('" + folder->id + "')/messages");
+      out["value"] = std::move(list);
+      return Json(200, out);
+    }
+    if (rest.size() == 3 && rest[2] == "messages" && method == "POST") {
+      const std::string content_type = http::FindHeader(headers, "Content-Type").value_or("");
+      if (!absl::StartsWithIgnoreCase(content_type, "text/plain")) {
+        return GraphError(415, "ErrorInvalidRequest",
+                          "The simulator creates messages from MIME only: send the base64 of the "
+                          "message with Content-Type: text/plain.");
+      }
+      std::string b64;
+      for (char c : body) {
+        if (c != '\r' && c != '\n') b64.push_back(c);
+      }
+      absl::StatusOr<std::string> mime = crypto::Base64Decode(b64);
+      if (!mime.ok() || mime->empty()) {
+        return GraphError(400, "ErrorMimeContentInvalidBase64String",
+                          "Invalid base64 string for MIME content.");
+      }
+      if (!ChargeUpload(mailbox, mime->size())) {
+        ++stats_.throttled;
+        return GraphError(429, "ApplicationThrottled",
+                          "Application is over its MailboxUploadLimit (150 MB per 5 minutes).",
+                          {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
+      }
+      StoredMessage m;
+      m.id = NewId("AAMkMsg");
+      m.folder_id = folder->id;
+      m.internet_message_id = MimeHeader(*mime, "Message-ID");
+      m.subject = MimeHeader(*mime, "Subject");
+      m.mime = *std::move(mime);
+      value out = MessageJson(m, {});
+      out["@odata.context"] = json::Str(base + "/messages/$entity");
+      mailbox.messages.push_back(std::move(m));
+      return Json(201, out);
+    }
+  }
+  if (rest.size() >= 2 && rest[0] == "messages") {
+    StoredMessage* message = find_message(rest[1]);
+    if (message == nullptr) return not_found(absl::StrCat("message ", rest[1]));
+    if (rest.size() == 2 && method == "GET")
+      return Json(200, MessageJson(*message, SelectList(query)));
+    if (rest.size() == 3 && rest[2] == "attachments" && method == "POST") {
+      absl::StatusOr<json::Value> req = json::Parse(body, "attachment");
+      if (!req.ok() || json::String(*req, "@odata.type") != "#microsoft.graph.fileAttachment") {
+        return GraphError(400, "ErrorInvalidRequest",
+                          "Post a #microsoft.graph.fileAttachment with name and contentBytes.");
+      }
+      absl::StatusOr<std::string> bytes = crypto::Base64Decode(json::String(*req, "contentBytes"));
+      if (!bytes.ok()) return GraphError(400, "ErrorInvalidRequest", "contentBytes is not base64.");
+      if (!ChargeUpload(mailbox, bytes->size())) {
+        ++stats_.throttled;
+        return GraphError(429, "ApplicationThrottled",
+                          "Application is over its MailboxUploadLimit (150 MB per 5 minutes).",
+                          {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
+      }
+      StoredAttachment a{.id = NewId("AAMkAtt"),
+                         .name = json::String(*req, "name"),
+                         .size = bytes->size(),
+                         .received = bytes->size(),
+                         .sha256 = crypto::Sha256Hex(*bytes),
+                         .complete = true};
+      message->attachments.push_back(a);
+      value out = value::object();
+      out["id"] = json::Str(a.id);
+      out["name"] = json::Str(a.name);
+      out["size"] = value::number(static_cast<uint64_t>(a.size));
+      return Json(201, out);
+    }
+    if (rest.size() == 4 && rest[2] == "attachments" && rest[3] == "createUploadSession" &&
+        method == "POST") {
+      absl::StatusOr<json::Value> req = json::Parse(body, "createUploadSession");
+      json::Value item = req.ok() ? json::Object(*req, "AttachmentItem") : json::Value();
+      if (req.ok() && item.is_null()) item = json::Object(*req, "attachmentItem");
+      const std::string name = json::String(item, "name");
+      const int64_t size = json::Int(item, "size", -1);
+      if (item.is_null() || json::String(item, "attachmentType") != "file" || name.empty() ||
+          size <= 0) {
+        return GraphError(
+            400, "ErrorInvalidRequest",
+            "createUploadSession needs AttachmentItem {attachmentType: file, name, size}.");
+      }
+      if (static_cast<uint64_t>(size) < options_.min_upload_session_bytes) {
+        return GraphError(400, "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+                          absl::StrCat("Attachment size ", size, " is below the minimum of ",
+                                       options_.min_upload_session_bytes,
+                                       " bytes for an upload session; post it directly."));
+      }
+      if (static_cast<uint64_t>(size) > options_.max_attachment_bytes) {
+        return GraphError(413, "ErrorMessageSizeExceeded",
+                          absl::StrCat("Attachment size ", size, " exceeds the limit of ",
+                                       options_.max_attachment_bytes, " bytes."));
+      }
+      StoredAttachment a{.id = NewId("AAMkAtt"), .name = name, .size = static_cast<uint64_t>(size)};
+      message->attachments.push_back(a);
+      const std::string token = NewId("up");
+      const absl::Time now = options_.clock ? options_.clock() : absl::Now();
+      uploads_[token] = UploadSession{.user_id = user.id,
+                                      .message_id = message->id,
+                                      .attachment_id = a.id,
+                                      .next = 0,
+                                      .hash = std::make_shared<crypto::Sha256>(),
+                                      .expires = now + absl::Hours(24)};
+      value out = value::object();
+      out["@odata.context"] = json::Str(absl::StrCat(kContext, "#microsoft.graph.uploadSession"));
+      out["uploadUrl"] = json::Str(absl::StrCat(options_.public_base_url, "/_upload/", token));
+      out["expirationDateTime"] = json::Str(FormatGraphTime(now + absl::Hours(24)));
+      value ranges = value::array();
+      ranges[0] = json::Str("0-");
+      out["nextExpectedRanges"] = std::move(ranges);
+      return Json(201, out);
+    }
+  }
+  return GraphError(400, "BadRequest",
+                    absl::StrCat("The Graph simulator does not serve ", method, " /users/{id}/",
+                                 absl::StrJoin(rest, "/")));
+}
+
+ServerResponse GraphSimulator::Upload(const ServerRequest& request, absl::string_view token) {
+  if (http::FindHeader(request.headers, "Authorization").has_value()) {
+    // The upload URL carries its own credential; Outlook refuses a bearer token on it.
+    return GraphError(401, "InvalidAuthenticationToken",
+                      "Do not send an Authorization header to an upload URL.");
+  }
+  const std::string range = http::FindHeader(request.headers, "Content-Range").value_or("");
+  uint64_t first = 0, last = 0, total = 0;
+  {
+    absl::string_view r = range;
+    std::vector<absl::string_view> parts;
+    const bool ok = absl::ConsumePrefix(&r, "bytes ") &&
+                    (parts = absl::StrSplit(r, absl::ByAnyChar("-/"))).size() == 3 &&
+                    absl::SimpleAtoi(parts[0], &first) && absl::SimpleAtoi(parts[1], &last) &&
+                    absl::SimpleAtoi(parts[2], &total) && first <= last && last < total;
+    if (!ok) {
+      return GraphError(
+          400, "InvalidContentRange",
+          absl::StrCat("Content-Range \"", range, "\" is not bytes FIRST-LAST/TOTAL."));
+    }
+  }
+  if (request.body.size() != last - first + 1) {
+    return GraphError(400, "InvalidContentRange",
+                      absl::StrCat("Content-Range covers ", last - first + 1,
+                                   " bytes but the body has ", request.body.size()));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = uploads_.find(std::string(token));
+  if (it == uploads_.end()) {
+    return GraphError(404, "ErrorItemNotFound",
+                      "The upload session does not exist or has expired.");
+  }
+  UploadSession& s = it->second;
+  const GraphUser* user = directory_.FindUser(s.user_id);
+  Mailbox& mailbox = MailboxOf(*user);
+  StoredMessage* message = nullptr;
+  for (StoredMessage& m : mailbox.messages) {
+    if (m.id == s.message_id) message = &m;
+  }
+  StoredAttachment* attachment = nullptr;
+  for (StoredAttachment& a : message->attachments) {
+    if (a.id == s.attachment_id) attachment = &a;
+  }
+  if (total != attachment->size) {
+    return GraphError(400, "InvalidContentRange",
+                      absl::StrCat("Content-Range total ", total,
+                                   " differs from the session's size ", attachment->size));
+  }
+  if (first != s.next) {
+    return GraphError(416, "ErrorInvalidRange",
+                      absl::StrCat("Expected the range starting at ", s.next, ", got ", first));
+  }
+  if (!ChargeUpload(mailbox, request.body.size())) {
+    ++stats_.throttled;
+    return GraphError(429, "ApplicationThrottled",
+                      "Application is over its MailboxUploadLimit (150 MB per 5 minutes).",
+                      {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
+  }
+  s.hash->Update(request.body);
+  s.next = last + 1;
+  attachment->received = s.next;
+  if (s.next == total) {
+    attachment->complete = true;
+    attachment->sha256 = s.hash->FinishHex();
+    ServerResponse r;
+    r.status = 201;
+    r.headers = {
+        {"Location", absl::StrCat(options_.public_base_url, "/v1.0/users/", s.user_id, "/messages/",
+                                  s.message_id, "/attachments/", s.attachment_id)}};
+    uploads_.erase(it);
+    return r;
+  }
+  value out = value::object();
+  out["expirationDateTime"] = json::Str(FormatGraphTime(s.expires));
+  value ranges = value::array();
+  ranges[0] = json::Str(absl::StrCat(s.next, "-"));
+  out["nextExpectedRanges"] = std::move(ranges);
+  return Json(200, out);
+}
+
+ServerResponse GraphSimulator::Admin(const ServerRequest& request,
+                                     const std::vector<std::string>& segments) {
+  if (segments.size() == 2 && segments[1] == "stats" && request.method == "GET") {
+    const GraphSimStats s = Stats();
+    value body = value::object();
+    body["tokens_issued"] = value::number(s.tokens_issued);
+    body["http_requests"] = value::number(s.http_requests);
+    body["graph_requests"] = value::number(s.graph_requests);
+    body["user_queries"] = value::number(s.user_queries);
+    body["user_gets"] = value::number(s.user_gets);
+    body["batches"] = value::number(s.batches);
+    body["batch_requests"] = value::number(s.batch_requests);
+    body["max_batch_size"] = value::number(s.max_batch_size);
+    body["group_member_pages"] = value::number(s.group_member_pages);
+    body["throttled"] = value::number(s.throttled);
+    body["mailbox_requests"] = value::number(s.mailbox_requests);
+    value lookups = value::object();
+    for (const auto& [address, n] : s.address_lookups) lookups[address] = value::number(n);
+    body["address_lookups"] = std::move(lookups);
+    return Json(200, body);
+  }
+  if (segments.size() == 2 && segments[1] == "throttle" && request.method == "POST") {
+    absl::StatusOr<json::Value> req = json::Parse(request.body, "throttle settings");
+    if (!req.ok()) return GraphError(400, "BadRequest", req.status().message());
+    SetThrottling(static_cast<int>(json::Int(*req, "every_n", 0)),
+                  static_cast<int>(json::Int(*req, "per_second", 0)),
+                  static_cast<int>(json::Int(*req, "retry_after", 1)));
+    log::Info(kComponent, "throttling configured", {{"config", request.body}});
+    return Json(200, *req);
+  }
+  if (segments.size() >= 3 && segments[1] == "mailboxes" && request.method == "GET") {
+    const GraphUser* user = directory_.FindUser(segments[2]);
+    for (const GraphUser& u : directory_.users) {
+      if (user == nullptr && !u.mail.empty() && absl::EqualsIgnoreCase(u.mail, segments[2]))
+        user = &u;
+    }
+    if (user == nullptr) return GraphError(404, "ErrorInvalidUser", "No such user.");
+    absl::MutexLock lock(&mu_);
+    Mailbox& mailbox = MailboxOf(*user);
+    if (segments.size() == 6 && segments[3] == "messages" && segments[5] == "mime") {
+      for (const StoredMessage& m : mailbox.messages) {
+        if (m.id != segments[4]) continue;
+        ServerResponse r;
+        r.headers = {{"Content-Type", "message/rfc822"}};
+        r.body = m.mime;
+        return r;
+      }
+      return GraphError(404, "ErrorItemNotFound", "No such message.");
+    }
+    if (segments.size() != 3) return GraphError(404, "BadRequest", "Unknown admin path.");
+    auto folder_name = [&](const std::string& id) {
+      for (const StoredFolder& f : mailbox.folders) {
+        if (f.id == id) return f.display_name;
+      }
+      return std::string();
+    };
+    value folders = value::array();
+    for (size_t i = 0; i < mailbox.folders.size(); ++i) {
+      value f = value::object();
+      f["id"] = json::Str(mailbox.folders[i].id);
+      f["displayName"] = json::Str(mailbox.folders[i].display_name);
+      f["parentFolderId"] = json::Str(mailbox.folders[i].parent_id);
+      folders[i] = std::move(f);
+    }
+    value messages = value::array();
+    for (size_t i = 0; i < mailbox.messages.size(); ++i) {
+      const StoredMessage& m = mailbox.messages[i];
+      value e = value::object();
+      e["id"] = json::Str(m.id);
+      e["internetMessageId"] = json::Str(m.internet_message_id);
+      e["subject"] = json::Str(m.subject);
+      e["folder"] = json::Str(folder_name(m.folder_id));
+      e["folderId"] = json::Str(m.folder_id);
+      e["size"] = value::number(static_cast<uint64_t>(m.mime.size()));
+      e["sha256"] = json::Str(crypto::Sha256Hex(m.mime));
+      e["isDraft"] = value::boolean(m.is_draft);
+      value atts = value::array();
+      for (size_t j = 0; j < m.attachments.size(); ++j) {
+        const StoredAttachment& a = m.attachments[j];
+        value av = value::object();
+        av["id"] = json::Str(a.id);
+        av["name"] = json::Str(a.name);
+        av["size"] = value::number(a.size);
+        av["received"] = value::number(a.received);
+        av["sha256"] = json::Str(a.sha256);
+        av["complete"] = value::boolean(a.complete);
+        atts[j] = std::move(av);
+      }
+      e["attachments"] = std::move(atts);
+      messages[i] = std::move(e);
+    }
+    value body = value::object();
+    body["user"] = json::Str(user->id);
+    body["mail"] = json::Str(user->mail);
+    body["folders"] = std::move(folders);
+    body["messages"] = std::move(messages);
+    return Json(200, body);
+  }
+  return GraphError(
+      404, "BadRequest",
+      "Admin routes: GET /_sim/stats, POST /_sim/throttle, GET /_sim/mailboxes/{user}");
+}
+
+}  // namespace zarc::graph_sim
