@@ -1,6 +1,11 @@
 #pragma once
 
+#include <string>
+
+#include "absl/time/time.h"
+#include "runtime/blob/blob_store.h"
 #include "runtime/config/config.h"
+#include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
 
 namespace zarc::importer {
@@ -8,6 +13,26 @@ namespace zarc::importer {
 // Everything the importer service is configured with; see ImporterSchema() for keys and defaults.
 struct ImporterConfig {
   service::HostConfig host;
+  kafka::KafkaConfig kafka;
+  blob::BlobStoreConfig messages;  // where the converter wrote the rendered messages
+  blob::BlobStoreConfig archive;   // the archive: every delivered item, per mailbox
+
+  std::string target;  // none | eml | imap
+  std::string eml_root;
+  bool read_log_at_start = true;
+  absl::Duration retry_max_backoff;
+
+  std::string imap_host;
+  int64_t imap_port = 993;
+  std::string imap_tls;  // none | starttls | implicit
+  std::string imap_ca_file;
+  absl::Duration imap_timeout;
+  std::string imap_auth;  // master | plain | xoauth2
+  std::string imap_master_user;
+  std::string imap_master_separator;
+  std::string imap_password;
+  std::string imap_password_dir;
+  std::string imap_token_file;
 };
 
 config::Schema<ImporterConfig> ImporterSchema();

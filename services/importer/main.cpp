@@ -1,12 +1,5 @@
-// zarc-importer: one stage of the pipeline as its own process (see ARCHITECTURE.md).
-#include "runtime/service/service_host.h"
-#include "services/importer/importer_config.h"
+// zarc-importer: delivers items into mailboxes (IMAP, .eml folder) and the archive, and writes the
+// status log (zarc.import-log).
+#include "services/importer/importer_main.h"
 
-int main(int argc, char** argv) {
-  zarc::service::ServiceMain<zarc::importer::ImporterConfig> app{
-      .name = "importer",
-      .schema = zarc::importer::ImporterSchema(),
-      .host_member = &zarc::importer::ImporterConfig::host,
-  };
-  return zarc::service::RunServiceMain(app, argc, argv);
-}
+int main(int argc, char** argv) { return zarc::importer::RunImporterService(argc, argv); }

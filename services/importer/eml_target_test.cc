@@ -1,0 +1,69 @@
+#include "services/importer/eml_target.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "runtime/testing/subprocess.h"
+
+namespace zarc::importer {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(EmlTargetTest, WritesAFileMailClientsParseOnceAndFindsItAgain) {
+  zarc::testing::TempDir dir;
+  auto store = blob::OpenBlobStore({.url = "file://" + dir.path()});
+  ASSERT_TRUE(store.ok());
+  EmlTarget target(**store);
+  const std::string message =
+      "Message-ID: <abc@zarc.archive>\r\nSubject: Quarterly review\r\nFrom: host@example.com\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n";
+  DeliveryRequest request{
+      .mailbox = "Alice@Example.com",
+      .message_id = "abc@zarc.archive",
+      .topic = "Q1 review: plans/risks?",
+      .internal_date = absl::FromUnixSeconds(1709647200),
+      .size = message.size(),
+      .open = [&]() -> absl::StatusOr<std::unique_ptr<io::ByteSource>> {
+        return std::unique_ptr<io::ByteSource>(std::make_unique<io::StringSource>(message));
+      }};
+  absl::StatusOr<DeliveryOutcome> first = target.Deliver(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, DeliveryOutcome::kDelivered);
+  absl::StatusOr<DeliveryOutcome> second = target.Deliver(request);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, DeliveryOutcome::kAlreadyThere);
+
+  const std::string folder = dir.path() + "/alice@example.com/Inbox/Zoom Meetings";
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_THAT(files[0], HasSubstr("/2024-03-05 Q1 review_ plans_risks_ "));
+  EXPECT_THAT(files[0], ::testing::EndsWith(".eml"));
+
+  // An independent parser (Python's email package) reads it.
+  auto p = zarc::testing::Subprocess::Start(
+      {.argv = {"/usr/bin/python3", "-c",
+                "import email,sys,email.policy\n"
+                "m=email.message_from_binary_file(open(sys.argv[1],'rb'),policy=email.policy.default)\n"
+                "print(m['Message-ID'], '|', m['Subject'], '|', m.get_content().strip())",
+                files[0]},
+       .merge_stderr = true});
+  ASSERT_TRUE(p.ok());
+  const std::string out = (*p)->ReadRemaining(absl::Seconds(30));
+  ASSERT_EQ(*(*p)->Wait(absl::Seconds(10)), 0) << out;
+  EXPECT_THAT(out, HasSubstr("<abc@zarc.archive> | Quarterly review | Hello"));
+}
+
+TEST(EmlTargetTest, SanitizesPathSegments) {
+  EXPECT_EQ(SanitizePathSegment("../etc/passwd", 80), "_._etc_passwd");
+  EXPECT_EQ(SanitizePathSegment("  a   b  ", 80), "a b");
+  EXPECT_EQ(SanitizePathSegment("", 80), "_");
+  EXPECT_EQ(SanitizePathSegment("Caf\xc3\xa9", 80), "Caf__");
+  EXPECT_EQ(SanitizePathSegment(std::string(100, 'x'), 10), std::string(10, 'x'));
+}
+
+}  // namespace
+}  // namespace zarc::importer

@@ -1,0 +1,109 @@
+#include "services/importer/imap_target.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace zarc::importer {
+namespace {
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the ", what, " file \"", path, "\": check it exists and is readable"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  absl::StripTrailingAsciiWhitespace(&s);
+  if (s.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("the ", what, " file \"", path, "\" is empty"));
+  }
+  return s;
+}
+
+// A mailbox used as a file name must not walk out of the password folder.
+bool SafeFileName(absl::string_view name) {
+  if (name.empty() || name[0] == '.') return false;
+  for (char c : name) {
+    if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox) const {
+  absl::Status s;
+  if (options_.auth == "master") {
+    s = client.Login(absl::StrCat(mailbox, options_.master_separator, options_.master_user),
+                     options_.password);
+  } else if (options_.auth == "plain") {
+    if (!SafeFileName(mailbox)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mailbox \"", mailbox, "\" cannot name a password file"));
+    }
+    absl::StatusOr<std::string> password =
+        ReadSecretFile(absl::StrCat(options_.password_dir, "/", mailbox), "IMAP password");
+    if (!password.ok()) return password.status();
+    s = client.Login(mailbox, *password);
+  } else if (options_.auth == "xoauth2") {
+    absl::StatusOr<std::string> token = ReadSecretFile(options_.token_file, "IMAP OAuth2 token");
+    if (!token.ok()) return token.status();
+    s = client.AuthenticateXOAuth2(mailbox, *token);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "imap.auth = \"", options_.auth, "\" is not one of master, plain, xoauth2"));
+  }
+  if (absl::IsPermissionDenied(s)) {
+    // The server cannot tell us which: with master or app-only credentials it is usually the
+    // mailbox that is missing; with per-mailbox passwords, the password.
+    return absl::NotFoundError(absl::StrCat("the IMAP server refused the login for mailbox ",
+                                            mailbox,
+                                            " (the mailbox does not exist on the server, or the "
+                                            "importer's credentials are wrong): ",
+                                            s.message()));
+  }
+  return s;
+}
+
+absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& request) {
+  absl::StatusOr<std::unique_ptr<ImapClient>> connected = ImapClient::Connect(options_.server);
+  if (!connected.ok()) return connected.status();
+  ImapClient& client = **connected;
+  if (absl::Status s = LogIn(client, request.mailbox); !s.ok()) return s;
+
+  absl::StatusOr<std::optional<char>> sep = client.HierarchySeparator();
+  if (!sep.ok()) return sep.status();
+  const std::string folder = sep->has_value()
+                                 ? absl::StrCat("INBOX", std::string(1, **sep), kZoomFolderName)
+                                 : std::string(kZoomFolderName);
+  absl::Status selected = client.Select(folder);
+  if (absl::IsNotFound(selected)) {
+    if (absl::Status s = client.CreateIfMissing(folder); !s.ok()) return s;
+    (void)client.Subscribe(folder);  // only so mail clients show it; not needed for delivery
+    selected = client.Select(folder);
+  }
+  if (!selected.ok()) return selected;
+
+  absl::StatusOr<std::vector<uint32_t>> found = client.SearchMessageId(request.message_id);
+  if (!found.ok()) return found.status();
+  if (!found->empty()) {
+    (void)client.Logout();
+    return DeliveryOutcome::kAlreadyThere;
+  }
+  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = request.open();
+  if (!source.ok()) return source.status();
+  if (absl::Status s = client.Append(folder, "\\Seen", request.internal_date, request.size, **source);
+      !s.ok()) {
+    return s;
+  }
+  (void)client.Logout();
+  return DeliveryOutcome::kDelivered;
+}
+
+}  // namespace zarc::importer

@@ -1,0 +1,163 @@
+#include "services/importer/importer_app.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/kafka/stage_worker.h"
+#include "runtime/kafka/topic_reader.h"
+#include "runtime/kafka/topics.h"
+#include "runtime/log/log.h"
+#include "services/importer/eml_target.h"
+#include "services/importer/imap_target.h"
+#include "zarc/v1/control.grpc.pb.h"
+
+namespace zarc::importer {
+namespace {
+
+class ControlService final : public zarc::v1::ImporterControl::Service {
+ public:
+  explicit ControlService(StatusLog& log) : log_(log) {}
+
+  grpc::Status GetImportStatus(grpc::ServerContext*, const zarc::v1::GetImportStatusRequest* request,
+                               zarc::v1::GetImportStatusResponse* response) override {
+    for (const auto& [day, what] : {std::pair{request->from_day(), "from_day"},
+                                    std::pair{request->to_day(), "to_day"}}) {
+      if (absl::Status s = ValidateDay(day, what); !s.ok()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
+      }
+    }
+    ToProto(log_.Report(request->from_day(), request->to_day()), response);
+    return grpc::Status::OK;
+  }
+
+ private:
+  StatusLog& log_;
+};
+
+ImapTls ParseTls(const std::string& s) {
+  if (s == "none") return ImapTls::kNone;
+  if (s == "starttls") return ImapTls::kStartTls;
+  return ImapTls::kImplicit;
+}
+
+}  // namespace
+
+struct ImporterApp::Impl {
+  ImporterConfig config;
+  prometheus::Registry* metrics = nullptr;
+  std::unique_ptr<blob::BlobStore> messages;
+  std::unique_ptr<blob::BlobStore> archive_store;
+  std::unique_ptr<blob::BlobStore> eml_store;
+  std::unique_ptr<Archive> archive;
+  std::unique_ptr<MailboxTarget> target;
+  std::unique_ptr<Importer> importer;
+  StatusLog status_log;
+  std::unique_ptr<ControlService> control;
+  std::unique_ptr<kafka::StageWorker> worker;
+};
+
+ImporterApp::ImporterApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ImporterApp::~ImporterApp() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterConfig& config,
+                                                                 prometheus::Registry* metrics) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->metrics = metrics;
+  absl::StatusOr<std::unique_ptr<blob::BlobStore>> messages = blob::OpenBlobStore(config.messages);
+  if (!messages.ok()) return messages.status();
+  impl->messages = *std::move(messages);
+  absl::StatusOr<std::unique_ptr<blob::BlobStore>> archive = blob::OpenBlobStore(config.archive);
+  if (!archive.ok()) return archive.status();
+  impl->archive_store = *std::move(archive);
+  impl->archive = std::make_unique<Archive>(*impl->archive_store, *impl->messages);
+
+  if (config.target == "none") {
+    impl->target = NewNoneTarget();
+  } else if (config.target == "eml") {
+    absl::StatusOr<std::unique_ptr<blob::BlobStore>> eml =
+        blob::OpenBlobStore(blob::BlobStoreConfig{.url = "file://" + config.eml_root});
+    if (!eml.ok()) return eml.status();
+    impl->eml_store = *std::move(eml);
+    impl->target = std::make_unique<EmlTarget>(*impl->eml_store);
+  } else if (config.target == "imap") {
+    impl->target = std::make_unique<ImapTarget>(ImapTargetOptions{
+        .server = {.host = config.imap_host,
+                   .port = static_cast<int>(config.imap_port),
+                   .tls = ParseTls(config.imap_tls),
+                   .ca_file = config.imap_ca_file,
+                   .timeout = config.imap_timeout},
+        .auth = config.imap_auth,
+        .master_user = config.imap_master_user,
+        .master_separator = config.imap_master_separator,
+        .password = config.imap_password,
+        .password_dir = config.imap_password_dir,
+        .token_file = config.imap_token_file});
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("importer.target = \"", config.target,
+                                                   "\" is not one of none, eml, imap"));
+  }
+  impl->importer = std::make_unique<Importer>(*impl->archive, *impl->target, metrics);
+  impl->control = std::make_unique<ControlService>(impl->status_log);
+  return std::unique_ptr<ImporterApp>(new ImporterApp(std::move(impl)));
+}
+
+grpc::Service* ImporterApp::control_service() { return impl_->control.get(); }
+Archive& ImporterApp::archive() { return *impl_->archive; }
+StatusLog& ImporterApp::status_log() { return impl_->status_log; }
+
+absl::StatusOr<std::vector<kafka::OutgoingRecord>> ImporterApp::Handle(const kafka::Record& record) {
+  zarc::v1::MailboxDelivery delivery;
+  if (!delivery.ParseFromString(record.value)) {
+    return absl::InvalidArgumentError(absl::StrCat("record ", record.topic, "/", record.partition,
+                                                   "@", record.offset,
+                                                   " is not a zarc.v1.MailboxDelivery"));
+  }
+  absl::StatusOr<zarc::v1::ImportResult> result = impl_->importer->Import(delivery);
+  if (!result.ok()) return result.status();
+  impl_->status_log.Add(*result);
+  return std::vector<kafka::OutgoingRecord>{
+      {.topic = std::string(kafka::kImportLogTopic),
+       .key = result->item_id(),
+       .value = result->SerializeAsString(),
+       .headers = {{"zarc-event", "zarc.v1.ImportResult"}}}};
+}
+
+absl::Status ImporterApp::Start() {
+  const ImporterConfig& c = impl_->config;
+  if (c.kafka.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError("kafka.brokers is required for the importer service");
+  }
+  if (c.read_log_at_start) {
+    absl::StatusOr<std::vector<kafka::Record>> earlier =
+        kafka::ReadTopic(c.kafka, kafka::kImportLogTopic, absl::Seconds(30));
+    if (!earlier.ok()) {
+      log::Warn("importer", "could not read the import log; GetImportStatus covers this run only",
+                {{"error", earlier.status()}});
+    } else {
+      for (const kafka::Record& r : *earlier) {
+        zarc::v1::ImportResult result;
+        if (result.ParseFromString(r.value)) impl_->status_log.Add(result);
+      }
+    }
+  }
+  kafka::StageRunnerOptions options;
+  options.stage = "importer";
+  options.group_id = "zarc-importer";
+  options.input_topics = {std::string(kafka::kDeliveriesTopic)};
+  options.max_backoff = c.retry_max_backoff;
+  options.metrics = impl_->metrics;
+  absl::StatusOr<std::unique_ptr<kafka::StageWorker>> worker = kafka::StageWorker::Start(
+      c.kafka, std::move(options), [this](const kafka::Record& r) { return Handle(r); });
+  if (!worker.ok()) return worker.status();
+  impl_->worker = *std::move(worker);
+  log::Info("importer", "consuming deliveries", {{"target", impl_->target->name()}});
+  return absl::OkStatus();
+}
+
+void ImporterApp::Stop() {
+  if (impl_ == nullptr) return;
+  if (impl_->worker) impl_->worker->Stop();
+}
+
+}  // namespace zarc::importer

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/kafka/record.h"
+#include "services/importer/importer.h"
+#include "services/importer/importer_config.h"
+#include "services/importer/status_log.h"
+
+namespace grpc {
+class Service;
+}
+namespace prometheus {
+class Registry;
+}
+
+namespace zarc::importer {
+
+// The importer service wired from its configuration: the messages and archive stores, the
+// mailbox target, the stage on zarc.deliveries (group zarc-importer) producing one ImportResult
+// per delivery to zarc.import-log, and ImporterControl.GetImportStatus. The same object runs as
+// its own process (zarc-importer) and inside the one-binary mode.
+class ImporterApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImporterApp>> Create(const ImporterConfig& config,
+                                                             prometheus::Registry* metrics);
+  ~ImporterApp();
+
+  grpc::Service* control_service();
+  // Reads the import log (importer.read_log_at_start) and starts consuming deliveries.
+  absl::Status Start();
+  void Stop();
+
+  // The stage handler: one zarc.deliveries record in, its ImportResult record out (or a
+  // transient error). Public for tests without a broker.
+  absl::StatusOr<std::vector<kafka::OutgoingRecord>> Handle(const kafka::Record& record);
+  Archive& archive();
+  StatusLog& status_log();
+
+ private:
+  struct Impl;
+  explicit ImporterApp(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zarc::importer

@@ -1,0 +1,245 @@
+#include "services/importer/status_log.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "runtime/json/json.h"
+#include "runtime/kafka/topic_reader.h"
+#include "runtime/kafka/topics.h"
+#include "runtime/log/log.h"
+
+namespace zarc::importer {
+namespace {
+
+using zarc::v1::ImportResult;
+
+int64_t Nanos(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000000 + t.nanos();
+}
+
+std::string Day(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+}
+
+bool Delivered(zarc::v1::ImportOutcome o) {
+  return o == zarc::v1::IMPORT_OUTCOME_IMPORTED || o == zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED;
+}
+
+// Whether `next` replaces `kept` for the same (item, mailbox); see StatusLog.
+bool Replaces(const ImportResult& kept, const ImportResult& next) {
+  if (Nanos(next.completed_at()) < Nanos(kept.completed_at())) return false;
+  if (next.outcome() == zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE && Delivered(kept.outcome())) {
+    return false;
+  }
+  return true;
+}
+
+std::string CsvField(absl::string_view s) {
+  if (s.find_first_of(",\"\r\n") == absl::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string CsvRow(std::initializer_list<std::string> fields) {
+  std::string out;
+  for (const std::string& f : fields) {
+    if (!out.empty()) out.push_back(',');
+    out += CsvField(f);
+  }
+  return out + "\r\n";
+}
+
+}  // namespace
+
+absl::Status ValidateDay(const std::string& text, absl::string_view what) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Time t;
+  std::string err;
+  if (text.size() != 10 || !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " = \"", text, "\" is not a day; write it as YYYY-MM-DD"));
+  }
+  return absl::OkStatus();
+}
+
+void StatusLog::Add(const ImportResult& result) {
+  absl::MutexLock lock(&mutex_);
+  auto key = std::make_pair(result.item_id(), result.mailbox());
+  auto it = results_.find(key);
+  if (it == results_.end()) {
+    results_.emplace(std::move(key), result);
+  } else if (Replaces(it->second, result)) {
+    it->second = result;
+  }
+}
+
+StatusReport StatusLog::Report(const std::string& from_day, const std::string& to_day) const {
+  std::map<std::string, DayFigures> days;
+  std::map<std::string, std::set<std::string>> items;
+  StatusReport report;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [key, r] : results_) {
+    const std::string day = Day(r.completed_at());
+    if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
+    DayFigures& f = days[day];
+    f.day = day;
+    items[day].insert(r.item_id());
+    ++f.available_for_import;
+    switch (r.outcome()) {
+      case zarc::v1::IMPORT_OUTCOME_IMPORTED: ++f.imported; break;
+      case zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED: ++f.partially_imported; break;
+      case zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE: ++f.skipped; break;
+      default: {
+        // FAILED, and anything unknown: an item the log cannot vouch for is not imported.
+        ++f.failed;
+        report.failed.push_back(FailedItem{
+            .day = day,
+            .item_id = r.item_id(),
+            .source_user = r.source_user().empty() ? "-" : r.source_user(),
+            .mailbox = r.mailbox().empty() ? "-" : r.mailbox(),
+            .reason = r.reason().empty() ? "(no reason given)" : r.reason(),
+            .result = r});
+      }
+    }
+  }
+  for (auto& [day, f] : days) {
+    f.available_from_source = static_cast<int64_t>(items[day].size());
+    report.days.push_back(f);
+  }
+  std::sort(report.failed.begin(), report.failed.end(), [](const FailedItem& a, const FailedItem& b) {
+    return std::tie(a.day, a.item_id, a.mailbox) < std::tie(b.day, b.item_id, b.mailbox);
+  });
+  return report;
+}
+
+StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
+                               const std::string& from_day, const std::string& to_day) {
+  StatusLog log;
+  for (const ImportResult& r : results) log.Add(r);
+  return log.Report(from_day, to_day);
+}
+
+absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
+                                              const std::string& from_day,
+                                              const std::string& to_day, absl::Duration timeout) {
+  if (absl::Status s = ValidateDay(from_day, "from"); !s.ok()) return s;
+  if (absl::Status s = ValidateDay(to_day, "to"); !s.ok()) return s;
+  absl::StatusOr<std::vector<kafka::Record>> records =
+      kafka::ReadTopic(config, kafka::kImportLogTopic, timeout);
+  if (!records.ok()) return records.status();
+  StatusLog log;
+  for (const kafka::Record& record : *records) {
+    ImportResult r;
+    if (!r.ParseFromString(record.value)) {
+      log::Warn("status-log", "skipping a record that is not an ImportResult",
+                {{"partition", record.partition}, {"offset", record.offset}});
+      continue;
+    }
+    log.Add(r);
+  }
+  return log.Report(from_day, to_day);
+}
+
+std::string RenderTable(const StatusReport& report) {
+  std::string out = absl::StrFormat("%-10s  %9s  %9s  %8s  %9s  %7s  %6s\n", "day", "available",
+                                    "for-import", "imported", "partially", "skipped", "failed");
+  for (const DayFigures& f : report.days) {
+    absl::StrAppendFormat(&out, "%-10s  %9d  %9d  %8d  %9d  %7d  %6d\n", f.day,
+                          f.available_from_source, f.available_for_import, f.imported,
+                          f.partially_imported, f.skipped, f.failed);
+  }
+  if (report.days.empty()) out += "(no import results in this range)\n";
+  if (!report.failed.empty()) {
+    out += "\nfailed items:\n";
+    size_t w_item = 7, w_src = 11, w_mbx = 14;
+    for (const FailedItem& f : report.failed) {
+      w_item = std::max(w_item, f.item_id.size());
+      w_src = std::max(w_src, f.source_user.size());
+      w_mbx = std::max(w_mbx, f.mailbox.size());
+    }
+    absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %-*s  %s\n", "day", w_item, "item id", w_src,
+                          "source user", w_mbx, "Microsoft 365 user", "reason");
+    for (const FailedItem& f : report.failed) {
+      absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %-*s  %s\n", f.day, w_item, f.item_id, w_src,
+                            f.source_user, w_mbx, f.mailbox, f.reason);
+    }
+  }
+  return out;
+}
+
+std::string RenderDaysCsv(const StatusReport& report) {
+  std::string out = CsvRow({"day", "available_from_source", "available_for_import", "imported",
+                            "partially_imported", "skipped", "failed"});
+  for (const DayFigures& f : report.days) {
+    out += CsvRow({f.day, absl::StrCat(f.available_from_source), absl::StrCat(f.available_for_import),
+                   absl::StrCat(f.imported), absl::StrCat(f.partially_imported),
+                   absl::StrCat(f.skipped), absl::StrCat(f.failed)});
+  }
+  return out;
+}
+
+std::string RenderFailedCsv(const StatusReport& report) {
+  std::string out = CsvRow({"day", "item_id", "source_user", "microsoft_365_user", "reason"});
+  for (const FailedItem& f : report.failed) {
+    out += CsvRow({f.day, f.item_id, f.source_user, f.mailbox, f.reason});
+  }
+  return out;
+}
+
+std::string RenderCsv(const StatusReport& report) {
+  return RenderDaysCsv(report) + "\r\n" + RenderFailedCsv(report);
+}
+
+std::string RenderJson(const StatusReport& report) {
+  json::Value days = json::Value::array();
+  size_t i = 0;
+  for (const DayFigures& f : report.days) {
+    json::Value d = json::Value::object();
+    d["day"] = json::Str(f.day);
+    d["available_from_source"] = json::Value::number(f.available_from_source);
+    d["available_for_import"] = json::Value::number(f.available_for_import);
+    d["imported"] = json::Value::number(f.imported);
+    d["partially_imported"] = json::Value::number(f.partially_imported);
+    d["skipped"] = json::Value::number(f.skipped);
+    d["failed"] = json::Value::number(f.failed);
+    days[i++] = d;
+  }
+  json::Value failed = json::Value::array();
+  i = 0;
+  for (const FailedItem& f : report.failed) {
+    json::Value v = json::Value::object();
+    v["day"] = json::Str(f.day);
+    v["item_id"] = json::Str(f.item_id);
+    v["source_user"] = json::Str(f.source_user);
+    v["microsoft_365_user"] = json::Str(f.mailbox);
+    v["reason"] = json::Str(f.reason);
+    failed[i++] = v;
+  }
+  json::Value root = json::Value::object();
+  root["days"] = days;
+  root["failed"] = failed;
+  return json::Serialize(root);
+}
+
+void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out) {
+  for (const DayFigures& f : report.days) {
+    zarc::v1::DaySummary* d = out->add_days();
+    d->set_day(f.day);
+    d->set_available_from_source(f.available_from_source);
+    d->set_available_for_import(f.available_for_import);
+    d->set_imported(f.imported);
+    d->set_partially_imported(f.partially_imported);
+    d->set_skipped(f.skipped);
+    d->set_failed(f.failed);
+  }
+  for (const FailedItem& f : report.failed) *out->add_failed() = f.result;
+}
+
+}  // namespace zarc::importer

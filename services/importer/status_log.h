@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "runtime/kafka/kafka_config.h"
+#include "zarc/v1/control.pb.h"
+#include "zarc/v1/events.pb.h"
+
+namespace zarc::importer {
+
+// The Microsoft connector's daily figures for one UTC day (of completed_at). By construction
+// available_for_import = imported + partially_imported + skipped + failed.
+struct DayFigures {
+  std::string day;  // YYYY-MM-DD
+  int64_t available_from_source = 0;  // distinct items
+  int64_t available_for_import = 0;   // deliveries, plus items that reached no mailbox
+  int64_t imported = 0;
+  int64_t partially_imported = 0;
+  int64_t skipped = 0;  // duplicates
+  int64_t failed = 0;
+};
+
+struct FailedItem {
+  std::string day;
+  std::string item_id;
+  std::string source_user;
+  std::string mailbox;  // the Microsoft 365 user, "-" when the item reached none
+  std::string reason;
+  zarc::v1::ImportResult result;
+};
+
+struct StatusReport {
+  std::vector<DayFigures> days;  // ascending
+  std::vector<FailedItem> failed;  // by day, then item id
+};
+
+// Accumulates ImportResults (from the importer and the mapper) and reports them per day. One
+// result counts per (item_id, mailbox): the newest by completed_at, except that a
+// SKIPPED_DUPLICATE never replaces an earlier IMPORTED or PARTIALLY_IMPORTED of the same pair
+// (the duplicate was of that very import: a replay must not turn an import into a skip).
+// Thread-safe.
+class StatusLog {
+ public:
+  void Add(const zarc::v1::ImportResult& result);
+  // Days in [from_day, to_day] (YYYY-MM-DD, inclusive; empty: unbounded).
+  StatusReport Report(const std::string& from_day = "", const std::string& to_day = "") const;
+
+ private:
+  mutable absl::Mutex mutex_;
+  std::map<std::pair<std::string, std::string>, zarc::v1::ImportResult> results_
+      ABSL_GUARDED_BY(mutex_);
+};
+
+StatusReport BuildStatusReport(const std::vector<zarc::v1::ImportResult>& results,
+                               const std::string& from_day = "", const std::string& to_day = "");
+
+// Reads zarc.import-log from the beginning (kafka::ReadTopic) and builds the report. Records that
+// do not parse as ImportResult are skipped with a warning.
+absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
+                                              const std::string& from_day,
+                                              const std::string& to_day,
+                                              absl::Duration timeout = absl::Seconds(30));
+
+// A fixed-width text table: the daily figures, then the failed items.
+std::string RenderTable(const StatusReport& report);
+// RFC 4180 CSV (CRLF line ends, fields with , " CR LF quoted): the daily figures table, an empty
+// line, then the failed items table. Each table has its own header row.
+std::string RenderCsv(const StatusReport& report);
+std::string RenderDaysCsv(const StatusReport& report);
+std::string RenderFailedCsv(const StatusReport& report);
+// {"days":[{...}], "failed":[{...}]}
+std::string RenderJson(const StatusReport& report);
+
+void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out);
+
+// "YYYY-MM-DD" or InvalidArgument saying what was wrong with `text`.
+absl::Status ValidateDay(const std::string& text, absl::string_view what);
+
+}  // namespace zarc::importer

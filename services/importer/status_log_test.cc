@@ -1,0 +1,131 @@
+#include "services/importer/status_log.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "runtime/json/json.h"
+
+namespace zarc::importer {
+namespace {
+
+using ::testing::HasSubstr;
+using zarc::v1::ImportResult;
+
+constexpr int64_t kDay1 = 1709647200;  // 2024-03-05 14:00 UTC
+constexpr int64_t kDay2 = kDay1 + 86400;
+
+ImportResult Result(const std::string& item, const std::string& mailbox, zarc::v1::ImportOutcome o,
+                    int64_t completed, const std::string& reason = "") {
+  ImportResult r;
+  r.set_item_id(item);
+  r.set_mailbox(mailbox);
+  r.set_outcome(o);
+  r.set_reason(reason);
+  r.set_source_user("host@example.com");
+  r.set_stage(mailbox.empty() ? "mapper" : "importer");
+  r.mutable_completed_at()->set_seconds(completed);
+  return r;
+}
+
+void ExpectAddsUp(const StatusReport& report) {
+  for (const DayFigures& f : report.days) {
+    EXPECT_EQ(f.available_for_import, f.imported + f.partially_imported + f.skipped + f.failed)
+        << f.day;
+    EXPECT_LE(f.available_from_source, f.available_for_import) << f.day;
+  }
+}
+
+TEST(StatusLogTest, DailyFiguresAddUpAndFailedItemsCarryReasons) {
+  std::vector<ImportResult> results = {
+      Result("a/1/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1),
+      Result("a/1/1", "bob@x.com", zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED, kDay1 + 5),
+      Result("a/1/1", "ghost@x.com", zarc::v1::IMPORT_OUTCOME_FAILED, kDay1 + 6,
+             "the mailbox does not exist on the server"),
+      Result("a/2/1", "", zarc::v1::IMPORT_OUTCOME_FAILED, kDay1 + 7, "no participant could be mapped"),
+      Result("a/3/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay2),
+      // A replay of a/3/1 to alice: a duplicate of that very import, it stays imported.
+      Result("a/3/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE, kDay2 + 60),
+      // A later success replaces an earlier failure of the same pair.
+      Result("a/4/1", "carol@x.com", zarc::v1::IMPORT_OUTCOME_FAILED, kDay2, "server down"),
+      Result("a/4/1", "carol@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay2 + 100),
+      // A skip with nothing imported before it counts as skipped.
+      Result("a/5/1", "dave@x.com", zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE, kDay2),
+  };
+  StatusReport report = BuildStatusReport(results);
+  ASSERT_EQ(report.days.size(), 2u);
+  const DayFigures& d1 = report.days[0];
+  EXPECT_EQ(d1.day, "2024-03-05");
+  EXPECT_EQ(d1.available_from_source, 2);
+  EXPECT_EQ(d1.available_for_import, 4);
+  EXPECT_EQ(d1.imported, 1);
+  EXPECT_EQ(d1.partially_imported, 1);
+  EXPECT_EQ(d1.failed, 2);
+  const DayFigures& d2 = report.days[1];
+  EXPECT_EQ(d2.day, "2024-03-06");
+  EXPECT_EQ(d2.available_from_source, 3);
+  EXPECT_EQ(d2.available_for_import, 3);
+  EXPECT_EQ(d2.imported, 2);
+  EXPECT_EQ(d2.skipped, 1);
+  EXPECT_EQ(d2.failed, 0);
+  ExpectAddsUp(report);
+
+  ASSERT_EQ(report.failed.size(), 2u);
+  EXPECT_EQ(report.failed[0].item_id, "a/1/1");
+  EXPECT_EQ(report.failed[0].mailbox, "ghost@x.com");
+  EXPECT_EQ(report.failed[0].reason, "the mailbox does not exist on the server");
+  EXPECT_EQ(report.failed[1].item_id, "a/2/1");
+  EXPECT_EQ(report.failed[1].mailbox, "-");
+  EXPECT_EQ(report.failed[1].source_user, "host@example.com");
+
+  StatusReport only2 = BuildStatusReport(results, "2024-03-06", "2024-03-06");
+  ASSERT_EQ(only2.days.size(), 1u);
+  EXPECT_TRUE(only2.failed.empty());
+}
+
+TEST(StatusLogTest, RenderersShowTheSameFigures) {
+  std::vector<ImportResult> results = {
+      Result("a/1/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1),
+      Result("a/2/1", "bob@x.com", zarc::v1::IMPORT_OUTCOME_FAILED, kDay1,
+             "refused: \"too big\", try smaller\r\nsecond line"),
+  };
+  StatusReport report = BuildStatusReport(results);
+
+  const std::string table = RenderTable(report);
+  EXPECT_THAT(table, HasSubstr("2024-03-05"));
+  EXPECT_THAT(table, HasSubstr("Microsoft 365 user"));
+  EXPECT_THAT(table, HasSubstr("bob@x.com"));
+
+  const std::string csv = RenderCsv(report);
+  EXPECT_THAT(csv, HasSubstr("day,available_from_source,available_for_import,imported,"
+                             "partially_imported,skipped,failed\r\n2024-03-05,2,2,1,0,0,1\r\n"));
+  EXPECT_THAT(csv, HasSubstr("2024-03-05,a/2/1,host@example.com,bob@x.com,"
+                             "\"refused: \"\"too big\"\", try smaller\r\nsecond line\"\r\n"));
+
+  absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
+  ASSERT_TRUE(v.ok()) << v.status();
+  std::vector<json::Value> days = json::Array(*v, "days");
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(json::Int(days[0], "available_for_import"), 2);
+  EXPECT_EQ(json::Int(days[0], "failed"), 1);
+  std::vector<json::Value> failed = json::Array(*v, "failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(json::String(failed[0], "microsoft_365_user"), "bob@x.com");
+
+  zarc::v1::GetImportStatusResponse proto;
+  ToProto(report, &proto);
+  ASSERT_EQ(proto.days_size(), 1);
+  EXPECT_EQ(proto.days(0).imported(), 1);
+  ASSERT_EQ(proto.failed_size(), 1);
+  EXPECT_EQ(proto.failed(0).item_id(), "a/2/1");
+}
+
+TEST(StatusLogTest, DaysAreValidated) {
+  EXPECT_TRUE(ValidateDay("2024-03-05", "from").ok());
+  EXPECT_TRUE(ValidateDay("", "from").ok());
+  absl::Status s = ValidateDay("5.3.2024", "from");
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("YYYY-MM-DD"));
+}
+
+}  // namespace
+}  // namespace zarc::importer
