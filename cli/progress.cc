@@ -11,12 +11,11 @@ std::string ProgressLine(const SyncSnapshot& s, bool terminal, int width) {
   const double seconds = std::max(0.001, absl::ToDoubleSeconds(s.elapsed));
   const int64_t handled = s.captured + s.failed;
   const double rate = static_cast<double>(handled) / seconds;
-  std::string eta = "?";
-  if (s.done) {
-    eta = "0s";
-  } else if (rate > 0 && s.found > 0) {
-    eta = absl::FormatDuration(absl::Seconds(static_cast<int64_t>((s.found - handled) / rate)));
-  }
+  const std::string eta =
+      s.done ? std::string("0s")
+      : (rate > 0 && s.found > 0)
+          ? absl::FormatDuration(absl::Seconds(static_cast<int64_t>((s.found - handled) / rate)))
+          : std::string("?");
   const std::string delivered = s.delivered < 0 ? "?" : absl::StrCat(s.delivered);
   if (!terminal) {
     return absl::StrFormat("sync found=%d captured=%d failed=%d delivered=%s rate=%.1f/s eta=%s%s",

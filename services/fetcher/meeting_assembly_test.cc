@@ -74,6 +74,10 @@ TEST(ZoomTypesTest, ParsesRecordingsWithZoomsInconsistencies) {
   EXPECT_TRUE(m.files[1].Ready());
   EXPECT_FALSE(m.files[2].Ready());
   EXPECT_THAT(m.files[1].StableId(), ::testing::StartsWith("CC-"));
+  // The same file listed through another host (or a simulator on another port) is the same file.
+  ZoomFile moved = m.files[1];
+  moved.download_url = "https://us06web.zoom.us/rec/download/cc1?y=2";
+  EXPECT_EQ(moved.StableId(), m.files[1].StableId());
   EXPECT_FALSE(ParseRecordingsPage("<html>").ok());
 }
 

@@ -27,8 +27,14 @@ bool ZoomFile::Ready() const {
 
 std::string ZoomFile::StableId() const {
   if (!id.empty()) return id;
-  std::string path = download_url.substr(0, download_url.find('?'));
-  return absl::StrCat(file_type, "-", crypto::Sha256Hex(path).substr(0, 16));
+  // The URL's path only: the host (and a simulator's port) may differ between listings.
+  absl::string_view url = download_url;
+  url = url.substr(0, url.find('?'));
+  if (size_t scheme = url.find("://"); scheme != absl::string_view::npos) {
+    const size_t path = url.find('/', scheme + 3);
+    url = path == absl::string_view::npos ? absl::string_view() : url.substr(path);
+  }
+  return absl::StrCat(file_type, "-", crypto::Sha256Hex(url).substr(0, 16));
 }
 
 namespace {

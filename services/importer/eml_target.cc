@@ -12,11 +12,22 @@ std::string SanitizePathSegment(absl::string_view text, size_t max_bytes) {
   std::string out;
   for (char c : text) {
     if (out.size() >= max_bytes) break;
+    // Letters of any script stay (UTF-8 bytes >= 0x80): a topic in Japanese remains readable.
+    // What file systems or mail clients choke on (/ \ : * ? " < > | and controls) does not.
     const bool keep = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                      absl::string_view(" -_.,@+()'").find(c) != absl::string_view::npos;
+                      static_cast<unsigned char>(c) >= 0x80 ||
+                      absl::string_view(" -_.,@+()'&!#=").find(c) != absl::string_view::npos;
     const char ch = keep ? c : '_';
     if (ch == ' ' && (out.empty() || out.back() == ' ')) continue;  // no runs of spaces
     out.push_back(ch);
+  }
+  // Never end inside a UTF-8 sequence cut by the length limit.
+  size_t end = out.size();
+  while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
+  if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) {
+    const unsigned char lead = static_cast<unsigned char>(out[end - 1]);
+    const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (out.size() - (end - 1) < need) out.resize(end - 1);
   }
   absl::StripTrailingAsciiWhitespace(&out);
   while (!out.empty() && out.front() == '.') out.front() = '_';

@@ -61,7 +61,9 @@ TEST(EmlTargetTest, SanitizesPathSegments) {
   EXPECT_EQ(SanitizePathSegment("../etc/passwd", 80), "_._etc_passwd");
   EXPECT_EQ(SanitizePathSegment("  a   b  ", 80), "a b");
   EXPECT_EQ(SanitizePathSegment("", 80), "_");
-  EXPECT_EQ(SanitizePathSegment("Caf\xc3\xa9", 80), "Caf__");
+  EXPECT_EQ(SanitizePathSegment("Caf\xc3\xa9", 80), "Caf\xc3\xa9");
+  EXPECT_EQ(SanitizePathSegment("Caf\xc3\xa9", 4), "Caf");  // é cut by the limit is dropped whole
+  EXPECT_EQ(SanitizePathSegment("a<b>:c|d?*\"", 80), "a_b__c_d___");
   EXPECT_EQ(SanitizePathSegment(std::string(100, 'x'), 10), std::string(10, 'x'));
 }
 

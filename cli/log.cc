@@ -1,0 +1,117 @@
+// zarc log: the status log, from the zarc.import-log topic or from a running importer.
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "services/importer/status_log.h"
+#include "zarc/v1/control.grpc.pb.h"
+
+namespace zarc::cli {
+namespace {
+
+constexpr char kLogUsage[] =
+    "usage: zarc log (--brokers HOST:PORT | --importer HOST:PORT) [--from YYYY-MM-DD] "
+    "[--to YYYY-MM-DD] [--format table|csv|json]\n\n"
+    "Prints the status log per day: items available from source, available for import (after\n"
+    "fan-out to mailboxes), imported, partially imported, skipped (duplicates), failed; then every\n"
+    "failed item with its item ID, source user, Microsoft 365 user and reason.\n"
+    "  --brokers    read the zarc.import-log topic directly (also ZARC_KAFKA_BROKERS)\n"
+    "  --importer   ask a running importer (zarc importer, or zarc run) over gRPC\n";
+
+// A running importer answers with the same figures; turn them back into a report to render.
+importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) {
+  importer::StatusReport report;
+  for (const auto& d : resp.days()) {
+    report.days.push_back({d.day(), d.available_from_source(), d.available_for_import(),
+                           d.imported(), d.partially_imported(), d.skipped(), d.failed()});
+  }
+  for (const auto& r : resp.failed()) {
+    importer::FailedItem f;
+    f.day = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(r.completed_at().seconds()),
+                             absl::UTCTimeZone());
+    f.item_id = r.item_id();
+    f.source_user = r.source_user();
+    f.mailbox = r.mailbox().empty() ? "-" : r.mailbox();
+    f.reason = r.reason();
+    f.result = r;
+    report.failed.push_back(std::move(f));
+  }
+  return report;
+}
+
+}  // namespace
+
+int Log(const std::vector<std::string>& args) {
+  auto flags = ParseFlags(args, {{"brokers", true}, {"importer", true}, {"from", true},
+                                 {"to", true}, {"format", true}, {"help", false}});
+  if (!flags.ok()) {
+    std::fprintf(stderr, "zarc log: %s\n%s", std::string(flags.status().message()).c_str(), kLogUsage);
+    return kExitUsage;
+  }
+  if (flags->count("help")) {
+    std::fputs(kLogUsage, stdout);
+    return kExitOk;
+  }
+  std::string brokers = flags->count("brokers") ? (*flags)["brokers"] : "";
+  if (brokers.empty()) {
+    if (const char* env = std::getenv("ZARC_KAFKA_BROKERS")) brokers = env;
+  }
+  const std::string format = flags->count("format") ? (*flags)["format"] : "table";
+  if (format != "table" && format != "csv" && format != "json") {
+    std::fprintf(stderr, "zarc log: --format %s is not one of table, csv, json\n", format.c_str());
+    return kExitUsage;
+  }
+  const std::string from = flags->count("from") ? (*flags)["from"] : "";
+  const std::string to = flags->count("to") ? (*flags)["to"] : "";
+  for (const auto& [day, what] : {std::pair{from, "--from"}, std::pair{to, "--to"}}) {
+    if (!day.empty()) {
+      if (absl::Status s = importer::ValidateDay(day, what); !s.ok()) {
+        std::fprintf(stderr, "zarc log: %s\n", std::string(s.message()).c_str());
+        return kExitUsage;
+      }
+    }
+  }
+
+  importer::StatusReport report;
+  if (flags->count("importer")) {
+    auto stub = zarc::v1::ImporterControl::NewStub(
+        grpc::CreateChannel((*flags)["importer"], grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    zarc::v1::GetImportStatusRequest req;
+    req.set_from_day(from);
+    req.set_to_day(to);
+    zarc::v1::GetImportStatusResponse resp;
+    grpc::Status s = stub->GetImportStatus(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "zarc log: the importer at %s did not answer: %s\n",
+                   (*flags)["importer"].c_str(), s.error_message().c_str());
+      return kExitFailed;
+    }
+    report = FromProto(resp);
+  } else if (!brokers.empty()) {
+    kafka::KafkaConfig config;
+    config.bootstrap_servers = brokers;
+    config.client_id = "zarc-log";
+    absl::StatusOr<importer::StatusReport> read = importer::ReadStatusReport(config, from, to);
+    if (!read.ok()) {
+      std::fprintf(stderr, "zarc log: cannot read zarc.import-log from %s: %s\n", brokers.c_str(),
+                   std::string(read.status().message()).c_str());
+      return kExitFailed;
+    }
+    report = *std::move(read);
+  } else {
+    std::fprintf(stderr, "zarc log: say where the log is: --brokers or --importer\n%s", kLogUsage);
+    return kExitUsage;
+  }
+  const std::string out = format == "json"  ? importer::RenderJson(report)
+                          : format == "csv" ? importer::RenderCsv(report)
+                                            : importer::RenderTable(report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace zarc::cli
