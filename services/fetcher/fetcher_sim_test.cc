@@ -69,7 +69,9 @@ class SimHarness {
 class FetcherHarness {
  public:
   FetcherHarness(SimHarness& sim, const zoom_sim::Tenant& tenant,
-                 std::function<void(FetcherConfig&)> adjust = nullptr) {
+                 std::function<void(FetcherConfig&)> adjust = nullptr,
+                 std::string staging_dir = "")
+      : staging_dir_(staging_dir.empty() ? dir_.path() + "/staging" : staging_dir) {
     absl::StatusOr<FetcherConfig> config = FetcherSchema().Load(config::Sources{});
     EXPECT_TRUE(config.ok()) << config.status();
     config_ = *config;
@@ -79,10 +81,10 @@ class FetcherHarness {
     config_.zoom_client_id = "zarc-sim-client";
     config_.zoom_client_secret = "zarc-sim-secret";
     config_.zoom_plan = "business";
-    config_.staging.url = "file://" + dir_.path() + "/staging";
     config_.poll_interval = absl::ZeroDuration();
     config_.pending_delay = absl::Milliseconds(200);
     config_.host.listen_address = "127.0.0.1";
+    config_.staging.url = "file://" + staging_dir_;
     if (adjust) adjust(config_);
     auto app = FetcherApp::Create(config_, &registry_, [this](const zarc::v1::MeetingCaptured& e) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -118,6 +120,7 @@ class FetcherHarness {
 
  private:
   testing::TempDir dir_;
+  std::string staging_dir_;
   FetcherConfig config_;
   prometheus::Registry registry_;
   std::unique_ptr<FetcherApp> app_;
@@ -366,6 +369,107 @@ TEST(FetcherSimTest, RateStaysWithinTheLimitAndThrottlingIsCounted) {
     rejected += sim2.sim().rate_limiter().Stats(c).rejected_qps;
   }
   EXPECT_EQ(eager.Metric("zarc_zoom_rate_limited_total"), static_cast<double>(rejected));
+}
+
+// Posts a webhook request to the fetcher's endpoint the way Zoom would.
+absl::StatusOr<http::ClientResponse> Post(int port, const zoom_sim::WebhookRequest& hook) {
+  static std::unique_ptr<http::HttpClient> client = http::NewHttpClient();
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/zoom/webhook";
+  req.headers = hook.headers;
+  req.body = hook.body;
+  return client->Send(req);
+}
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return condition();
+}
+
+TEST(FetcherSimTest, WebhooksAreVerifiedAndCapturedOnceWithoutAPoll) {
+  const zoom_sim::TenantOptions options = TenantOf(4, 2, 3);
+  zoom_sim::SimulatorOptions sim_options;
+  sim_options.webhook_secret = "whsec-test";
+  SimHarness sim(options, sim_options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) { c.webhook_secret = "whsec-test"; });
+  ASSERT_TRUE(fetcher.app().Start().ok());
+  const int port = fetcher.app().webhook_port();
+  ASSERT_GT(port, 0);
+  const std::string uuid = tenant.meetings[1].uuid;
+
+  // The endpoint.url_validation handshake, checked by the simulator's independent rule.
+  zoom_sim::WebhookRequest validation = zoom_sim::SignWebhook(
+      "", "whsec-test", zoom_sim::UrlValidationBody("p1a1nT0ken", absl::Now()), absl::Now());
+  absl::StatusOr<http::ClientResponse> answer = Post(port, validation);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(zoom_sim::CheckUrlValidationReply("whsec-test", "p1a1nT0ken", answer->status,
+                                                answer->body)
+                  .ok());
+
+  // Forged (wrong secret), altered and stale events are refused with 401 and capture nothing.
+  absl::StatusOr<zoom_sim::WebhookRequest> real = sim.sim().BuildWebhook("recording.completed", uuid);
+  ASSERT_TRUE(real.ok()) << real.status();
+  zoom_sim::WebhookRequest forged = zoom_sim::SignWebhook("", "not-the-secret", real->body, absl::Now());
+  zoom_sim::WebhookRequest altered = *real;
+  altered.body.replace(altered.body.find(uuid), uuid.size(), tenant.meetings[2].uuid);
+  zoom_sim::WebhookRequest stale =
+      zoom_sim::SignWebhook("", "whsec-test", real->body, absl::Now() - absl::Minutes(10));
+  for (const auto* bad : {&forged, &altered, &stale}) {
+    absl::StatusOr<http::ClientResponse> r = Post(port, *bad);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 401) << r->body;
+  }
+
+  // The real event is acknowledged at once and captured shortly after, without any poll.
+  const absl::Time sent = absl::Now();
+  absl::StatusOr<http::ClientResponse> ok = Post(port, *real);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(3));
+  ASSERT_TRUE(WaitFor([&] { return !fetcher.events().empty(); }, absl::Seconds(30)));
+  EXPECT_EQ(fetcher.events()[0].meeting().uuid(), uuid);
+  EXPECT_EQ(fetcher.events()[0].source(), zarc::v1::CAPTURE_SOURCE_WEBHOOK);
+
+  // Zoom delivering the same event twice, and a poll seeing the meeting, publish nothing more.
+  ASSERT_EQ(Post(port, *real)->status, 200);
+  ASSERT_TRUE(WaitFor([&] { return fetcher.app().fetcher().QueueLength() == 0; }, absl::Seconds(30)));
+  SyncProgress poll;
+  ASSERT_TRUE(fetcher.app().fetcher().SyncRange(From(options), To(options), false, poll,
+                                                zarc::v1::CAPTURE_SOURCE_POLL).ok());
+  EXPECT_EQ(poll.duplicates, 1);
+  EXPECT_EQ(poll.captured, 3);
+  std::map<std::string, int> per_meeting;
+  for (const auto& e : fetcher.events()) ++per_meeting[e.meeting().uuid()];
+  EXPECT_EQ(per_meeting[uuid], 1);
+  EXPECT_EQ(per_meeting.size(), 4u);
+  fetcher.app().Stop();
+}
+
+TEST(FetcherSimTest, ProgressAndVersionsSurviveARestart) {
+  const zoom_sim::TenantOptions options = TenantOf(5, 2, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  testing::TempDir shared;
+  const std::string staging = shared.path() + "/staging";
+  {
+    FetcherHarness first(sim, tenant, nullptr, staging);
+    first.Sync(From(options), To(options));
+    EXPECT_EQ(first.events().size(), 5u);
+    ASSERT_TRUE(first.app().fetcher().RecordCompletedWindowEnd(To(options)).ok());
+  }
+  FetcherHarness second(sim, tenant, nullptr, staging);
+  absl::StatusOr<absl::Time> progress = second.app().fetcher().LastCompletedWindowEnd();
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(*progress, To(options));
+  SyncProgress& again = second.Sync(From(options), To(options));
+  EXPECT_EQ(again.duplicates, 5);
+  EXPECT_TRUE(second.events().empty());
 }
 
 }  // namespace
