@@ -1,5 +1,11 @@
 #include "services/importer/status_log.h"
 
+#include "absl/strings/strip.h"
+
+#include "absl/strings/ascii.h"
+
+#include <tuple>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +115,20 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
       }
     }
   }
+  // Every result of an item carries the item's unmapped addresses: list each address once.
+  std::map<std::tuple<std::string, std::string, std::string>, NotDelivered> not_delivered;
+  for (const auto& [key, r] : results_) {
+    const std::string day = Day(r.completed_at());
+    if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
+    for (const zarc::v1::AddressResolution& u : r.unmapped()) {
+      const std::string full = absl::AsciiStrToLower(zarc::v1::MappingRule_Name(u.rule()));
+      absl::string_view rule = full;
+      absl::ConsumePrefix(&rule, "mapping_rule_");
+      not_delivered.emplace(std::make_tuple(day, r.item_id(), u.address()),
+                            NotDelivered{day, r.item_id(), u.address(), std::string(rule), u.reason()});
+    }
+  }
+  for (auto& [key, n] : not_delivered) report.not_delivered.push_back(std::move(n));
   for (auto& [day, f] : days) {
     f.available_from_source = static_cast<int64_t>(items[day].size());
     report.days.push_back(f);
@@ -171,6 +191,20 @@ std::string RenderTable(const StatusReport& report) {
                             f.source_user, w_mbx, f.mailbox, f.reason);
     }
   }
+  if (!report.not_delivered.empty()) {
+    out += "\nparticipants not delivered to (the item is archived for the others):\n";
+    size_t w_addr = 7, w_rule = 4;
+    for (const NotDelivered& n : report.not_delivered) {
+      w_addr = std::max(w_addr, n.address.size());
+      w_rule = std::max(w_rule, n.rule.size());
+    }
+    absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %s  (%s)\n", "day", w_addr, "address", w_rule,
+                          "rule", "reason", "item id");
+    for (const NotDelivered& n : report.not_delivered) {
+      absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %s  (%s)\n", n.day, w_addr, n.address, w_rule,
+                            n.rule, n.reason, n.item_id);
+    }
+  }
   return out;
 }
 
@@ -194,7 +228,11 @@ std::string RenderFailedCsv(const StatusReport& report) {
 }
 
 std::string RenderCsv(const StatusReport& report) {
-  return RenderDaysCsv(report) + "\r\n" + RenderFailedCsv(report);
+  std::string not_delivered = CsvRow({"day", "item_id", "address", "rule", "reason"});
+  for (const NotDelivered& n : report.not_delivered) {
+    not_delivered += CsvRow({n.day, n.item_id, n.address, n.rule, n.reason});
+  }
+  return RenderDaysCsv(report) + "\r\n" + RenderFailedCsv(report) + "\r\n" + not_delivered;
 }
 
 std::string RenderJson(const StatusReport& report) {
@@ -225,6 +263,18 @@ std::string RenderJson(const StatusReport& report) {
   json::Value root = json::Value::object();
   root["days"] = days;
   root["failed"] = failed;
+  json::Value unmapped = json::Value::array();
+  size_t u = 0;
+  for (const NotDelivered& n : report.not_delivered) {
+    json::Value v = json::Value::object();
+    v["day"] = json::Str(n.day);
+    v["item_id"] = json::Str(n.item_id);
+    v["address"] = json::Str(n.address);
+    v["rule"] = json::Str(n.rule);
+    v["reason"] = json::Str(n.reason);
+    unmapped[u++] = v;
+  }
+  root["not_delivered"] = unmapped;
   return json::Serialize(root);
 }
 

@@ -37,7 +37,18 @@ struct FailedItem {
   zarc::v1::ImportResult result;
 };
 
+// A participant address of an item that reached no mailbox (external, not found, disabled, out
+// of scope): the connector's "cannot be mapped", accounted for instead of silently skipped.
+struct NotDelivered {
+  std::string day;
+  std::string item_id;
+  std::string address;
+  std::string rule;    // external, not_found, disabled, out_of_scope, ...
+  std::string reason;
+};
+
 struct StatusReport {
+  std::vector<NotDelivered> not_delivered;  // by day, item id, address
   std::vector<DayFigures> days;  // ascending
   std::vector<FailedItem> failed;  // by day, then item id
 };

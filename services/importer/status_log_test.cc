@@ -119,6 +119,28 @@ TEST(StatusLogTest, RenderersShowTheSameFigures) {
   EXPECT_EQ(proto.failed(0).item_id(), "a/2/1");
 }
 
+TEST(StatusLogTest, ParticipantsThatReachedNoMailboxAreListedOnce) {
+  std::vector<ImportResult> results;
+  for (const std::string mailbox : {"a@corp.example", "b@corp.example"}) {
+    ImportResult r = Result("item-1", mailbox, zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1);
+    auto* ext = r.add_unmapped();
+    ext->set_address("guest@partner.example");
+    ext->set_rule(zarc::v1::MAPPING_RULE_EXTERNAL);
+    ext->set_reason("outside the tenant's domains");
+    results.push_back(r);
+  }
+  const StatusReport report = BuildStatusReport(results);
+  ASSERT_EQ(report.not_delivered.size(), 1u);
+  EXPECT_EQ(report.not_delivered[0].address, "guest@partner.example");
+  EXPECT_EQ(report.not_delivered[0].rule, "external");
+  EXPECT_THAT(RenderTable(report), HasSubstr("guest@partner.example  external  outside the tenant's domains"));
+  EXPECT_THAT(RenderCsv(report), HasSubstr("guest@partner.example,external"));
+  absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(json::Array(*v, "not_delivered").size(), 1u);
+  EXPECT_EQ(json::String(json::Array(*v, "not_delivered")[0], "rule"), "external");
+}
+
 TEST(StatusLogTest, DaysAreValidated) {
   EXPECT_TRUE(ValidateDay("2024-03-05", "from").ok());
   EXPECT_TRUE(ValidateDay("", "from").ok());
