@@ -8,6 +8,7 @@
 #include "runtime/kafka/topics.h"
 #include "runtime/log/log.h"
 #include "services/importer/eml_target.h"
+#include "services/importer/graph_target.h"
 #include "services/importer/imap_target.h"
 #include "zarc/v1/control.grpc.pb.h"
 
@@ -93,9 +94,19 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
         .password = config.imap_password,
         .password_dir = config.imap_password_dir,
         .token_file = config.imap_token_file});
+  } else if (config.target == "graph") {
+    GraphTargetOptions options;
+    options.credentials = {.login_url = config.graph_login_url,
+                           .api_url = config.graph_api_url,
+                           .tenant_id = config.graph_tenant_id,
+                           .client_id = config.graph_client_id,
+                           .client_secret = config.graph_client_secret};
+    options.ca_file = config.graph_ca_file;
+    options.patience = config.graph_patience;
+    impl->target = GraphTarget::Create(std::move(options));
   } else {
     return absl::InvalidArgumentError(absl::StrCat("importer.target = \"", config.target,
-                                                   "\" is not one of none, eml, imap"));
+                                                   "\" is not one of none, eml, imap, graph"));
   }
   impl->importer = std::make_unique<Importer>(*impl->archive, *impl->target, metrics);
   impl->control = std::make_unique<ControlService>(impl->status_log);

@@ -17,7 +17,7 @@ struct ImporterConfig {
   blob::BlobStoreConfig messages;  // where the converter wrote the rendered messages
   blob::BlobStoreConfig archive;   // the archive: every delivered item, per mailbox
 
-  std::string target;  // none | eml | imap
+  std::string target;  // none | eml | imap | graph
   std::string eml_root;
   bool read_log_at_start = true;
   absl::Duration retry_max_backoff;
@@ -33,6 +33,16 @@ struct ImporterConfig {
   std::string imap_password;
   std::string imap_password_dir;
   std::string imap_token_file;
+
+  // Microsoft Graph (importer.target = graph); the same keys as the mapper's, so one setting
+  // serves both in the one-binary mode.
+  std::string graph_login_url;
+  std::string graph_api_url;
+  std::string graph_tenant_id;
+  std::string graph_client_id;
+  std::string graph_client_secret;
+  std::string graph_ca_file;
+  absl::Duration graph_patience;
 };
 
 config::Schema<ImporterConfig> ImporterSchema();
