@@ -39,6 +39,9 @@ importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) 
     f.result = r;
     report.failed.push_back(std::move(f));
   }
+  for (const auto& n : resp.not_delivered()) {
+    report.not_delivered.push_back({n.day(), n.item_id(), n.address(), n.rule(), n.reason()});
+  }
   return report;
 }
 

@@ -105,6 +105,10 @@ ZoomApi::ZoomApi(http::HttpClient& http, ZoomTokenSource& tokens, ZoomRateLimite
                                .Name("zarc_zoom_rate_limited_total")
                                .Help("Zoom 429 answers by rate-limit category")
                                .Register(*registry);
+    // Present at 0 from the start, so alerts on their rate see a series before the first 429.
+    for (ZoomCategory c : {ZoomCategory::kLight, ZoomCategory::kMedium, ZoomCategory::kHeavy}) {
+      metrics_->throttled->Add({{"category", CategoryName(c)}});
+    }
   }
 }
 

@@ -290,6 +290,14 @@ void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out)
     d->set_failed(f.failed);
   }
   for (const FailedItem& f : report.failed) *out->add_failed() = f.result;
+  for (const NotDelivered& n : report.not_delivered) {
+    zarc::v1::NotDeliveredAddress* a = out->add_not_delivered();
+    a->set_day(n.day);
+    a->set_item_id(n.item_id);
+    a->set_address(n.address);
+    a->set_rule(n.rule);
+    a->set_reason(n.reason);
+  }
 }
 
 }  // namespace zarc::importer
