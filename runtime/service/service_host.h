@@ -109,3 +109,31 @@ int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
 }
 
 }  // namespace zarc::service
+
+namespace zarc::service {
+
+// main() of a service built as an `App` (FetcherApp, ConverterApp, ...): App::Create(config,
+// registry*) → StatusOr<unique_ptr<App>>, Start(), and optionally control_service() for its gRPC
+// control plane. The app is destroyed (stopping it) on SIGTERM.
+template <typename App, typename Config>
+int RunAppService(std::string name, config::Schema<Config> schema, HostConfig Config::*host,
+                  int argc, char** argv) {
+  std::unique_ptr<App> app;
+  ServiceMain<Config> m{.name = std::move(name), .schema = std::move(schema), .host_member = host};
+  m.start = [&](const Config& config,
+                prometheus::Registry& metrics) -> absl::StatusOr<std::vector<grpc::Service*>> {
+    auto created = App::Create(config, &metrics);
+    if (!created.ok()) return created.status();
+    app = *std::move(created);
+    if (absl::Status s = app->Start(); !s.ok()) return s;
+    if constexpr (requires { app->control_service(); }) {
+      return std::vector<grpc::Service*>{app->control_service()};
+    } else {
+      return std::vector<grpc::Service*>{};
+    }
+  };
+  m.stop = [&] { app.reset(); };
+  return RunServiceMain(m, argc, argv);
+}
+
+}  // namespace zarc::service
