@@ -1,0 +1,93 @@
+// The commands a newcomer and an operator type: `zarc demo` archives a tenant and says where to
+// look; `zarc doctor` finds a wrong credential and says how to fix it; usage errors exit 2.
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/testing/subprocess.h"
+
+namespace zarc {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Subprocess;
+
+std::pair<int, std::string> Zarc(std::vector<std::string> args, const std::string& cwd = "") {
+  std::vector<std::string> argv = {testing::BinPath("zarc")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (!cwd.empty()) {
+    argv = {"/bin/sh", "-c", "cd '" + cwd + "' && exec \"$0\" \"$@\"", argv[0]};
+    argv.insert(argv.end(), args.begin(), args.end());
+  }
+  auto p = Subprocess::Start({.argv = argv, .merge_stderr = true});
+  if (!p.ok()) return {-1, std::string(p.status().message())};
+  absl::StatusOr<int> code = (*p)->Wait(absl::Seconds(240));
+  return {code.ok() ? *code : -1, (*p)->ReadRemaining(absl::Seconds(5))};
+}
+
+TEST(ZarcCommandsTest, DemoArchivesATenantAndSaysWhereToLook) {
+  testing::TempDir dir;
+  auto [code, out] = Zarc({"demo", "--meetings=6", "--users=4", "--days=3"}, dir.path());
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("Captured 6 of 6 meetings"));
+  EXPECT_THAT(out, HasSubstr("available  for-import  imported"));
+  EXPECT_THAT(out, HasSubstr("Where to look:"));
+  int eml = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path() + "/zarc-data/mailboxes")) {
+    eml += f.path().extension() == ".eml" && f.path().string().find("/Inbox/Zoom Meetings/") != std::string::npos;
+  }
+  EXPECT_GT(eml, 6);  // several participants per meeting
+
+  // Run again: nothing is delivered twice.
+  auto [again, again_out] = Zarc({"demo", "--meetings=6", "--users=4", "--days=3"}, dir.path());
+  ASSERT_EQ(again, 0) << again_out;
+  EXPECT_THAT(again_out, HasSubstr("6 already archived by an earlier run"));
+  int eml_again = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path() + "/zarc-data/mailboxes")) {
+    eml_again += f.path().extension() == ".eml" && f.path().string().find("/Inbox/Zoom Meetings/") != std::string::npos;
+  }
+  EXPECT_EQ(eml_again, eml);
+}
+
+TEST(ZarcCommandsTest, DoctorFindsAWrongSecretAndSaysHowToFixIt) {
+  testing::TempDir dir;
+  auto sim = Subprocess::Start({.argv = {testing::BinPath("zarc-zoom-sim"), "--port=0", "--users=2",
+                                         "--meetings=2", "--account-id=acct-doctor"},
+                                .merge_stderr = true});
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  absl::StatusOr<std::string> line = (*sim)->WaitForLine("listening on", absl::Seconds(30));
+  ASSERT_TRUE(line.ok()) << line.status();
+  const std::string url = line->substr(line->find("http://"));
+  const std::vector<std::string> base = {
+      "doctor", "--zoom.api_url=" + url + "/v2", "--zoom.oauth_url=" + url + "/oauth/token",
+      "--zoom.account_id=acct-doctor", "--zoom.client_id=zarc-sim-client",
+      "--run.data_dir=" + dir.path(), "--mapper.mode=csv-only"};
+
+  std::vector<std::string> good = base;
+  good.push_back("--zoom.client_secret=zarc-sim-secret");
+  auto [ok_code, ok_out] = Zarc(good);
+  EXPECT_EQ(ok_code, 0) << ok_out;
+  EXPECT_THAT(ok_out, HasSubstr("ok Zoom token and API access"));
+  EXPECT_THAT(ok_out, HasSubstr("ok staging blob store writable"));
+  EXPECT_THAT(ok_out, HasSubstr("not checked (fetcher.webhook_secret not set"));
+
+  std::vector<std::string> bad = base;
+  bad.push_back("--zoom.client_secret=wrong-secret");
+  auto [bad_code, bad_out] = Zarc(bad);
+  EXPECT_EQ(bad_code, 3) << bad_out;
+  EXPECT_THAT(bad_out, HasSubstr("!! Zoom Server-to-Server OAuth token"));
+  EXPECT_THAT(bad_out, HasSubstr("fix: check zoom.account_id, zoom.client_id and zoom.client_secret"));
+  EXPECT_THAT(bad_out, ::testing::Not(HasSubstr("wrong-secret")));  // never echo a secret
+}
+
+TEST(ZarcCommandsTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Zarc({"frobnicate"}).first, 2);
+  EXPECT_EQ(Zarc({"sync", "--from=2024-03-05", "--to=2024-03-01"}).first, 2);
+  EXPECT_EQ(Zarc({"log", "--format=xml", "--brokers=127.0.0.1:1"}).first, 2);
+  auto [code, out] = Zarc({"--help"});
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(out, HasSubstr("doctor"));
+}
+
+}  // namespace
+}  // namespace zarc
