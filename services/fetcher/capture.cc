@@ -89,11 +89,8 @@ MeetingCapturer::MeetingCapturer(ZoomApi& api, ZoomDownloader& downloader, Versi
 
 MeetingCapturer::~MeetingCapturer() = default;
 
-absl::Mutex* MeetingCapturer::LockFor(const std::string& uuid) {
-  absl::MutexLock lock(&locks_mutex_);
-  std::unique_ptr<absl::Mutex>& m = locks_[uuid];
-  if (m == nullptr) m = std::make_unique<absl::Mutex>();
-  return m.get();
+absl::Mutex& MeetingCapturer::LockFor(const std::string& uuid) {
+  return locks_[std::hash<std::string>{}(uuid) % locks_.size()];
 }
 
 namespace {
@@ -111,7 +108,7 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
                                                         zarc::v1::CaptureSource source,
                                                         const std::string& download_token) {
   if (meeting.uuid.empty()) return absl::InvalidArgumentError("meeting without uuid");
-  absl::MutexLock meeting_lock(LockFor(meeting.uuid));
+  absl::MutexLock meeting_lock(&LockFor(meeting.uuid));
   auto count = [&](CaptureOutcome o) {
     if (metrics_->meetings != nullptr) {
       metrics_->meetings->Add({{"outcome", OutcomeName(o)}, {"source", SourceName(source)}})

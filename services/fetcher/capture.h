@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,15 +65,16 @@ class MeetingCapturer {
 
  private:
   struct Metrics;
-  absl::Mutex* LockFor(const std::string& uuid);
+  // Captures of one meeting are serialised by one of a fixed set of mutexes chosen by the
+  // meeting's UUID: bounded memory however many meetings a long-running fetcher sees.
+  absl::Mutex& LockFor(const std::string& uuid);
 
   ZoomApi& api_;
   ZoomDownloader& downloader_;
   VersionStore& versions_;
   MeetingPublisher publish_;
   std::unique_ptr<Metrics> metrics_;
-  absl::Mutex locks_mutex_;
-  std::map<std::string, std::unique_ptr<absl::Mutex>> locks_ ABSL_GUARDED_BY(locks_mutex_);
+  std::array<absl::Mutex, 64> locks_;
 };
 
 }  // namespace zarc::fetcher

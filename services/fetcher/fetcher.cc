@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "runtime/crypto/digest.h"
+#include "runtime/blob/random_id.h"
 #include "runtime/log/log.h"
 #include "services/fetcher/zoom_webhook.h"
 
@@ -256,7 +258,58 @@ void Fetcher::PollLoop() {
   }
 }
 
+absl::StatusOr<std::string> Fetcher::RecordWebhook(const json::Value& object,
+                                                   const std::string& account_id,
+                                                   const std::string& uuid) {
+  // Only the meeting object is kept, not the download_token (a credential): a recorded event is
+  // captured with the OAuth token, which Zoom accepts for downloads as well.
+  json::Value record = json::Value::object();
+  record["account_id"] = json::Str(account_id);
+  record["object"] = object;
+  const std::string name = absl::StrCat(
+      options_.webhook_prefix, "/",
+      absl::FormatTime("%Y%m%dT%H%M%E9S", absl::Now(), absl::UTCTimeZone()), "-",
+      crypto::Sha256Hex(uuid).substr(0, 16), "-", blob::RandomHex(4), ".json");
+  absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
+      state_.Create(name, blob::WriteOptions{.content_type = "application/json"});
+  if (!writer.ok()) return writer.status();
+  if (absl::Status s = (*writer)->Write(json::Serialize(record)); !s.ok()) return s;
+  if (absl::Status s = (*writer)->Close(); !s.ok()) return s;
+  return name;
+}
+
+void Fetcher::RequeueRecordedWebhooks() {
+  absl::StatusOr<std::vector<blob::BlobInfo>> records = state_.List(options_.webhook_prefix + "/");
+  if (!records.ok()) {
+    log::Error("fetcher", "cannot list recorded webhook events", {{"error", records.status()}});
+    return;
+  }
+  for (const blob::BlobInfo& info : *records) {
+    absl::StatusOr<std::unique_ptr<io::ByteSource>> source = state_.Open(info.name);
+    absl::StatusOr<std::string> text =
+        source.ok() ? io::ReadAll(**source, 16 << 20) : absl::StatusOr<std::string>(source.status());
+    absl::StatusOr<json::Value> record =
+        text.ok() ? json::Parse(*text, info.name) : absl::StatusOr<json::Value>(text.status());
+    if (!record.ok()) {
+      log::Error("fetcher", "recorded webhook event unreadable; left in place",
+                 {{"record", info.name}, {"error", record.status()}});
+      continue;
+    }
+    ZoomMeeting meeting = MeetingFromJson(json::Object(*record, "object"));
+    if (meeting.account_id.empty()) meeting.account_id = json::String(*record, "account_id");
+    if (absl::Status s = Enqueue(std::move(meeting), "", info.name); !s.ok()) {
+      log::Warn("fetcher", "recorded webhook event not queued now; the next start will",
+                {{"record", info.name}, {"error", s}});
+    }
+  }
+  if (!records->empty()) {
+    log::Info("fetcher", "queued webhook events accepted before the last stop",
+              {{"events", records->size()}});
+  }
+}
+
 void Fetcher::Start() {
+  RequeueRecordedWebhooks();
   for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
     threads_.emplace_back([this] { WebhookWorker(); });
   }
@@ -274,13 +327,14 @@ void Fetcher::Stop() {
   threads_.clear();
 }
 
-absl::Status Fetcher::Enqueue(ZoomMeeting meeting, std::string download_token) {
+absl::Status Fetcher::Enqueue(ZoomMeeting meeting, std::string download_token,
+                              std::string record) {
   absl::MutexLock lock(&mutex_);
   if (queue_.size() >= options_.webhook_queue_limit) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "webhook queue is full (", queue_.size(), " meetings waiting); Zoom will retry"));
   }
-  queue_.push_back(Job{std::move(meeting), std::move(download_token)});
+  queue_.push_back(Job{std::move(meeting), std::move(download_token), std::move(record)});
   if (metrics_->queue) metrics_->queue->Set(static_cast<double>(queue_.size()));
   return absl::OkStatus();
 }
@@ -315,10 +369,18 @@ void Fetcher::WebhookWorker() {
     absl::StatusOr<CaptureOutcome> outcome =
         capturer_.Capture(job.meeting, zarc::v1::CAPTURE_SOURCE_WEBHOOK, job.download_token);
     const bool again = !outcome.ok() || *outcome == CaptureOutcome::kPending;
-    if (!again) continue;
+    if (!again) {
+      if (!job.record.empty()) {
+        if (absl::Status s = state_.Delete(job.record); !s.ok() && !absl::IsNotFound(s)) {
+          log::Warn("fetcher", "captured, but the webhook record stays (captured again as a "
+                    "duplicate after a restart)", {{"record", job.record}, {"error", s}});
+        }
+      }
+      continue;
+    }
     if (++job.attempts >= 10) {
-      log::Warn("fetcher", "webhook meeting not captured after 10 attempts; the next poll will",
-                {{"meeting_uuid", job.meeting.uuid}});
+      log::Warn("fetcher", "webhook meeting not captured after 10 attempts; the next poll or "
+                "restart will try again", {{"meeting_uuid", job.meeting.uuid}});
       continue;
     }
     if (!outcome.ok()) {
@@ -371,8 +433,18 @@ http::ServerResponse Fetcher::HandleWebhook(const http::ServerRequest& request,
     if (meeting.uuid.empty()) {
       return answer(400, event->event, "malformed", error_body("payload.object has no uuid"));
     }
-    absl::Status queued = Enqueue(std::move(meeting), event->download_token);
-    if (!queued.ok()) return answer(503, event->event, "queue_full", error_body(queued.message()));
+    // Recorded before Zoom hears 200: an accepted event survives a crash.
+    absl::StatusOr<std::string> record = RecordWebhook(event->object, event->account_id, meeting.uuid);
+    if (!record.ok()) {
+      log::Error("fetcher", "cannot record a webhook event; Zoom will retry it",
+                 {{"meeting_uuid", meeting.uuid}, {"error", record.status()}});
+      return answer(503, event->event, "unrecorded", error_body("cannot record the event now"));
+    }
+    absl::Status queued = Enqueue(std::move(meeting), event->download_token, *record);
+    if (!queued.ok()) {
+      (void)state_.Delete(*record);  // Zoom retries it: no record is needed for this one
+      return answer(503, event->event, "queue_full", error_body(queued.message()));
+    }
     return answer(200, event->event, "queued", "{}");
   }
   // meeting.ended and others: nothing to fetch yet (recordings follow in their own events).

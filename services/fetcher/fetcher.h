@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "runtime/blob/blob_store.h"
 #include "runtime/http/http_types.h"
+#include "runtime/json/json.h"
 #include "services/fetcher/capture.h"
 #include "services/fetcher/zoom_client.h"
 
@@ -59,6 +60,9 @@ class Fetcher {
     absl::Duration first_poll_lookback = absl::Hours(24);
     size_t webhook_queue_limit = 10000;
     std::string progress_prefix = "state/fetcher/progress";
+    // Accepted webhook events are recorded here before Zoom gets its 200 and removed once
+    // captured, so a crash in between loses nothing: Start() queues what is left.
+    std::string webhook_prefix = "state/fetcher/webhooks";
   };
 
   Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state, Options options,
@@ -77,7 +81,8 @@ class Fetcher {
 
   // Queues a meeting from a webhook. ResourceExhausted when the queue is full (answer 503: Zoom
   // retries).
-  absl::Status Enqueue(ZoomMeeting meeting, std::string download_token);
+  // `record` names the blob that keeps the event until it is captured (empty: none).
+  absl::Status Enqueue(ZoomMeeting meeting, std::string download_token, std::string record = "");
   size_t QueueLength();
 
   // The webhook HTTP handler: verifies, answers endpoint.url_validation, queues recording events.
@@ -91,6 +96,7 @@ class Fetcher {
   struct Job {
     ZoomMeeting meeting;
     std::string download_token;
+    std::string record;
     int attempts = 0;
     absl::Time not_before = absl::InfinitePast();
   };
@@ -98,6 +104,11 @@ class Fetcher {
   void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                   zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending);
   void WebhookWorker();
+  // Writes the event's meeting object create-once under webhook_prefix; returns its name.
+  absl::StatusOr<std::string> RecordWebhook(const json::Value& object, const std::string& account_id,
+                                            const std::string& uuid);
+  // Queues the webhook events a previous run accepted but did not capture.
+  void RequeueRecordedWebhooks();
   void PollLoop();
 
   ZoomApi& api_;

@@ -451,6 +451,36 @@ TEST(FetcherSimTest, WebhooksAreVerifiedAndCapturedOnceWithoutAPoll) {
   fetcher.app().Stop();
 }
 
+TEST(FetcherSimTest, AnAcceptedWebhookSurvivesACrashBeforeItsCapture) {
+  const zoom_sim::TenantOptions options = TenantOf(3, 2, 3);
+  zoom_sim::SimulatorOptions sim_options;
+  sim_options.webhook_secret = "whsec-test";
+  SimHarness sim(options, sim_options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  testing::TempDir shared;
+  const std::string staging = shared.path() + "/staging";
+  const std::string uuid = tenant.meetings[0].uuid;
+  auto webhooks_on = [](FetcherConfig& c) { c.webhook_secret = "whsec-test"; };
+  {
+    // Accepted (200) but never captured: the process "dies" before any worker ran.
+    FetcherHarness first(sim, tenant, webhooks_on, staging);
+    absl::StatusOr<zoom_sim::WebhookRequest> hook = sim.sim().BuildWebhook("recording.completed", uuid);
+    ASSERT_TRUE(hook.ok()) << hook.status();
+    http::ServerRequest request{.method = "POST", .path = "/zoom/webhook", .headers = hook->headers,
+                                .body = hook->body};
+    EXPECT_EQ(first.app().fetcher().HandleWebhook(request, "whsec-test").status, 200);
+    EXPECT_TRUE(first.events().empty());
+  }
+  FetcherHarness second(sim, tenant, webhooks_on, staging);
+  ASSERT_TRUE(second.app().Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return !second.events().empty(); }, absl::Seconds(30)));
+  EXPECT_EQ(second.events()[0].meeting().uuid(), uuid);
+  second.app().Stop();
+  auto left = blob::OpenBlobStore({.url = "file://" + staging});
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE((*left)->List("state/fetcher/webhooks/")->empty());  // removed once captured
+}
+
 TEST(FetcherSimTest, ProgressAndVersionsSurviveARestart) {
   const zoom_sim::TenantOptions options = TenantOf(5, 2, 3);
   SimHarness sim(options);
