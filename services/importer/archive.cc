@@ -47,6 +47,45 @@ std::string Archive::RecordName(const zarc::v1::MailboxDelivery& d) {
   return absl::StrCat(MailboxPrefix(d.mailbox()), DatePath(d), "/", ItemHash(d.item_id()), ".json");
 }
 
+std::string Archive::ArtifactBlobName(const zarc::v1::BlobRef& artifact) {
+  return absl::StrCat("artifacts/sha256/", artifact.sha256());
+}
+
+absl::StatusOr<blob::BlobInfo> Archive::StoreArtifact(const zarc::v1::BlobRef& ref) {
+  if (ref.sha256().size() != 64) {
+    return absl::InvalidArgumentError(absl::StrCat("artifact ", ref.name(), " has no SHA-256"));
+  }
+  const std::string name = ArtifactBlobName(ref);
+  absl::StatusOr<blob::BlobInfo> existing = archive_.Stat(name);
+  if (existing.ok()) return *existing;  // content addressed: the same bytes
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = messages_.Open(ref.name());
+  if (!source.ok()) return source.status();
+  absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
+      archive_.Create(name, blob::WriteOptions{.content_type = ref.content_type().empty()
+                                                                   ? "application/octet-stream"
+                                                                   : ref.content_type()});
+  if (!writer.ok()) return writer.status();
+  crypto::Sha256 sha;
+  std::string chunk(kCopyChunk, '\0');
+  while (true) {
+    absl::StatusOr<size_t> n = (*source)->Read(chunk.data(), chunk.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    absl::string_view bytes(chunk.data(), *n);
+    sha.Update(bytes);
+    if (absl::Status s = (*writer)->Write(bytes); !s.ok()) return s;
+  }
+  if (const std::string digest = sha.FinishHex(); digest != ref.sha256()) {
+    return absl::DataLossError(absl::StrCat("artifact ", ref.uri(), " has SHA-256 ", digest,
+                                            ", expected ", ref.sha256()));  // abandoned, not written
+  }
+  absl::Status closed = (*writer)->Close();
+  if (closed.ok()) return (*writer)->info();
+  if (absl::IsAlreadyExists(closed)) return archive_.Stat(name);  // another replica won the race
+  return closed;
+}
+
 absl::StatusOr<blob::BlobInfo> Archive::StoreMessage(const zarc::v1::MailboxDelivery& d) {
   const std::string name = MessageBlobName(d);
   const zarc::v1::BlobRef& ref = d.message();

@@ -47,6 +47,10 @@ class Archive {
   // errors otherwise.
   absl::StatusOr<blob::BlobInfo> StoreMessage(const zarc::v1::MailboxDelivery& delivery);
   absl::StatusOr<std::unique_ptr<io::ByteSource>> OpenMessage(absl::string_view name);
+  // Copies an artifact the message only references (too large to attach) from the messages store
+  // into the archive under `artifacts/sha256/<sha256>`: once, whatever the number of mailboxes.
+  absl::StatusOr<blob::BlobInfo> StoreArtifact(const zarc::v1::BlobRef& artifact);
+  static std::string ArtifactBlobName(const zarc::v1::BlobRef& artifact);
 
   absl::StatusOr<bool> HasRecord(const zarc::v1::MailboxDelivery& delivery);
   // Create-once; an existing record is left as it is (OK).

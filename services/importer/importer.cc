@@ -120,6 +120,17 @@ absl::StatusOr<zarc::v1::ImportResult> Importer::Import(const zarc::v1::MailboxD
     if (IsItemProblem(stored.status())) return failed(stored.status().message());
     return AsTransient(stored.status(), "archiving the message");
   }
+  // Artifacts too large to attach are archived too (once each), so the archive is complete on its
+  // own. One the staging store no longer has is named in the result, not silently skipped.
+  std::string missing_artifacts;
+  for (const zarc::v1::ArtifactPlacement& a : d.artifacts()) {
+    if (a.attached()) continue;
+    absl::StatusOr<blob::BlobInfo> kept = archive_.StoreArtifact(a.blob());
+    if (kept.ok()) continue;
+    if (!IsItemProblem(kept.status())) return AsTransient(kept.status(), "archiving an artifact");
+    absl::StrAppend(&missing_artifacts, missing_artifacts.empty() ? "" : "; ", a.file_name(), ": ",
+                    kept.status().message());
+  }
   absl::StatusOr<bool> recorded = archive_.HasRecord(d);
   if (!recorded.ok()) return AsTransient(recorded.status(), "reading the archive record");
   if (*recorded) {
@@ -178,6 +189,9 @@ absl::StatusOr<zarc::v1::ImportResult> Importer::Import(const zarc::v1::MailboxD
     absl::StrAppend(result.mutable_reason(), result.reason().empty() ? "" : "; ",
                     d.artifacts_out_of_line(),
                     " artifact(s) too large to attach are referenced from the archive");
+  }
+  if (!missing_artifacts.empty()) {
+    absl::StrAppend(result.mutable_reason(), "; not in the archive: ", missing_artifacts);
   }
   return Finish(result, meeting_end);
 }

@@ -200,6 +200,41 @@ TEST_F(ImporterTest, OutOfLineArtifactsMakeItPartial) {
   EXPECT_THAT(r->reason(), HasSubstr("2 artifact(s)"));
 }
 
+TEST_F(ImporterTest, ArtifactsKeptOutOfLineAreArchivedOnceForAllMailboxes) {
+  const std::string video(3 << 20, 'v');
+  io::StringSource source(video);
+  absl::StatusOr<blob::BlobInfo> staged = blob::PutContentAddressed(*staging_, "staging/sha256", source, {});
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  auto placement = [&](const std::string& name, const std::string& sha) {
+    zarc::v1::ArtifactPlacement a;
+    a.set_file_name(name);
+    a.set_attached(false);
+    a.mutable_blob()->set_name(name == "video.mp4" ? staged->name : "staging/sha256/" + sha);
+    a.mutable_blob()->set_sha256(sha);
+    a.mutable_blob()->set_size(video.size());
+    return a;
+  };
+  for (const std::string mailbox : {"alice@example.com", "bob@example.com"}) {
+    zarc::v1::MailboxDelivery d = testing::DeliveryFor(item_, mailbox, 2, 1);
+    *d.add_artifacts() = placement("video.mp4", staged->sha256);
+    absl::StatusOr<zarc::v1::ImportResult> r = importer_->Import(d);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED);
+  }
+  auto listed = archive_store_->List("artifacts/");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name, "artifacts/sha256/" + staged->sha256);
+  EXPECT_EQ((*listed)[0].sha256, staged->sha256);
+
+  // One the staging store no longer has is named in the result, not passed over in silence.
+  zarc::v1::MailboxDelivery gone = testing::DeliveryFor(item_, "carol@example.com", 3, 1);
+  *gone.add_artifacts() = placement("gone.mp4", std::string(64, 'a'));
+  absl::StatusOr<zarc::v1::ImportResult> r = importer_->Import(gone);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->reason(), HasSubstr("not in the archive: gone.mp4"));
+}
+
 TEST_F(ImporterTest, CorruptOrMissingMessageFailsAndArchivesNothing) {
   zarc::v1::MailboxDelivery corrupt = testing::DeliveryFor(item_, "alice@example.com", 1);
   corrupt.mutable_message()->set_sha256(std::string(64, '0'));

@@ -102,6 +102,9 @@ TEST(MapperStageTest, OneDeliveryPerPersonWithUnmappedAddressesOnEach) {
     EXPECT_EQ(x.message().uri(), "file:///staging/messages/uuid-1.eml");
     EXPECT_EQ(x.fanout(), 2);
     EXPECT_EQ(x.artifacts_out_of_line(), 1);
+    int listed = 0;
+    for (const zarc::v1::ArtifactPlacement& a : x.artifacts()) listed += !a.attached();
+    EXPECT_EQ(listed, 1);  // the placements travel with the delivery, for the importer's archive
     EXPECT_EQ(x.source_user(), "Ann@corp.test");
     EXPECT_EQ(x.version(), 1);
     ASSERT_EQ(x.unmapped_size(), 2);
