@@ -612,8 +612,9 @@ absl::StatusOr<GraphTarget::Reply> GraphTarget::Send(
     const std::string& mailbox, const std::string& method, const std::string& url,
     const std::string& body, const http::Headers& headers, bool authorized, absl::Time deadline) {
   // Only a request the server refused unprocessed (429) is safe to repeat blindly when it
-  // creates something; a POST that failed in transit may have succeeded.
-  const bool idempotent = method == "GET";
+  // creates something; a POST that failed in transit may have succeeded. A repeated DELETE is
+  // harmless (its 404 means done).
+  const bool idempotent = method == "GET" || method == "DELETE";
   bool refreshed = false;
   std::string last;
   for (int attempt = 0;; ++attempt) {
@@ -846,9 +847,17 @@ absl::Status GraphTarget::AddAttachments(const std::string& user, const std::str
                 {"Content-Range",
                  absl::StrCat("bytes ", first, "-", first + chunk.size() - 1, "/", a.size)}},
                false, Now() + options_.patience);
-      if (!put.ok()) return put.status();
+      if (!put.ok()) {
+        return absl::Status(put.status().code(),
+                            absl::StrCat("uploading ", a.name, ": ", put.status().message()));
+      }
       if (put->status != 200 && put->status != 201 && put->status != 202) {
-        return Refused(put->status, put->body, absl::StrCat("upload ", a.name), user);
+        // A refused chunk (session expired or gone, range out of step) is cured by starting
+        // the message over, which the retry does.
+        const GraphError e = ParseError(put->body);
+        return absl::UnavailableError(absl::StrCat("Graph refused a chunk of ", a.name, " for ",
+                                                   user, " (HTTP ", put->status, " ", e.code, ": ",
+                                                   e.message, "); the delivery is retried"));
       }
       return absl::OkStatus();
     });
@@ -894,24 +903,44 @@ absl::StatusOr<DeliveryOutcome> GraphTarget::Deliver(const DeliveryRequest& requ
   if (found->status != 200) return Refused(found->status, found->body, "search the folder", user);
   absl::StatusOr<json::Value> list = json::Parse(found->body, "Graph messages answer");
   if (!list.ok()) return absl::UnavailableError(list.status().message());
-  if (!json::Array(*list, "value").empty()) return DeliveryOutcome::kAlreadyThere;
+  std::vector<std::string> existing;
+  for (const json::Value& m : json::Array(*list, "value")) {
+    if (std::string id = json::String(m, "id"); !id.empty()) existing.push_back(std::move(id));
+  }
 
-  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = request.open();
-  if (!source.ok()) return source.status();
   std::string mime;
   Plan plan;
-  if (request.size <= options_.direct_post_limit) {
-    absl::StatusOr<std::string> all = io::ReadAll(**source, options_.direct_post_limit);
-    if (!all.ok()) return all.status();
-    mime = *std::move(all);
-  } else {
-    absl::StatusOr<SplitMessage> split =
-        SplitLargeAttachments(**source, options_.keep_attachment_limit, options_.direct_post_limit);
-    if (!split.ok()) return split.status();
-    mime = std::move(split->skeleton);
-    plan.removed = std::move(split->removed);
+  bool prepared = false;
+  if (!existing.empty()) {
+    // A message posted whole was created by one request: it is complete if it is there.
+    if (request.size <= options_.direct_post_limit) return DeliveryOutcome::kAlreadyThere;
+    if (absl::Status s = Prepare(request, &mime, &plan); !s.ok()) return s;
+    prepared = true;
+    bool complete = false;
+    std::vector<std::string> incomplete;
+    for (const std::string& id : existing) {
+      absl::StatusOr<bool> ok = IsComplete(user, id, plan, deadline);
+      if (!ok.ok()) return ok.status();
+      // A complete second copy is left alone: deleting from a mailbox is for our own debris only.
+      if (*ok) {
+        complete = true;
+      } else {
+        incomplete.push_back(id);
+      }
+    }
+    for (const std::string& id : incomplete) {
+      log::Warn(kComponent, "removing a copy of the message that lacks an attachment",
+                {{"mailbox", request.mailbox},
+                 {"message_id", request.message_id},
+                 {"graph_id", id},
+                 {"complete_copy_exists", complete}});
+      if (absl::Status s = DeleteMessage(user, id, deadline); !s.ok()) return s;
+    }
+    if (complete) return DeliveryOutcome::kAlreadyThere;
   }
-  source->reset();
+  if (!prepared) {
+    if (absl::Status s = Prepare(request, &mime, &plan); !s.ok()) return s;
+  }
   // The whole message's budget is taken at once, so that no wait for budget can come between
   // creating the message and adding its attachments.
   uint64_t upload = mime.size();
@@ -925,18 +954,88 @@ absl::StatusOr<DeliveryOutcome> GraphTarget::Deliver(const DeliveryRequest& requ
 
   absl::Status added = AddAttachments(user, *message_id, request, plan, deadline);
   if (added.ok()) return DeliveryOutcome::kDelivered;
-  // Take the incomplete message away so that the retry does not mistake it for a delivery.
-  absl::StatusOr<Reply> deleted = Send(user, "DELETE",
-                                       absl::StrCat(api_, "/users/", http::PercentEncode(user),
-                                                    "/messages/", http::PercentEncode(*message_id)),
-                                       "", {}, true, Now() + options_.patience);
-  if (!deleted.ok() || (deleted->status != 204 && deleted->status != 200)) {
-    log::Error(
-        kComponent,
-        "a message is in the mailbox without all its attachments and could not be removed",
-        {{"mailbox", request.mailbox}, {"message_id", request.message_id}, {"error", added}});
+  // Take the incomplete message away so that the retry starts over. Should this fail, the retry
+  // finds the message incomplete and replaces it.
+  if (absl::Status s = DeleteMessage(user, *message_id, Now() + options_.patience); !s.ok()) {
+    log::Error(kComponent,
+               "a message is in the mailbox without all its attachments and could not be removed; "
+               "the retry replaces it",
+               {{"mailbox", request.mailbox},
+                {"message_id", request.message_id},
+                {"error", added},
+                {"delete_error", s}});
   }
   return added;
+}
+
+absl::Status GraphTarget::Prepare(const DeliveryRequest& request, std::string* mime, Plan* plan) {
+  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = request.open();
+  if (!source.ok()) return source.status();
+  if (request.size <= options_.direct_post_limit) {
+    absl::StatusOr<std::string> all = io::ReadAll(**source, options_.direct_post_limit);
+    if (!all.ok()) return all.status();
+    *mime = *std::move(all);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<SplitMessage> split =
+      SplitLargeAttachments(**source, options_.keep_attachment_limit, options_.direct_post_limit);
+  if (!split.ok()) return split.status();
+  *mime = std::move(split->skeleton);
+  plan->removed = std::move(split->removed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> GraphTarget::IsComplete(const std::string& user, const std::string& message_id,
+                                             const Plan& plan, absl::Time deadline) {
+  if (plan.removed.empty()) return true;
+  // learn.microsoft.com/graph/api/message-list-attachments: fileAttachment {id, name, size}.
+  std::string url = absl::StrCat(api_, "/users/", http::PercentEncode(user), "/messages/",
+                                 http::PercentEncode(message_id),
+                                 "/attachments?$select=", http::PercentEncode("id,name,size"));
+  std::vector<std::pair<std::string, uint64_t>> present;
+  while (!url.empty()) {
+    absl::StatusOr<Reply> reply = Send(user, "GET", url, "", {}, true, deadline);
+    if (!reply.ok()) return reply.status();
+    if (reply->status == 404 && ParseError(reply->body).code == "ErrorItemNotFound") {
+      return absl::UnavailableError(
+          absl::StrCat("message ", message_id, " of ", user,
+                       " disappeared while its attachments were listed; the delivery is retried"));
+    }
+    if (reply->status != 200) {
+      return Refused(reply->status, reply->body, "list a message's attachments", user);
+    }
+    absl::StatusOr<json::Value> list = json::Parse(reply->body, "Graph attachments answer");
+    if (!list.ok()) return absl::UnavailableError(list.status().message());
+    for (const json::Value& a : json::Array(*list, "value")) {
+      const int64_t size = json::Int(a, "size", -1);
+      if (size >= 0) present.emplace_back(json::String(a, "name"), static_cast<uint64_t>(size));
+    }
+    url = json::String(*list, "@odata.nextLink");
+  }
+  // Each expected attachment must match a distinct listed one. Exchange may report a size a
+  // little above the content's (it counts the attachment's properties), never below it.
+  for (const RemovedAttachment& want : plan.removed) {
+    auto it = std::find_if(present.begin(), present.end(), [&](const auto& p) {
+      return p.first == want.name && p.second >= want.size;
+    });
+    if (it == present.end()) return false;
+    present.erase(it);
+  }
+  return true;
+}
+
+absl::Status GraphTarget::DeleteMessage(const std::string& user, const std::string& message_id,
+                                        absl::Time deadline) {
+  absl::StatusOr<Reply> reply = Send(user, "DELETE",
+                                     absl::StrCat(api_, "/users/", http::PercentEncode(user),
+                                                  "/messages/", http::PercentEncode(message_id)),
+                                     "", {}, true, deadline);
+  if (!reply.ok()) return reply.status();
+  if (reply->status == 204 || reply->status == 200) return absl::OkStatus();
+  if (reply->status == 404 && ParseError(reply->body).code == "ErrorItemNotFound") {
+    return absl::OkStatus();
+  }
+  return Refused(reply->status, reply->body, "delete an incomplete message", user);
 }
 
 }  // namespace zarc::importer

@@ -88,14 +88,14 @@ struct GraphTargetOptions {
 // credentials; the app needs the Mail.ReadWrite application permission).
 //
 // Per delivery: the "Zoom Meetings" child folder of the inbox is found or created (cached per
-// mailbox); a message with the same internetMessageId in it means kAlreadyThere; a message up to
-// direct_post_limit is POSTed as base64 MIME. A larger one is split while streaming it: the MIME
-// with the same headers and bodies but without its large attachment parts is posted, then each
-// removed attachment is added to the created message (createUploadSession and PUTs of
-// chunk_bytes, its base64 decoded chunk by chunk from a second read of the message). Memory per
-// delivery is bounded by about direct_post_limit + chunk_bytes whatever the message size. Only the
-// top-level parts of a multipart message are split (as the converter renders it: text/HTML
-// alternative, then attachments); base64 attachment parts only.
+// mailbox); a message with the same internetMessageId in it means kAlreadyThere once it is
+// complete (below); a message up to direct_post_limit is POSTed as base64 MIME. A larger one is
+// split while streaming it: the MIME with the same headers and bodies but without its large
+// attachment parts is posted, then each removed attachment is added to the created message
+// (createUploadSession and PUTs of chunk_bytes, its base64 decoded chunk by chunk from a second
+// read of the message). Memory per delivery is bounded by about direct_post_limit + chunk_bytes
+// whatever the message size. Only the top-level parts of a multipart message are split (as the
+// converter renders it: text/HTML alternative, then attachments); base64 attachment parts only.
 //
 // What Graph mode cannot preserve (use the IMAP target where these matter):
 //  - Graph marks messages created from MIME as drafts (isDraft true); Outlook shows them as such.
@@ -105,10 +105,16 @@ struct GraphTargetOptions {
 //  - A split message's large attachments are Graph attachments of the created message, not parts
 //    of its original MIME: the MIME Graph exports later is not byte-identical to the archive copy
 //    (the archive keeps the original).
-//  - If adding an attachment fails after the message was created, the message is deleted again
-//    (best effort) so that the retried delivery starts over; if that delete fails too, the retry
-//    finds the Message-ID and reports kAlreadyThere with the attachment missing (logged as an
-//    error with the mailbox and Message-ID).
+//
+// A split message is created in several requests, so a failure in between can leave it without
+// an attachment. Then the message is deleted again and the delivery answers UNAVAILABLE, so the
+// stage retries it from the start. If that delete fails too, the retry still finds the gap:
+// a message found by its Message-ID counts as delivered only when it has every removed attachment
+// (same name, at least the decoded size; listed with GET .../attachments). An incomplete one is
+// deleted and the message delivered again. Two importers delivering the same message to the same
+// mailbox at once could take each other's unfinished message for an incomplete one; each then
+// fails transiently and a retry converges (deliveries are keyed by mailbox, so this needs a
+// consumer-group rebalance mid-delivery).
 //
 // Errors: no mailbox (404 MailboxNotEnabledForRESTAPI, ErrorInvalidUser) → NOT_FOUND, permanent;
 // 429 (after Retry-After), 5xx and network failures past `patience` → UNAVAILABLE; a 401 refreshes
@@ -145,6 +151,14 @@ class GraphTarget final : public MailboxTarget {
   absl::Status AddAttachments(const std::string& user, const std::string& message_id,
                               const DeliveryRequest& request, const Plan& plan,
                               absl::Time deadline);
+  // Reads the message once: whole if it is small enough to post, else split into `plan`.
+  absl::Status Prepare(const DeliveryRequest& request, std::string* mime, Plan* plan);
+  // Whether message `message_id` has every attachment `plan` adds (by name and size).
+  absl::StatusOr<bool> IsComplete(const std::string& user, const std::string& message_id,
+                                  const Plan& plan, absl::Time deadline);
+  // DELETE of the message; an absent message counts as deleted.
+  absl::Status DeleteMessage(const std::string& user, const std::string& message_id,
+                             absl::Time deadline);
   absl::Time Now() const;
   void Sleep(absl::Duration d) const;
 

@@ -254,6 +254,146 @@ TEST_F(GraphTargetTest, LargeAttachmentGoesThroughAnUploadSession) {
   EXPECT_EQ(*again, DeliveryOutcome::kAlreadyThere);
 }
 
+// The simulator's stored messages of `user` whose Message-ID is `message_id`.
+std::vector<graph_sim::StoredMessage> WithMessageId(const mapper::testing::RunningGraphSim& sim,
+                                                    const std::string& user,
+                                                    const std::string& message_id) {
+  std::vector<graph_sim::StoredMessage> out;
+  for (graph_sim::StoredMessage& m : sim.sim->Messages(user)) {
+    if (m.internet_message_id == "<" + message_id + ">") out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Exactly one message with the item's Message-ID, holding the complete recording.
+void ExpectOneCompleteCopy(const mapper::testing::RunningGraphSim& sim, const std::string& user,
+                           const testing::TestItem& item, uint64_t attachment_bytes) {
+  const std::vector<graph_sim::StoredMessage> stored = WithMessageId(sim, user, item.message_id);
+  ASSERT_EQ(stored.size(), 1u);
+  ASSERT_EQ(stored[0].attachments.size(), 1u);
+  const graph_sim::StoredAttachment& a = stored[0].attachments[0];
+  EXPECT_EQ(a.name, "recording.mp4");
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(a.received, attachment_bytes);
+  EXPECT_EQ(a.sha256, item.meeting.artifacts(0).blob().sha256());
+}
+
+TEST_F(GraphTargetTest, FailedUploadIsTransientAndTheRetryDeliversOneCompleteMessage) {
+  constexpr uint64_t kAttachment = 6 << 20;  // two PUTs of 3.125 MiB
+  const testing::TestItem item = Render("upfail-1", kAttachment);
+  sim_->sim->SetUploadFaults(/*every_n=*/0, /*at=*/2);  // the first attempt's last chunk
+  auto target = NewTarget(Options());
+
+  absl::StatusOr<DeliveryOutcome> first = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_FALSE(first.ok());
+  EXPECT_TRUE(IsTransient(first.status())) << first.status();
+  EXPECT_THAT(first.status().message(), HasSubstr("recording.mp4"));
+  EXPECT_EQ(sim_->sim->Stats().failed_upload_puts, 1);
+  // The half-attached message was taken away again.
+  EXPECT_TRUE(WithMessageId(*sim_, "dee@corp.test", item.message_id).empty());
+
+  absl::StatusOr<DeliveryOutcome> retry = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(*retry, DeliveryOutcome::kDelivered);
+  ExpectOneCompleteCopy(*sim_, "dee@corp.test", item, kAttachment);
+
+  absl::StatusOr<DeliveryOutcome> again = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, DeliveryOutcome::kAlreadyThere);
+  ExpectOneCompleteCopy(*sim_, "dee@corp.test", item, kAttachment);
+  EXPECT_EQ(sim_->sim->Stats().upload_puts, 4);  // 2 + 2; nothing uploaded for kAlreadyThere
+}
+
+TEST_F(GraphTargetTest, MessageLeftIncompleteByAFailedDeleteIsReplacedOnTheRetry) {
+  constexpr uint64_t kAttachment = 6 << 20;
+  const testing::TestItem item = Render("upfail-2", kAttachment);
+  sim_->sim->SetUploadFaults(0, 1);
+  std::atomic<int> deletes{0};
+  hooked_.SetHook([&](const http::ClientRequest& r) -> std::optional<http::ClientResponse> {
+    if (r.method != "DELETE") return std::nullopt;
+    ++deletes;
+    return http::ClientResponse{
+        .status = 500, .body = R"({"error":{"code":"InternalServerError","message":"down"}})"};
+  });
+  GraphTargetOptions options = Options();
+  options.patience = absl::Milliseconds(300);
+  auto target = NewTarget(options);
+  absl::StatusOr<DeliveryOutcome> first = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_FALSE(first.ok());
+  EXPECT_TRUE(IsTransient(first.status())) << first.status();
+  EXPECT_GE(deletes.load(), 1);
+  std::vector<graph_sim::StoredMessage> left =
+      WithMessageId(*sim_, "dee@corp.test", item.message_id);
+  ASSERT_EQ(left.size(), 1u);
+  ASSERT_EQ(left[0].attachments.size(), 1u);
+  EXPECT_FALSE(left[0].attachments[0].complete);
+
+  hooked_.SetHook(nullptr);
+  absl::StatusOr<DeliveryOutcome> retry =
+      NewTarget(Options())->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(*retry, DeliveryOutcome::kDelivered);  // not kAlreadyThere: it was incomplete
+  ExpectOneCompleteCopy(*sim_, "dee@corp.test", item, kAttachment);
+  EXPECT_NE(WithMessageId(*sim_, "dee@corp.test", item.message_id)[0].id, left[0].id);
+}
+
+TEST_F(GraphTargetTest, PreExistingIncompleteMessageIsDetectedAndReplaced) {
+  constexpr uint64_t kAttachment = 6 << 20;
+  const testing::TestItem item = Render("partial-1", kAttachment);
+  // Through the simulator's Graph API, as a crashed importer would have left it: the skeleton in
+  // Inbox/Zoom Meetings and an upload that stopped after its first chunk.
+  mapper::GraphTokenSource tokens(*real_, Options().credentials);
+  absl::StatusOr<std::string> token = tokens.Token();
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto graph = [&](std::string method, std::string path, std::string body,
+                   std::string content_type) {
+    absl::StatusOr<http::ClientResponse> r = real_->Send(
+        {.method = std::move(method),
+         .url = sim_->url + "/v1.0/users/dee@corp.test" + path,
+         .headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", content_type}},
+         .body = std::move(body)});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  http::ClientResponse folder = graph("POST", "/mailFolders/inbox/childFolders",
+                                      R"({"displayName":"Zoom Meetings"})", "application/json");
+  ASSERT_EQ(folder.status, 201) << folder.body;
+  const std::string folder_id = json::String(*json::Parse(folder.body, "folder"), "id");
+  auto source = staging_->Open(item.message.name());
+  ASSERT_TRUE(source.ok());
+  absl::StatusOr<SplitMessage> split = SplitLargeAttachments(**source, 512 << 10, 3'000'000);
+  ASSERT_TRUE(split.ok()) << split.status();
+  http::ClientResponse created = graph("POST", "/mailFolders/" + folder_id + "/messages",
+                                       crypto::Base64Encode(split->skeleton), "text/plain");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string stale_id = json::String(*json::Parse(created.body, "message"), "id");
+  http::ClientResponse session = graph(
+      "POST", "/messages/" + stale_id + "/attachments/createUploadSession",
+      absl::StrCat(R"({"AttachmentItem":{"attachmentType":"file","name":"recording.mp4","size":)",
+                   kAttachment, "}}"),
+      "application/json");
+  ASSERT_EQ(session.status, 201) << session.body;
+  const std::string upload_url = json::String(*json::Parse(session.body, "session"), "uploadUrl");
+  absl::StatusOr<http::ClientResponse> chunk =
+      real_->Send({.method = "PUT",
+                   .url = upload_url,
+                   .headers = {{"Content-Range", absl::StrCat("bytes 0-1023/", kAttachment)}},
+                   .body = std::string(1024, 'x')});
+  ASSERT_TRUE(chunk.ok() && chunk->status == 200);
+  ASSERT_EQ(WithMessageId(*sim_, "dee@corp.test", item.message_id).size(), 1u);
+
+  auto target = NewTarget(Options());
+  absl::StatusOr<DeliveryOutcome> out = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, DeliveryOutcome::kDelivered);
+  ExpectOneCompleteCopy(*sim_, "dee@corp.test", item, kAttachment);
+  EXPECT_NE(WithMessageId(*sim_, "dee@corp.test", item.message_id)[0].id, stale_id);
+
+  absl::StatusOr<DeliveryOutcome> again = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, DeliveryOutcome::kAlreadyThere);
+}
+
 TEST_F(GraphTargetTest, SurvivesThrottling) {
   sim_->sim->SetThrottling(/*every_n=*/2, /*per_second=*/0, /*retry_after_seconds=*/1);
   auto target = NewTarget(Options());

@@ -158,6 +158,32 @@ value MessageJson(const StoredMessage& m, const std::vector<std::string>& select
   return out;
 }
 
+// A fileAttachment as GET .../attachments lists it; `select` empty: all the simulator knows.
+absl::StatusOr<value> AttachmentJson(const StoredAttachment& a,
+                                     const std::vector<std::string>& select) {
+  static const std::vector<std::string> kDefault = {"id", "name", "contentType", "size",
+                                                    "isInline"};
+  value out = value::object();
+  out["@odata.type"] = json::Str("#microsoft.graph.fileAttachment");
+  for (const std::string& p : select.empty() ? kDefault : select) {
+    if (p == "id") {
+      out["id"] = json::Str(a.id);
+    } else if (p == "name") {
+      out["name"] = json::Str(a.name);
+    } else if (p == "contentType") {
+      out["contentType"] = NullableString(a.content_type);
+    } else if (p == "size") {
+      out["size"] = value::number(a.size);
+    } else if (p == "isInline") {
+      out["isInline"] = value::boolean(false);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("Could not find a property named '", p,
+                                                     "' on type 'microsoft.graph.attachment'."));
+    }
+  }
+  return out;
+}
+
 // The value of header `name` in an RFC 5322 header block, unfolded; empty if absent.
 std::string MimeHeader(absl::string_view mime, absl::string_view name) {
   const size_t end = mime.find("\r\n\r\n");
@@ -207,6 +233,13 @@ void GraphSimulator::SetThrottling(int every_n, int per_second, int retry_after_
   options_.throttle_per_second = per_second;
   options_.retry_after_seconds = retry_after_seconds;
   throttle_counter_ = 0;
+}
+
+void GraphSimulator::SetUploadFaults(int every_n, int at) {
+  absl::MutexLock lock(&mu_);
+  options_.fail_upload_put_every = every_n;
+  options_.fail_upload_put_at = at;
+  upload_put_counter_ = 0;
 }
 
 GraphSimStats GraphSimulator::Stats() const {
@@ -780,6 +813,38 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
     if (message == nullptr) return not_found(absl::StrCat("message ", rest[1]));
     if (rest.size() == 2 && method == "GET")
       return Json(200, MessageJson(*message, SelectList(query)));
+    if (rest.size() == 2 && method == "DELETE") {
+      // Graph answers 204 and the message is gone (to Deleted Items in Outlook; the simulator
+      // drops it); its open upload sessions die with it.
+      const std::string id = message->id;
+      for (auto it = uploads_.begin(); it != uploads_.end();) {
+        it = it->second.message_id == id ? uploads_.erase(it) : std::next(it);
+      }
+      mailbox.messages.erase(std::remove_if(mailbox.messages.begin(), mailbox.messages.end(),
+                                            [&](const StoredMessage& m) { return m.id == id; }),
+                             mailbox.messages.end());
+      ServerResponse r;
+      r.status = 204;
+      return r;
+    }
+    if (rest.size() == 3 && rest[2] == "attachments" && method == "GET") {
+      // An attachment added through an upload session exists once all its bytes arrived, as in
+      // Outlook. Attachments inside the posted MIME are not listed (the simulator keeps the MIME
+      // as it came and does not parse it).
+      const std::vector<std::string> select = SelectList(query);
+      value list = value::array();
+      size_t n = 0;
+      for (const StoredAttachment& a : message->attachments) {
+        if (!a.complete) continue;
+        absl::StatusOr<value> json = AttachmentJson(a, select);
+        if (!json.ok()) return GraphError(400, "RequestBroker--ParseUri", json.status().message());
+        list[n++] = *std::move(json);
+      }
+      value out = value::object();
+      out["@odata.context"] = json::Str(base + "/messages('" + message->id + "')/attachments");
+      out["value"] = std::move(list);
+      return Json(200, out);
+    }
     if (rest.size() == 3 && rest[2] == "attachments" && method == "POST") {
       absl::StatusOr<json::Value> req = json::Parse(body, "attachment");
       if (!req.ok() || json::String(*req, "@odata.type") != "#microsoft.graph.fileAttachment") {
@@ -796,6 +861,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
       }
       StoredAttachment a{.id = NewId("AAMkAtt"),
                          .name = json::String(*req, "name"),
+                         .content_type = json::String(*req, "contentType"),
                          .size = bytes->size(),
                          .received = bytes->size(),
                          .sha256 = crypto::Sha256Hex(*bytes),
@@ -831,7 +897,10 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
                           absl::StrCat("Attachment size ", size, " exceeds the limit of ",
                                        options_.max_attachment_bytes, " bytes."));
       }
-      StoredAttachment a{.id = NewId("AAMkAtt"), .name = name, .size = static_cast<uint64_t>(size)};
+      StoredAttachment a{.id = NewId("AAMkAtt"),
+                         .name = name,
+                         .content_type = json::String(item, "contentType"),
+                         .size = static_cast<uint64_t>(size)};
       message->attachments.push_back(a);
       const std::string token = NewId("up");
       const absl::Time now = options_.clock ? options_.clock() : absl::Now();
@@ -861,6 +930,17 @@ ServerResponse GraphSimulator::Upload(const ServerRequest& request, absl::string
     // The upload URL carries its own credential; Outlook refuses a bearer token on it.
     return GraphError(401, "InvalidAuthenticationToken",
                       "Do not send an Authorization header to an upload URL.");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t n = ++upload_put_counter_;
+    ++stats_.upload_puts;
+    if ((options_.fail_upload_put_every > 0 && n % options_.fail_upload_put_every == 0) ||
+        (options_.fail_upload_put_at > 0 && n == options_.fail_upload_put_at)) {
+      ++stats_.failed_upload_puts;
+      return GraphError(503, "ServiceUnavailable",
+                        "The service is temporarily unavailable (injected upload failure).");
+    }
   }
   const std::string range = http::FindHeader(request.headers, "Content-Range").value_or("");
   uint64_t first = 0, last = 0, total = 0;
@@ -895,9 +975,14 @@ ServerResponse GraphSimulator::Upload(const ServerRequest& request, absl::string
   for (StoredMessage& m : mailbox.messages) {
     if (m.id == s.message_id) message = &m;
   }
+  std::vector<StoredAttachment> no_attachments;
   StoredAttachment* attachment = nullptr;
-  for (StoredAttachment& a : message->attachments) {
+  for (StoredAttachment& a : message == nullptr ? no_attachments : message->attachments) {
     if (a.id == s.attachment_id) attachment = &a;
+  }
+  if (attachment == nullptr) {
+    uploads_.erase(it);
+    return GraphError(404, "ErrorItemNotFound", "The upload session's message no longer exists.");
   }
   if (total != attachment->size) {
     return GraphError(400, "InvalidContentRange",
@@ -952,6 +1037,8 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
     body["group_member_pages"] = value::number(s.group_member_pages);
     body["throttled"] = value::number(s.throttled);
     body["mailbox_requests"] = value::number(s.mailbox_requests);
+    body["upload_puts"] = value::number(s.upload_puts);
+    body["failed_upload_puts"] = value::number(s.failed_upload_puts);
     value lookups = value::object();
     for (const auto& [address, n] : s.address_lookups) lookups[address] = value::number(n);
     body["address_lookups"] = std::move(lookups);
@@ -964,6 +1051,14 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
                   static_cast<int>(json::Int(*req, "per_second", 0)),
                   static_cast<int>(json::Int(*req, "retry_after", 1)));
     log::Info(kComponent, "throttling configured", {{"config", request.body}});
+    return Json(200, *req);
+  }
+  if (segments.size() == 2 && segments[1] == "faults" && request.method == "POST") {
+    absl::StatusOr<json::Value> req = json::Parse(request.body, "fault settings");
+    if (!req.ok()) return GraphError(400, "BadRequest", req.status().message());
+    SetUploadFaults(static_cast<int>(json::Int(*req, "fail_upload_put_every", 0)),
+                    static_cast<int>(json::Int(*req, "fail_upload_put_at", 0)));
+    log::Info(kComponent, "upload faults configured", {{"config", request.body}});
     return Json(200, *req);
   }
   if (segments.size() >= 3 && segments[1] == "mailboxes" && request.method == "GET") {
@@ -1034,9 +1129,9 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
     body["messages"] = std::move(messages);
     return Json(200, body);
   }
-  return GraphError(
-      404, "BadRequest",
-      "Admin routes: GET /_sim/stats, POST /_sim/throttle, GET /_sim/mailboxes/{user}");
+  return GraphError(404, "BadRequest",
+                    "Admin routes: GET /_sim/stats, POST /_sim/throttle, POST /_sim/faults, "
+                    "GET /_sim/mailboxes/{user}");
 }
 
 }  // namespace zarc::graph_sim

@@ -46,6 +46,11 @@ struct GraphSimOptions {
   uint64_t min_upload_session_bytes = 3ull << 20;
   // Test hook: every mailbox request holds its concurrency slot this long.
   absl::Duration mailbox_request_delay = absl::ZeroDuration();
+  // Test hooks for upload-session failures: every Nth PUT to an upload URL (0: never), and/or the
+  // Nth one only (1-based, 0: never), is answered 503 without storing its bytes. PUTs are counted
+  // across all sessions from the start (or from the last SetUploadFaults).
+  int fail_upload_put_every = 0;
+  int fail_upload_put_at = 0;
 
   // Injected for tests; default absl::Now.
   std::function<absl::Time()> clock;
@@ -64,6 +69,8 @@ struct GraphSimStats {
   int64_t group_member_pages = 0;
   int64_t throttled = 0;
   int64_t mailbox_requests = 0;
+  int64_t upload_puts = 0;         // PUTs to upload URLs, failed ones included
+  int64_t failed_upload_puts = 0;  // answered 503 by fail_upload_put_every / _at
   // Lower-cased address -> user queries whose $filter named it.
   std::map<std::string, int64_t> address_lookups;
 };
@@ -71,6 +78,7 @@ struct GraphSimStats {
 struct StoredAttachment {
   std::string id;
   std::string name;
+  std::string content_type;
   uint64_t size = 0;      // declared
   uint64_t received = 0;  // bytes stored so far
   std::string sha256;     // of the bytes, once complete
@@ -104,6 +112,8 @@ class GraphSimulator {
 
   void SetPublicBaseUrl(absl::string_view url);
   void SetThrottling(int every_n, int per_second, int retry_after_seconds);
+  // As GraphSimOptions::fail_upload_put_every / _at; restarts the PUT count.
+  void SetUploadFaults(int every_n, int at);
   GraphSimStats Stats() const;
   // Stored messages of the mailbox of user `id_or_upn` (empty if unknown).
   std::vector<StoredMessage> Messages(absl::string_view id_or_upn) const;
@@ -164,6 +174,7 @@ class GraphSimulator {
   std::map<std::string, Mailbox> mailboxes_ ABSL_GUARDED_BY(mu_);      // by user id
   std::map<std::string, UploadSession> uploads_ ABSL_GUARDED_BY(mu_);  // by URL token
   int64_t throttle_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t upload_put_counter_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t second_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t in_second_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;

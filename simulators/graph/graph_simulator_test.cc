@@ -292,6 +292,146 @@ TEST_F(GraphSimTest, UploadSessionChunksReassembleToTheSameBytes) {
   EXPECT_EQ(stored[0].attachments[0].sha256, crypto::Sha256Hex(bytes));
 }
 
+// Bytes of an attachment big enough for an upload session (3 MB minimum).
+std::string SessionSizedBytes() {
+  std::string bytes;
+  for (int i = 0; i < (3 << 20) + 100; ++i) bytes.push_back(static_cast<char>((i * 7) % 253));
+  return bytes;
+}
+
+TEST_F(GraphSimTest, DeletedMessageIsGoneWithItsUploadSession) {
+  const std::string folder = CreateFolder("u-ann");
+  const std::string keep = PostMime("u-ann", folder, "Message-ID: <keep@x>\r\n\r\nhi\r\n");
+  const std::string message = PostMime("u-ann", folder, "Message-ID: <gone@x>\r\n\r\nhi\r\n");
+  const std::string bytes = SessionSizedBytes();
+  http::ClientResponse session =
+      Send("POST", "/v1.0/users/u-ann/messages/" + message + "/attachments/createUploadSession",
+           absl::StrCat(R"({"AttachmentItem":{"attachmentType":"file","name":"r.mp4","size":)",
+                        bytes.size(), "}}"),
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(session.status, 201) << session.body;
+  const std::string url = json::String(Body(session), "uploadUrl");
+
+  http::ClientResponse deleted = Send("DELETE", "/v1.0/users/ann@corp.test/messages/" + message);
+  EXPECT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_TRUE(deleted.body.empty());
+  http::ClientResponse get = Send("GET", "/v1.0/users/u-ann/messages/" + message);
+  EXPECT_EQ(get.status, 404);
+  EXPECT_EQ(ErrorCode(get), "ErrorItemNotFound");
+  http::ClientResponse again = Send("DELETE", "/v1.0/users/u-ann/messages/" + message);
+  EXPECT_EQ(again.status, 404);
+  EXPECT_EQ(ErrorCode(again), "ErrorItemNotFound");
+  http::ClientResponse put =
+      Send("PUT", url, bytes.substr(0, 1000),
+           {{"Content-Range", absl::StrCat("bytes 0-999/", bytes.size())}}, false);
+  EXPECT_EQ(put.status, 404) << "the session died with its message";
+
+  const std::vector<StoredMessage> stored = sim_->Messages("u-ann");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].id, keep);
+  http::ClientResponse found =
+      Send("GET", "/v1.0/users/u-ann/mailFolders/" + folder +
+                      "/messages?$filter=internetMessageId%20eq%20'%3Cgone@"
+                      "x%3E'&$select=id");
+  ASSERT_EQ(found.status, 200);
+  EXPECT_TRUE(json::Array(Body(found), "value").empty());
+}
+
+TEST_F(GraphSimTest, AttachmentsAreListedOnceTheirUploadCompletes) {
+  const std::string folder = CreateFolder("u-cy");
+  const std::string message = PostMime("u-cy", folder, "Message-ID: <att@x>\r\n\r\nhi\r\n");
+  const std::string list_url =
+      "/v1.0/users/u-cy/messages/" + message + "/attachments?$select=id,name,size";
+  http::ClientResponse small =
+      Send("POST", "/v1.0/users/u-cy/messages/" + message + "/attachments",
+           absl::StrCat(R"({"@odata.type":"#microsoft.graph.fileAttachment","name":"notes.txt",)",
+                        R"("contentBytes":")", crypto::Base64Encode("twelve bytes"), R"("})"),
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(small.status, 201) << small.body;
+
+  const std::string bytes = SessionSizedBytes();
+  http::ClientResponse session =
+      Send("POST", "/v1.0/users/u-cy/messages/" + message + "/attachments/createUploadSession",
+           absl::StrCat(R"({"AttachmentItem":{"attachmentType":"file","name":"r.mp4","size":)",
+                        bytes.size(), "}}"),
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(session.status, 201) << session.body;
+  const std::string url = json::String(Body(session), "uploadUrl");
+  const size_t half = bytes.size() / 2;
+  ASSERT_EQ(Send("PUT", url, bytes.substr(0, half),
+                 {{"Content-Range", absl::StrCat("bytes 0-", half - 1, "/", bytes.size())}}, false)
+                .status,
+            200);
+
+  http::ClientResponse partial = Send("GET", list_url);
+  ASSERT_EQ(partial.status, 200) << partial.body;
+  std::vector<json::Value> listed = json::Array(Body(partial), "value");
+  ASSERT_EQ(listed.size(), 1u) << partial.body;  // the unfinished upload is not an attachment yet
+  EXPECT_EQ(json::String(listed[0], "@odata.type"), "#microsoft.graph.fileAttachment");
+  EXPECT_EQ(json::String(listed[0], "name"), "notes.txt");
+  EXPECT_EQ(json::Int(listed[0], "size"), 12);
+  EXPECT_FALSE(json::String(listed[0], "id").empty());
+  EXPECT_FALSE(json::Has(listed[0], "contentType"));  // not selected
+
+  ASSERT_EQ(Send("PUT", url, bytes.substr(half),
+                 {{"Content-Range",
+                   absl::StrCat("bytes ", half, "-", bytes.size() - 1, "/", bytes.size())}},
+                 false)
+                .status,
+            201);
+  http::ClientResponse full = Send("GET", list_url);
+  ASSERT_EQ(full.status, 200);
+  listed = json::Array(Body(full), "value");
+  ASSERT_EQ(listed.size(), 2u) << full.body;
+  EXPECT_EQ(json::String(listed[1], "name"), "r.mp4");
+  EXPECT_EQ(json::Int(listed[1], "size"), static_cast<int64_t>(bytes.size()));
+
+  http::ClientResponse bad =
+      Send("GET", "/v1.0/users/u-cy/messages/" + message + "/attachments?$select=id,colour");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(absl::StrContains(bad.body, "colour")) << bad.body;
+  EXPECT_EQ(Send("GET", "/v1.0/users/u-cy/messages/AAMkNope/attachments").status, 404);
+}
+
+TEST_F(GraphSimTest, InjectedUploadFailureStoresNothingAndTheChunkCanBeSentAgain) {
+  const std::string folder = CreateFolder("u-ann");
+  const std::string message = PostMime("u-ann", folder, "Message-ID: <f@x>\r\n\r\nhi\r\n");
+  const std::string bytes = SessionSizedBytes();
+  http::ClientResponse session =
+      Send("POST", "/v1.0/users/u-ann/messages/" + message + "/attachments/createUploadSession",
+           absl::StrCat(R"({"AttachmentItem":{"attachmentType":"file","name":"r.mp4","size":)",
+                        bytes.size(), "}}"),
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(session.status, 201) << session.body;
+  const std::string url = json::String(Body(session), "uploadUrl");
+  sim_->SetUploadFaults(/*every_n=*/0, /*at=*/2);
+  const size_t half = bytes.size() / 2;
+  auto put = [&](size_t first, size_t last) {
+    return Send("PUT", url, bytes.substr(first, last - first + 1),
+                {{"Content-Range", absl::StrCat("bytes ", first, "-", last, "/", bytes.size())}},
+                false);
+  };
+  EXPECT_EQ(put(0, half - 1).status, 200);
+  http::ClientResponse failed = put(half, bytes.size() - 1);
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_EQ(ErrorCode(failed), "ServiceUnavailable");
+  std::vector<StoredMessage> stored = sim_->Messages("u-ann");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].attachments[0].received, half);
+  EXPECT_EQ(put(half, bytes.size() - 1).status, 201);  // only the 2nd PUT fails
+  stored = sim_->Messages("u-ann");
+  EXPECT_TRUE(stored[0].attachments[0].complete);
+  EXPECT_EQ(stored[0].attachments[0].sha256, crypto::Sha256Hex(bytes));
+  EXPECT_EQ(sim_->Stats().upload_puts, 3);
+  EXPECT_EQ(sim_->Stats().failed_upload_puts, 1);
+
+  // The admin route sets the same knob for the standalone simulator.
+  http::ClientResponse knob =
+      Send("POST", "/_sim/faults", R"({"fail_upload_put_every":1})", {}, false);
+  EXPECT_EQ(knob.status, 200) << knob.body;
+  EXPECT_EQ(put(0, 99).status, 503);
+}
+
 TEST_F(GraphSimTest, SmallAttachmentsMustBePostedDirectly) {
   const std::string folder = CreateFolder("u-ann");
   const std::string message = PostMime("u-ann", folder, "Message-ID: <m@x>\r\n\r\nhi\r\n");
