@@ -4,11 +4,6 @@
 // hold exactly the expected items, each message must parse and carry every artifact, the status
 // log must account for everyone and add up, a webhook must bring a new meeting in without a poll,
 // the metrics the dashboards and alerts use must exist, and `zarc run` must give the same items.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <map>
 #include <set>
@@ -40,18 +35,6 @@ constexpr char kAzuriteKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 constexpr char kWebhookSecret[] = "whsec-e2e";
 constexpr char kDomain[] = "example-corp.com";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 int PortFrom(const std::string& line, const std::string& key) {
   const size_t at = line.find(key + "=");
@@ -257,12 +240,10 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   auto dovecot = importer::testing::DovecotProcess::Start({.users = users});
   ASSERT_TRUE(dovecot.ok()) << dovecot.status();
 
-  const int webhook_port = FreePort();
   const std::string manifest_path = dir.path() + "/manifest.json";
   auto zoom = Subprocess::Start(
       {.argv = {testing::BinPath("zarc-zoom-sim"), "--port=0", "--seed=11", "--users=6",
                 "--meetings=12", "--days=5", "--from=2024-03-04", "--manifest-out=" + manifest_path,
-                absl::StrCat("--webhook-url=http://127.0.0.1:", webhook_port, "/zoom/webhook"),
                 std::string("--webhook-secret=") + kWebhookSecret},
        .merge_stderr = true});
   ASSERT_TRUE(zoom.ok()) << zoom.status();
@@ -341,9 +322,16 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   absl::StatusOr<Service> fetcher = StartService(
       args("zarc-fetcher", {kafka, azure("staging", "zarc-staging"), zoom_options,
                             {"--fetcher.poll_interval=0", "--fetcher.pending_delay=1s",
-                             absl::StrCat("--fetcher.webhook_port=", webhook_port)}}),
+                             "--fetcher.webhook_port=0"}}),
       secrets);
   ASSERT_TRUE(fetcher.ok()) << fetcher.status();
+  // The webhook endpoint took a free port (no race with other tests for a chosen one).
+  const std::string& fetcher_log = fetcher->process->output();
+  const size_t webhook_at = fetcher_log.find("webhook endpoint listening");
+  ASSERT_NE(webhook_at, std::string::npos) << fetcher_log;
+  const int webhook_port =
+      PortFrom(fetcher_log.substr(webhook_at, fetcher_log.find('\n', webhook_at) - webhook_at), "port");
+  ASSERT_GT(webhook_port, 0);
 
   // A backfill through `zarc sync`, then the status log until every delivery is accounted for.
   auto [sync_code, sync_out] = RunCommand(
@@ -417,11 +405,23 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   const MeetingFacts added_facts = FactsFromManifest(wrapper)[0];
   const std::set<std::string> added_mailboxes = expectation.MailboxesFor(added_facts.addresses);
   ASSERT_FALSE(added_mailboxes.empty());
-  const absl::Time fired = absl::Now();
-  absl::StatusOr<http::ClientResponse> fire = PostJson(
-      zoom_url + "/_sim/webhooks/fire",
+  // Zoom's signed recording.completed, as the simulator builds it, delivered to the fetcher.
+  absl::StatusOr<http::ClientResponse> built = PostJson(
+      zoom_url + "/_sim/webhooks/build",
       absl::StrCat("{\"event\":\"recording.completed\",\"meeting_uuid\":\"", added_facts.uuid, "\"}"));
-  ASSERT_TRUE(fire.ok() && fire->status / 100 == 2) << (fire.ok() ? absl::StrCat(fire->status, " ", fire->body) : fire.status().ToString());
+  ASSERT_TRUE(built.ok() && built->status == 200) << (built.ok() ? built->body : built.status().ToString());
+  absl::StatusOr<json::Value> signed_hook = json::Parse(built->body, "built webhook");
+  ASSERT_TRUE(signed_hook.ok());
+  http::ClientRequest hook;
+  hook.method = "POST";
+  hook.url = absl::StrCat("http://127.0.0.1:", webhook_port, "/zoom/webhook");
+  const json::Value hook_headers = json::Object(*signed_hook, "headers");
+  for (const auto& [k, v] : hook_headers.as_object()) hook.headers.push_back({k, v.as_string()});
+  hook.body = json::String(*signed_hook, "body");
+  const absl::Time fired = absl::Now();
+  absl::StatusOr<http::ClientResponse> fire = http::NewHttpClient()->Send(hook);
+  ASSERT_TRUE(fire.ok() && fire->status == 200) << (fire.ok() ? absl::StrCat(fire->status, " ", fire->body) : fire.status().ToString());
+  EXPECT_LT(absl::Now() - fired, absl::Seconds(3)) << "Zoom wants an answer within 3 s";
   const std::string added_id = MessageIdOf(account, added_facts.uuid);
   for (const std::string& mailbox : added_mailboxes) {
     bool arrived = false;
@@ -432,7 +432,9 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
       arrived = audit.ok() && MessageIds(*audit).count(added_id) > 0;
       if (!arrived) absl::SleepFor(absl::Milliseconds(500));
     }
-    EXPECT_TRUE(arrived) << "webhook meeting " << added_facts.uuid << " not in " << mailbox;
+    EXPECT_TRUE(arrived) << "webhook meeting " << added_facts.uuid << " not in " << mailbox
+                         << "\nfetcher output:\n" << fetcher->process->ReadRemaining(absl::Seconds(1))
+                         << "\nsimulator output:\n" << (*zoom)->ReadRemaining(absl::Seconds(1));
   }
   std::printf("webhook meeting delivered to %zu mailboxes in %s\n", added_mailboxes.size(),
               absl::FormatDuration(absl::Now() - fired).c_str());

@@ -388,6 +388,16 @@ void Fetcher::WebhookWorker() {
                 {{"meeting_uuid", job.meeting.uuid}, {"error", outcome.status()}});
     }
     job.not_before = absl::Now() + options_.pending_delay * job.attempts;
+    // The event's payload is a snapshot: ask Zoom for the meeting's current files before the next
+    // attempt, so a file that was still processing (or a refused link) is seen as it is now.
+    absl::StatusOr<ZoomMeeting> now = api_.MeetingRecordings(job.meeting.uuid);
+    if (!now.ok() && absl::IsNotFound(now.status())) now = api_.MeetingArchiveFiles(job.meeting.uuid);
+    if (now.ok()) {
+      if (now->account_id.empty()) now->account_id = job.meeting.account_id;
+      if (now->host_email.empty()) now->host_email = job.meeting.host_email;
+      if (now->start_time == absl::InfinitePast()) now->start_time = job.meeting.start_time;
+      job.meeting = *std::move(now);
+    }
     absl::MutexLock lock(&mutex_);
     queue_.push_back(std::move(job));
   }
