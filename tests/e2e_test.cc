@@ -418,10 +418,22 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   const json::Value hook_headers = json::Object(*signed_hook, "headers");
   for (const auto& [k, v] : hook_headers.as_object()) hook.headers.push_back({k, v.as_string()});
   hook.body = json::String(*signed_hook, "body");
+  // Delivered as Zoom does: a 5xx answer is retried (Zoom waits minutes; here a second).
   const absl::Time fired = absl::Now();
-  absl::StatusOr<http::ClientResponse> fire = http::NewHttpClient()->Send(hook);
-  ASSERT_TRUE(fire.ok() && fire->status == 200) << (fire.ok() ? absl::StrCat(fire->status, " ", fire->body) : fire.status().ToString());
-  EXPECT_LT(absl::Now() - fired, absl::Seconds(3)) << "Zoom wants an answer within 3 s";
+  std::unique_ptr<http::HttpClient> zoom_client = http::NewHttpClient();
+  absl::StatusOr<http::ClientResponse> fire;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const absl::Time sent = absl::Now();
+    fire = zoom_client->Send(hook);
+    if (fire.ok()) {
+      EXPECT_LT(absl::Now() - sent, absl::Seconds(3)) << "Zoom wants an answer within 3 s";
+    }
+    if (fire.ok() && fire->status < 500) break;
+    absl::SleepFor(absl::Seconds(1));
+  }
+  ASSERT_TRUE(fire.ok() && fire->status == 200)
+      << (fire.ok() ? absl::StrCat(fire->status, " ", fire->body) : fire.status().ToString())
+      << "\nfetcher output:\n" << fetcher->process->ReadRemaining(absl::Seconds(1));
   const std::string added_id = MessageIdOf(account, added_facts.uuid);
   for (const std::string& mailbox : added_mailboxes) {
     bool arrived = false;

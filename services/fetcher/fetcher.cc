@@ -270,12 +270,20 @@ absl::StatusOr<std::string> Fetcher::RecordWebhook(const json::Value& object,
       options_.webhook_prefix, "/",
       absl::FormatTime("%Y%m%dT%H%M%E9S", absl::Now(), absl::UTCTimeZone()), "-",
       crypto::Sha256Hex(uuid).substr(0, 16), "-", blob::RandomHex(4), ".json");
-  absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
-      state_.Create(name, blob::WriteOptions{.content_type = "application/json"});
-  if (!writer.ok()) return writer.status();
-  if (absl::Status s = (*writer)->Write(json::Serialize(record)); !s.ok()) return s;
-  if (absl::Status s = (*writer)->Close(); !s.ok()) return s;
-  return name;
+  // A store hiccup is retried briefly: Zoom wants its answer within 3 s, and a 503 only delays.
+  absl::Status last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) absl::SleepFor(absl::Milliseconds(200 * attempt));
+    absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
+        state_.Create(name, blob::WriteOptions{.content_type = "application/json"});
+    last = writer.status();
+    if (!writer.ok()) continue;
+    last = (*writer)->Write(json::Serialize(record));
+    if (!last.ok()) continue;
+    last = (*writer)->Close();
+    if (last.ok() || absl::IsAlreadyExists(last)) return name;
+  }
+  return last;
 }
 
 void Fetcher::RequeueRecordedWebhooks() {
