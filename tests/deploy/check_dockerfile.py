@@ -12,6 +12,7 @@ Usage: check_dockerfile.py DOCKERFILE INSTALL_DEPS_SH [BINARY...]
   VOLUME, nothing world-writable), and starts zarc with an exec-form ENTRYPOINT.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -75,40 +76,70 @@ def install_deps_packages(path):
     return pkgs
 
 
+def installed_packages():
+    """Every installed package with what it depends on, from one dpkg-query over the status file."""
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Depends}, ${Pre-Depends}\t${Provides}\n"],
+                         capture_output=True, text=True, check=True).stdout
+    depends, providers = {}, {}
+    for line in out.splitlines():
+        name, deps, provides = (line.split("\t") + ["", ""])[:3]
+        depends[name] = {dep.strip().split(" ")[0].split(":")[0]
+                         for alt in deps.split(",") for dep in alt.split("|") if dep.strip()}
+        for virtual in provides.split(","):
+            if virtual.strip():
+                providers.setdefault(virtual.strip().split(" ")[0], set()).add(name)
+    return depends, providers
+
+
 def dependency_closure(roots):
+    depends, providers = installed_packages()
     seen, todo = set(), list(roots)
     while todo:
         pkg = todo.pop()
         if pkg in seen:
             continue
         seen.add(pkg)
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Depends},${Pre-Depends}", pkg],
-                             capture_output=True, text=True).stdout
-        for alt in out.split(","):
-            for dep in alt.split("|"):
-                name = dep.strip().split(" ")[0].split(":")[0]
-                if name:
-                    todo.append(name)
+        todo.extend(depends.get(pkg, ()))
+        todo.extend(providers.get(pkg, ()))
     return seen
 
 
-def packages_of_binary(binary):
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
-    pkgs = {}
+def library_candidates(lib):
+    # ldd may name a library by a symlink or by /lib where dpkg recorded /usr/lib (or the reverse).
+    real = os.path.realpath(lib)
+    return list(dict.fromkeys([lib, real, lib.replace("/usr/lib/", "/lib/", 1), lib.replace("/lib/", "/usr/lib/", 1),
+                               real.replace("/usr/lib/", "/lib/", 1), real.replace("/lib/", "/usr/lib/", 1)]))
+
+
+def dpkg_owners(paths):
+    """The owning package of each path, from a single `dpkg -S` (each call reads every file list)."""
+    if not paths:
+        return {}
+    # dpkg -S exits 1 when some path has no owner; the owners of the others are still printed.
+    out = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout
+    owners = {}
     for line in out.splitlines():
-        m = re.search(r"=>\s*(\S+)", line)
-        if not m or not m.group(1).startswith("/"):
+        if line.startswith("diversion "):
             continue
-        lib = m.group(1)
-        owner = None
-        for candidate in (lib, subprocess.run(["realpath", lib], capture_output=True, text=True).stdout.strip(),
-                          lib.replace("/usr/lib/", "/lib/", 1), lib.replace("/lib/", "/usr/lib/", 1)):
-            res = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-            if res.returncode == 0:
-                owner = res.stdout.split(":")[0]
-                break
-        pkgs[lib] = owner
-    return pkgs
+        pkgs, sep, path = line.partition(": ")
+        if sep:
+            owners.setdefault(path.strip(), pkgs.split(",")[0].strip().split(":")[0])
+    return owners
+
+
+def shared_libraries(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    return [m.group(1) for m in (re.search(r"=>\s*(\S+)", line) for line in out.splitlines())
+            if m and m.group(1).startswith("/")]
+
+
+def packages_of_binaries(binaries):
+    """{binary: {library: owning package or None}}, with one dpkg call for every library of every binary."""
+    libs = {binary: shared_libraries(binary) for binary in binaries}
+    candidates = {lib: library_candidates(lib) for libs_of in libs.values() for lib in libs_of}
+    owners = dpkg_owners(sorted({c for cs in candidates.values() for c in cs}))
+    return {binary: {lib: next((owners[c] for c in candidates[lib] if c in owners), None) for lib in libs_of}
+            for binary, libs_of in libs.items()}
 
 
 def main(argv):
@@ -171,8 +202,8 @@ def main(argv):
 
     if binaries:
         allowed = dependency_closure(final_pkgs | {"libc6", "libgcc-s1", "libstdc++6"})
-        for binary in binaries:
-            for lib, owner in sorted(packages_of_binary(binary).items()):
+        for binary, owners in packages_of_binaries(binaries).items():
+            for lib, owner in sorted(owners.items()):
                 if owner is None:
                     problems.append(f"{binary}: {lib} belongs to no Debian package")
                 elif owner not in allowed:

@@ -68,7 +68,7 @@ case "$cmd" in
   dockerfile)  # dockerfile [BINARY...]
     $py "$here/check_dockerfile.py" "$root/Dockerfile" "$root/scripts/install-deps.sh" "$@"
     ;;
-  dockerfile-selftest)  # a Dockerfile that runs as root or lacks a runtime library must fail
+  dockerfile-selftest)  # dockerfile-selftest [BINARY...]: what a broken Dockerfile must be told
     sed '/^USER /d' "$root/Dockerfile" > "$out/Dockerfile.root"
     sed 's/ librdkafka1 / /' "$root/Dockerfile" > "$out/Dockerfile.nolib"
     for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib"; do
@@ -77,6 +77,16 @@ case "$cmd" in
       fi
       grep FAIL "$out/selftest.txt"
     done
+    # A library the binaries load whose package the runtime stage lacks is found through ldd + dpkg.
+    if [ $# -gt 0 ]; then
+      sed 's/ libprometheus-cpp-pull1.0 / /' "$root/Dockerfile" > "$out/Dockerfile.nopull"
+      if $py "$here/check_dockerfile.py" "$out/Dockerfile.nopull" "$root/scripts/install-deps.sh" "$@" \
+          > "$out/selftest.txt"; then
+        cat "$out/selftest.txt"; echo "FAIL: Dockerfile.nopull accepted"; exit 1
+      fi
+      grep -E "FAIL .* loads .*libprometheus-cpp-pull.* from libprometheus-cpp-pull1.0, which the runtime stage does not install" \
+        "$out/selftest.txt" || { cat "$out/selftest.txt"; echo "FAIL: the missing library was not reported by ldd"; exit 1; }
+    fi
     ;;
   *)
     echo "unknown subcommand $cmd"; exit 2 ;;
