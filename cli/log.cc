@@ -1,11 +1,14 @@
 // zarc log: the status log, from the zarc.import-log topic or from a running importer.
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "runtime/json/json.h"
 #include "services/importer/status_log.h"
 #include "zarc/v1/control.grpc.pb.h"
 
@@ -79,6 +82,7 @@ int Log(const std::vector<std::string>& args) {
   }
 
   importer::StatusReport report;
+  std::optional<zarc::v1::VerifyReport> completeness;
   if (flags->count("importer")) {
     auto stub = zarc::v1::ImporterControl::NewStub(
         grpc::CreateChannel((*flags)["importer"], grpc::InsecureChannelCredentials()));
@@ -95,6 +99,7 @@ int Log(const std::vector<std::string>& args) {
       return kExitFailed;
     }
     report = FromProto(resp);
+    if (resp.has_completeness()) completeness = resp.completeness();
   } else if (!brokers.empty()) {
     kafka::KafkaConfig config;
     config.bootstrap_servers = brokers;
@@ -110,9 +115,22 @@ int Log(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zarc log: say where the log is: --brokers or --importer\n%s", kLogUsage);
     return kExitUsage;
   }
-  const std::string out = format == "json"  ? importer::RenderJson(report)
-                          : format == "csv" ? importer::RenderCsv(report)
-                                            : importer::RenderTable(report);
+  std::string out = format == "json"  ? importer::RenderJson(report)
+                    : format == "csv" ? importer::RenderCsv(report)
+                                      : importer::RenderTable(report);
+  // The newest completeness check (zarc verify), where the importer could read it.
+  if (completeness.has_value() && format == "table") {
+    absl::StrAppend(&out, "\n", RenderVerifyReport(*completeness));
+  } else if (completeness.has_value() && format == "json") {
+    std::string report_json;
+    (void)google::protobuf::util::MessageToJsonString(*completeness, &report_json);
+    absl::StatusOr<json::Value> whole = json::Parse(out, "status log");
+    absl::StatusOr<json::Value> part = json::Parse(report_json, "completeness report");
+    if (whole.ok() && part.ok()) {
+      (*whole)["completeness"] = *part;
+      out = json::Serialize(*whole) + "\n";
+    }
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }

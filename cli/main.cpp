@@ -23,8 +23,10 @@ constexpr char kUsage[] =
     "  importer    one stage: archive and deliver into Inbox/Zoom Meetings, write the status log\n"
     "  sync        backfill a date range through a running fetcher, with progress\n"
     "  log         print the status log (per day, and every failed item with its reason)\n"
+    "  verify      the completeness check: every meeting at Zoom against what was captured and\n"
+    "              delivered; the gaps are driven again\n"
     "  doctor      check every configured endpoint and credential, and say how to fix problems\n\n"
-    "Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 doctor found problems.\n";
+    "Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 doctor or verify found problems.\n";
 
 int RunStage(int (*stage_main)(int, char**), const char* name, int argc, char** argv) {
   std::string program = std::string("zarc ") + name;
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   if (command == "sync") return zarc::cli::Sync(rest);
   if (command == "log") return zarc::cli::Log(rest);
   if (command == "doctor") return zarc::cli::Doctor(rest);
+  if (command == "verify") return zarc::cli::Verify(rest);
   std::fprintf(stderr, "zarc: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return zarc::cli::kExitUsage;
 }

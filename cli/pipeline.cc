@@ -70,7 +70,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(RunConfig config,
   auto impl = std::make_unique<Impl>();
   PlaceUnderDataDir(config);
   impl->bootstrap = config.fetcher.kafka.bootstrap_servers;
-  if (impl->bootstrap.empty()) {
+  const bool embedded = impl->bootstrap.empty();
+  if (embedded) {
     absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
         kafka::EmbeddedCluster::Start(1, kafka::DefaultTopics());
     if (!cluster.ok()) return cluster.status();
@@ -82,6 +83,10 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(RunConfig config,
                                 &config.mapper.kafka, &config.importer.kafka}) {
     k->bootstrap_servers = impl->bootstrap;
   }
+  // The embedded broker starts empty: what was in flight at the last stop is gone, so the
+  // reconciler's first round drives every unsettled version at once, and the status log comes
+  // back from the ledger.
+  config.fetcher.broker_forgets_on_restart = embedded;
   impl->config = config;
 
   auto importer_app = importer::ImporterApp::Create(config.importer, metrics);
@@ -96,6 +101,11 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(RunConfig config,
   auto fetcher_app = fetcher::FetcherApp::Create(config.fetcher, metrics);
   if (!fetcher_app.ok()) return fetcher_app.status();
   impl->fetcher = *std::move(fetcher_app);
+
+  if (embedded) {
+    absl::StatusOr<int64_t> restored = impl->importer->RestoreImportLog();
+    if (!restored.ok()) return restored.status();
+  }
 
   std::unique_ptr<Pipeline> pipeline(new Pipeline(std::move(impl)));
   for (auto start : {std::function<absl::Status()>([&] { return pipeline->impl_->importer->Start(); }),

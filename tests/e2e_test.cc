@@ -25,63 +25,22 @@
 #include "services/importer/testing/dovecot_fixture.h"
 #include "simulators/graph/directory.h"
 #include "simulators/zoom/tenant.h"
+#include "tests/support/processes.h"
 
 namespace zarc {
 namespace {
 
+using testing::PortFrom;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::Service;
+using testing::StartService;
 using testing::Subprocess;
 
 constexpr char kAzuriteKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 constexpr char kWebhookSecret[] = "whsec-e2e";
 constexpr char kDomain[] = "example-corp.com";
-
-int PortFrom(const std::string& line, const std::string& key) {
-  const size_t at = line.find(key + "=");
-  int port = 0;
-  if (at != std::string::npos) {
-    (void)absl::SimpleAtoi(line.substr(at + key.size() + 1, line.find(' ', at) - at - key.size() - 1),
-                           &port);
-  }
-  return port;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::stringstream s;
-  s << std::ifstream(path).rdbuf();
-  return s.str();
-}
-
-// Runs a short-lived command and returns (exit code, stdout+stderr).
-std::pair<int, std::string> RunCommand(std::vector<std::string> argv, absl::Duration timeout) {
-  auto p = Subprocess::Start({.argv = std::move(argv), .merge_stderr = true});
-  if (!p.ok()) return {-1, std::string(p.status().message())};
-  absl::StatusOr<int> code = (*p)->Wait(timeout);
-  std::string out = (*p)->ReadRemaining(absl::Seconds(5));
-  return {code.ok() ? *code : -1, out};
-}
-
-struct Service {
-  std::unique_ptr<Subprocess> process;
-  int grpc_port = 0;
-  int metrics_port = 0;
-};
-
-absl::StatusOr<Service> StartService(std::vector<std::string> argv,
-                                     std::map<std::string, std::string> env = {}) {
-  for (const char* a : {"--listen.address=127.0.0.1", "--grpc.port=0", "--metrics.port=0"}) {
-    argv.push_back(a);
-  }
-  auto p = Subprocess::Start({.argv = argv, .extra_env = env, .merge_stderr = true});
-  if (!p.ok()) return p.status();
-  absl::StatusOr<std::string> line = (*p)->WaitForLine("listening grpc_port", absl::Seconds(60));
-  if (!line.ok()) return line.status();
-  Service s;
-  s.grpc_port = PortFrom(*line, "grpc_port");
-  s.metrics_port = PortFrom(*line, "metrics_port");
-  s.process = *std::move(p);
-  return s;
-}
 
 // The expected outcome, worked out independently of zarc from the simulators' own data: which
 // mailbox each address lands in (Graph: mail or any smtp proxy address, enabled, with a mailbox;

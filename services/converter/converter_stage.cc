@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/log/log.h"
 
 namespace zarc::converter {
@@ -38,10 +39,6 @@ ConverterStage::ConverterStage(blob::BlobStore& store, RenderOptions options,
 
 ConverterStage::~ConverterStage() = default;
 
-std::string ConverterStage::ItemId(const zarc::v1::Meeting& meeting, int version) {
-  return absl::StrCat(meeting.account_id(), "/", meeting.uuid(), "/v", version);
-}
-
 std::string ConverterStage::MessageBlobName(const std::string& item_id) {
   const std::string h = crypto::Sha256Hex(item_id);
   return absl::StrCat("messages/", h.substr(0, 2), "/", h, ".eml");
@@ -52,7 +49,8 @@ absl::StatusOr<zarc::v1::MessageRendered> ConverterStage::Convert(
   auto count = [this](const char* outcome) {
     if (metrics_->messages) metrics_->messages->Add({{"outcome", outcome}}).Increment();
   };
-  const std::string item_id = ItemId(captured.meeting(), captured.version());
+  const std::string item_id =
+      ledger::ItemId(captured.meeting().account_id(), captured.meeting().uuid(), captured.version());
   const std::string name = MessageBlobName(item_id);
   absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
       store_.Create(name, blob::WriteOptions{.content_type = "message/rfc822"});

@@ -29,7 +29,6 @@ class ConverterStage {
 
   // Where the message of an item lives in the store.
   static std::string MessageBlobName(const std::string& item_id);
-  static std::string ItemId(const zarc::v1::Meeting& meeting, int version);
 
  private:
   struct Metrics;

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -27,7 +28,13 @@ absl::StatusOr<std::optional<zarc::v1::MeetingCaptured>> VersionStore::Latest(
   absl::StatusOr<std::vector<blob::BlobInfo>> list = store_.List(Folder(uuid));
   if (!list.ok()) return list.status();
   if (list->empty()) return std::optional<zarc::v1::MeetingCaptured>();
-  const std::string& name = list->back().name;  // zero-padded: the last is the newest
+  // zero-padded: the last is the newest
+  absl::StatusOr<zarc::v1::MeetingCaptured> event = ReadRecord(list->back().name);
+  if (!event.ok()) return event.status();
+  return std::optional<zarc::v1::MeetingCaptured>(*std::move(event));
+}
+
+absl::StatusOr<zarc::v1::MeetingCaptured> VersionStore::ReadRecord(absl::string_view name) {
   absl::StatusOr<std::unique_ptr<io::ByteSource>> source = store_.Open(name);
   if (!source.ok()) return source.status();
   absl::StatusOr<std::string> bytes = io::ReadAll(**source, 64 << 20);
@@ -36,7 +43,31 @@ absl::StatusOr<std::optional<zarc::v1::MeetingCaptured>> VersionStore::Latest(
   if (!event.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("version record ", name, " is not a MeetingCaptured"));
   }
-  return std::optional<zarc::v1::MeetingCaptured>(std::move(event));
+  return event;
+}
+
+absl::StatusOr<std::vector<zarc::v1::MeetingCaptured>> VersionStore::AllVersions(
+    const std::string& uuid) {
+  absl::StatusOr<std::vector<blob::BlobInfo>> list = store_.List(Folder(uuid));
+  if (!list.ok()) return list.status();
+  std::vector<zarc::v1::MeetingCaptured> out;
+  for (const blob::BlobInfo& info : *list) {
+    absl::StatusOr<zarc::v1::MeetingCaptured> event = ReadRecord(info.name);
+    if (!event.ok()) return event.status();
+    out.push_back(*std::move(event));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> VersionStore::ListRecords() {
+  absl::StatusOr<std::vector<blob::BlobInfo>> list = store_.List(prefix_ + "/");
+  if (!list.ok()) return list.status();
+  std::vector<std::string> names;
+  names.reserve(list->size());
+  for (const blob::BlobInfo& info : *list) {
+    if (absl::EndsWith(info.name, ".pb")) names.push_back(info.name);
+  }
+  return names;
 }
 
 absl::Status VersionStore::Record(const zarc::v1::MeetingCaptured& event) {

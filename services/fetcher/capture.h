@@ -31,6 +31,11 @@ class VersionStore {
   // The newest published version, or nullopt if the meeting was never captured.
   absl::StatusOr<std::optional<zarc::v1::MeetingCaptured>> Latest(const std::string& meeting_uuid);
   absl::Status Record(const zarc::v1::MeetingCaptured& event);
+  // The names of every version record of every meeting, sorted; and one record read back.
+  absl::StatusOr<std::vector<std::string>> ListRecords();
+  absl::StatusOr<zarc::v1::MeetingCaptured> ReadRecord(absl::string_view name);
+  // Every recorded version of one meeting, oldest first.
+  absl::StatusOr<std::vector<zarc::v1::MeetingCaptured>> AllVersions(const std::string& meeting_uuid);
 
  private:
   std::string Folder(const std::string& meeting_uuid) const;

@@ -88,6 +88,9 @@ class Fetcher {
   // The webhook HTTP handler: verifies, answers endpoint.url_validation, queues recording events.
   http::ServerResponse HandleWebhook(const http::ServerRequest& request, const std::string& secret);
 
+  // Every meeting Zoom lists as started in [from, to), as a sync walks them (also for zarc verify).
+  absl::StatusOr<std::vector<ZoomMeeting>> ListWindow(absl::Time from, absl::Time to, bool archiving);
+
   absl::StatusOr<absl::Time> LastCompletedWindowEnd();
   absl::Status RecordCompletedWindowEnd(absl::Time end);
 
@@ -100,7 +103,6 @@ class Fetcher {
     int attempts = 0;
     absl::Time not_before = absl::InfinitePast();
   };
-  absl::StatusOr<std::vector<ZoomMeeting>> ListWindow(absl::Time from, absl::Time to, bool archiving);
   void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                   zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending);
   void WebhookWorker();

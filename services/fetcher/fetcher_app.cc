@@ -11,6 +11,8 @@
 #include "runtime/kafka/topics.h"
 #include "runtime/log/log.h"
 #include "services/fetcher/fetcher.h"
+#include "services/fetcher/reconciler.h"
+#include "services/fetcher/verifier.h"
 #include "zarc/v1/control.grpc.pb.h"
 
 namespace zarc::fetcher {
@@ -20,12 +22,21 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+// Sync and Verify take a range [from, to) with from < to.
+template <typename Request>
+grpc::Status CheckRange(const char* call, const Request& request, absl::Time from, absl::Time to) {
+  if (request.has_from() && request.has_to() && from < to) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat(call, " needs from < to (got from=", absl::FormatTime(from),
+                                   ", to=", absl::FormatTime(to), ")"));
+}
+
 // FetcherControl: backfills on demand. Each Sync runs on its own thread; its status stays
 // queryable until the process ends.
 class ControlService final : public zarc::v1::FetcherControl::Service {
  public:
-  ControlService(Fetcher& fetcher, bool archiving_default)
-      : fetcher_(fetcher), archiving_default_(archiving_default) {}
+  ControlService(Fetcher& fetcher, Verifier& verifier, bool archiving_default)
+      : fetcher_(fetcher), verifier_(verifier), archiving_default_(archiving_default) {}
   ~ControlService() override { Join(); }
 
   void Join() {
@@ -41,11 +52,7 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
                     zarc::v1::SyncResponse* response) override {
     const absl::Time from = FromProto(request->from());
     const absl::Time to = FromProto(request->to());
-    if (!request->has_from() || !request->has_to() || to <= from) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "Sync needs from < to (got from=" + absl::FormatTime(from) +
-                              ", to=" + absl::FormatTime(to) + ")");
-    }
+    if (grpc::Status s = CheckRange("Sync", *request, from, to); !s.ok()) return s;
     const std::string id = blob::RandomHex(8);
     auto progress = std::make_shared<SyncProgress>();
     const bool archiving = request->use_archiving_api() || archiving_default_;
@@ -55,6 +62,19 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
       (void)fetcher_.SyncRange(from, to, archiving, *progress, zarc::v1::CAPTURE_SOURCE_SYNC);
     });
     response->set_sync_id(id);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Verify(grpc::ServerContext*, const zarc::v1::VerifyRequest* request,
+                      zarc::v1::VerifyReport* response) override {
+    const absl::Time from = FromProto(request->from());
+    const absl::Time to = FromProto(request->to());
+    if (grpc::Status s = CheckRange("Verify", *request, from, to); !s.ok()) return s;
+    absl::StatusOr<zarc::v1::VerifyReport> report = verifier_.Run(from, to, request->report_only());
+    if (!report.ok()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(report.status().message()));
+    }
+    *response = *std::move(report);
     return grpc::Status::OK;
   }
 
@@ -90,6 +110,7 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
 
  private:
   Fetcher& fetcher_;
+  Verifier& verifier_;
   const bool archiving_default_;
   absl::Mutex mutex_;
   std::map<std::string, std::shared_ptr<SyncProgress>> jobs_ ABSL_GUARDED_BY(mutex_);
@@ -110,6 +131,9 @@ struct FetcherApp::Impl {
   std::unique_ptr<ZoomDownloader> downloader;
   std::unique_ptr<VersionStore> versions;
   std::unique_ptr<MeetingCapturer> capturer;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<Reconciler> reconciler;
+  std::unique_ptr<Verifier> verifier;
   std::unique_ptr<Fetcher> fetcher;
   std::unique_ptr<ControlService> control;
   std::unique_ptr<http::HttpServer> webhook_server;
@@ -166,7 +190,16 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                                       metrics);
   impl->versions = std::make_unique<VersionStore>(*impl->staging);
   impl->capturer = std::make_unique<MeetingCapturer>(*impl->api, *impl->downloader,
-                                                     *impl->versions, std::move(publish), metrics);
+                                                     *impl->versions, publish, metrics);
+  impl->ledger = std::make_unique<ledger::Ledger>(*impl->staging);
+  impl->reconciler = std::make_unique<Reconciler>(
+      *impl->versions, *impl->ledger, publish,
+      Reconciler::Options{.min_age = config.reconcile_min_age,
+                          .interval = config.reconcile_interval,
+                          .first_round_min_age = config.broker_forgets_on_restart
+                                                     ? absl::ZeroDuration()
+                                                     : config.reconcile_min_age},
+      metrics);
   impl->fetcher = std::make_unique<Fetcher>(
       *impl->api, *impl->capturer, *impl->staging,
       Fetcher::Options{.use_archiving_api = config.use_archiving_api,
@@ -177,12 +210,27 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                        .poll_overlap = config.poll_overlap,
                        .first_poll_lookback = config.first_poll_lookback},
       metrics);
-  impl->control = std::make_unique<ControlService>(*impl->fetcher, config.use_archiving_api);
+  Fetcher* fetcher = impl->fetcher.get();
+  MeetingCapturer* capturer = impl->capturer.get();
+  const bool archiving = config.use_archiving_api;
+  impl->verifier = std::make_unique<Verifier>(
+      [fetcher, archiving](absl::Time from, absl::Time to) -> absl::StatusOr<ZoomListing> {
+        absl::StatusOr<std::vector<ZoomMeeting>> meetings = fetcher->ListWindow(from, to, archiving);
+        if (!meetings.ok()) return meetings.status();
+        return ZoomListing{.meetings = *std::move(meetings)};
+      },
+      [capturer](const ZoomMeeting& m) {
+        return capturer->Capture(m, zarc::v1::CAPTURE_SOURCE_SYNC, "");
+      },
+      *impl->versions, *impl->ledger, std::move(publish), *impl->staging, metrics);
+  impl->control = std::make_unique<ControlService>(*impl->fetcher, *impl->verifier,
+                                                   config.use_archiving_api);
   return std::unique_ptr<FetcherApp>(new FetcherApp(std::move(impl)));
 }
 
 grpc::Service* FetcherApp::control_service() { return impl_->control.get(); }
 Fetcher& FetcherApp::fetcher() { return *impl_->fetcher; }
+Reconciler& FetcherApp::reconciler() { return *impl_->reconciler; }
 int FetcherApp::webhook_port() const {
   return impl_->webhook_server ? impl_->webhook_server->port() : 0;
 }
@@ -215,12 +263,16 @@ absl::Status FetcherApp::Start() {
                {"tls", !c.webhook_tls_cert.empty()}});
   }
   impl_->fetcher->Start();
+  impl_->reconciler->Start();
+  impl_->verifier->StartSchedule(c.verify_interval, c.verify_lookback, c.reconcile_min_age);
   return absl::OkStatus();
 }
 
 void FetcherApp::Stop() {
   if (impl_ == nullptr) return;
   if (impl_->webhook_server) impl_->webhook_server->Stop();
+  impl_->verifier->Stop();
+  impl_->reconciler->Stop();
   impl_->fetcher->Stop();
   impl_->control->Join();
   if (impl_->producer) (void)impl_->producer->Flush(absl::Seconds(30));

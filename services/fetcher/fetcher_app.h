@@ -16,9 +16,10 @@ class Registry;
 namespace zarc::fetcher {
 
 class Fetcher;
+class Reconciler;
 
 // The fetcher service wired from its configuration: Zoom client, staging store, Kafka producer,
-// scheduled polls, the webhook endpoint and the FetcherControl gRPC service. The same object runs
+// scheduled polls, the webhook endpoint, the reconciler and the FetcherControl gRPC service. The same object runs
 // as its own process (zarc-fetcher) and inside the one-binary mode.
 class FetcherApp {
  public:
@@ -32,6 +33,7 @@ class FetcherApp {
   absl::Status Start();
   void Stop();
   Fetcher& fetcher();
+  Reconciler& reconciler();
   int webhook_port() const;
 
  private:

@@ -41,6 +41,18 @@ config::Schema<FetcherConfig> FetcherSchema() {
                 "how far back the very first poll reaches; use Sync for older backfills")
       .Duration("fetcher.pending_delay", &FetcherConfig::pending_delay, "30s",
                 "wait before retrying a meeting whose files Zoom is still processing")
+      .Duration("fetcher.reconcile_interval", &FetcherConfig::reconcile_interval, "1h",
+                "time between reconciliation rounds, which publish again every captured version "
+                "whose deliveries are not all settled in the ledger; 0 turns them off")
+      .Duration("fetcher.reconcile_min_age", &FetcherConfig::reconcile_min_age, "1h",
+                "a version captured less than this long ago counts as in flight, not lost")
+      .Duration("fetcher.verify_interval", &FetcherConfig::verify_interval, "24h",
+                "time between scheduled completeness checks (what zarc verify does: every meeting "
+                "Zoom lists against what was captured and delivered, gaps driven again); 0 turns "
+                "them off")
+      .Duration("fetcher.verify_lookback", &FetcherConfig::verify_lookback, "720h",
+                "how far back each scheduled completeness check reaches (it ends "
+                "fetcher.reconcile_min_age before now)")
       .Int("fetcher.webhook_port", &FetcherConfig::webhook_port, 0, 0, 65535,
            "port of the Zoom webhook endpoint (POST /zoom/webhook), served when "
            "fetcher.webhook_secret is set; 0 picks a free port")

@@ -34,6 +34,13 @@ struct FetcherConfig {
   absl::Duration poll_overlap;
   absl::Duration first_poll_lookback;
   absl::Duration pending_delay;
+  absl::Duration reconcile_interval;
+  absl::Duration reconcile_min_age;
+  absl::Duration verify_interval;
+  absl::Duration verify_lookback;
+  // Not an option: set by the one-machine mode, whose embedded broker loses what was in flight at
+  // a restart, so the reconciler's first round drives every unsettled version at once.
+  bool broker_forgets_on_restart = false;
   absl::Duration retry_backoff;
 
   int64_t webhook_port = 0;

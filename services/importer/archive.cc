@@ -149,6 +149,21 @@ absl::StatusOr<bool> Archive::HasRecord(const zarc::v1::MailboxDelivery& d) {
   return info.status();
 }
 
+absl::StatusOr<std::optional<MailboxRecord>> Archive::FindRecord(const zarc::v1::MailboxDelivery& d) {
+  const std::string name = RecordName(d);
+  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = archive_.Open(name);
+  if (absl::IsNotFound(source.status())) return std::optional<MailboxRecord>();
+  if (!source.ok()) return source.status();
+  absl::StatusOr<std::string> text = io::ReadAll(**source, kMaxRecordBytes);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<MailboxRecord> r = RecordFromJson(*text);
+  if (!r.ok()) {
+    return absl::DataLossError(absl::StrCat("archive record ", name, ": ", r.status().message()));
+  }
+  r->name = name;
+  return std::optional<MailboxRecord>(*std::move(r));
+}
+
 std::string RecordToJson(const MailboxRecord& r) {
   json::Value v = json::Value::object();
   v["item_id"] = json::Str(r.item_id);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ class Archive {
   static std::string ArtifactBlobName(const zarc::v1::BlobRef& artifact);
 
   absl::StatusOr<bool> HasRecord(const zarc::v1::MailboxDelivery& delivery);
+  // The delivery's record, or nullopt if it has none.
+  absl::StatusOr<std::optional<MailboxRecord>> FindRecord(const zarc::v1::MailboxDelivery& delivery);
   // Create-once; an existing record is left as it is (OK).
   absl::Status WriteRecord(const MailboxRecord& record);
 

@@ -82,13 +82,17 @@ zarc::v1::ImportResult Importer::BaseResult(const zarc::v1::MailboxDelivery& d) 
   return r;
 }
 
-zarc::v1::ImportResult Importer::Finish(zarc::v1::ImportResult r, absl::Time meeting_end) {
+zarc::v1::ImportResult Importer::Finish(zarc::v1::ImportResult r, absl::Time meeting_end,
+                                       bool replay) {
   const absl::Time now = clock_();
   ToProto(now, r.mutable_completed_at());
   if (deliveries_ != nullptr) {
-    deliveries_->Add({{"outcome", OutcomeLabel(r.outcome())}, {"target", target_.name()}}).Increment();
-    const bool delivered = r.outcome() == zarc::v1::IMPORT_OUTCOME_IMPORTED ||
-                           r.outcome() == zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED;
+    // A replay delivers nothing this time: the metrics count it as skipped.
+    deliveries_->Add({{"outcome", replay ? "skipped" : OutcomeLabel(r.outcome())},
+                      {"target", target_.name()}})
+        .Increment();
+    const bool delivered = !replay && (r.outcome() == zarc::v1::IMPORT_OUTCOME_IMPORTED ||
+                                       r.outcome() == zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED);
     if (delivered) {
       bytes_->Increment(static_cast<double>(r.size()));
       if (meeting_end > absl::UnixEpoch()) {
@@ -98,7 +102,7 @@ zarc::v1::ImportResult Importer::Finish(zarc::v1::ImportResult r, absl::Time mee
   }
   log::Info("importer", "delivery settled",
             {{"item", r.item_id()}, {"mailbox", r.mailbox()}, {"outcome", OutcomeLabel(r.outcome())},
-             {"target", r.target()}, {"reason", r.reason()}});
+             {"target", r.target()}, {"reason", r.reason()}, {"replay", replay}});
   return r;
 }
 
@@ -131,13 +135,21 @@ absl::StatusOr<zarc::v1::ImportResult> Importer::Import(const zarc::v1::MailboxD
     absl::StrAppend(&missing_artifacts, missing_artifacts.empty() ? "" : "; ", a.file_name(), ": ",
                     kept.status().message());
   }
-  absl::StatusOr<bool> recorded = archive_.HasRecord(d);
+  absl::StatusOr<std::optional<MailboxRecord>> recorded = archive_.FindRecord(d);
   if (!recorded.ok()) return AsTransient(recorded.status(), "reading the archive record");
-  if (*recorded) {
-    result.set_outcome(zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE);
-    result.set_reason("already delivered to this mailbox (archive record " +
-                      Archive::RecordName(d) + ")");
-    return Finish(result, meeting_end);
+  if (recorded->has_value()) {
+    // A replay of a delivery already made (a crash before its result was kept, a reconciliation):
+    // the result says what happened to this pair, as recorded, so a replay never turns an import
+    // into a skip. Only an unrecognised old record is reported as a skipped duplicate.
+    const MailboxRecord& r = **recorded;
+    result.set_outcome(r.outcome == "partially_imported" ? zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED
+                       : r.outcome == "imported"         ? zarc::v1::IMPORT_OUTCOME_IMPORTED
+                                                         : zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE);
+    if (r.size > 0) result.set_size(r.size);
+    result.set_reason(absl::StrCat("already delivered to this mailbox at ",
+                                   absl::FormatTime(absl::RFC3339_sec, r.delivered_at, absl::UTCTimeZone()),
+                                   " (archive record ", r.name, ")"));
+    return Finish(result, meeting_end, /*replay=*/true);
   }
 
   const std::string blob_name = stored->name;

@@ -3,9 +3,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/kafka/producer.h"
 #include "runtime/kafka/stage_worker.h"
 #include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
+#include "runtime/ledger/verify_reports.h"
 #include "runtime/log/log.h"
 #include "services/importer/eml_target.h"
 #include "services/importer/graph_target.h"
@@ -17,7 +20,8 @@ namespace {
 
 class ControlService final : public zarc::v1::ImporterControl::Service {
  public:
-  ControlService(StatusLog& log, const kafka::KafkaConfig& kafka) : log_(log), kafka_(kafka) {}
+  ControlService(StatusLog& log, const kafka::KafkaConfig& kafka, blob::BlobStore& state)
+      : log_(log), kafka_(kafka), state_(state) {}
 
   grpc::Status GetImportStatus(grpc::ServerContext*, const zarc::v1::GetImportStatusRequest* request,
                                zarc::v1::GetImportStatusResponse* response) override {
@@ -37,12 +41,20 @@ class ControlService final : public zarc::v1::ImporterControl::Service {
                 {{"error", full.status()}});
     }
     ToProto(full.ok() ? *full : log_.Report(request->from_day(), request->to_day()), response);
+    // The newest completeness check, which the fetcher keeps in the staging store.
+    absl::StatusOr<zarc::v1::VerifyReport> completeness = ledger::LatestVerifyReport(state_);
+    if (completeness.ok()) {
+      *response->mutable_completeness() = *std::move(completeness);
+    } else if (!absl::IsNotFound(completeness.status())) {
+      log::Warn("importer", "cannot read the newest completeness report", {{"error", completeness.status()}});
+    }
     return grpc::Status::OK;
   }
 
  private:
   StatusLog& log_;
   const kafka::KafkaConfig kafka_;
+  blob::BlobStore& state_;
 };
 
 ImapTls ParseTls(const std::string& s) {
@@ -65,6 +77,8 @@ struct ImporterApp::Impl {
   StatusLog status_log;
   std::unique_ptr<ControlService> control;
   std::unique_ptr<kafka::StageWorker> worker;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<kafka::StageWorker> ledger_worker;
 };
 
 ImporterApp::ImporterApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -119,7 +133,10 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
                                                    "\" is not one of none, eml, imap, graph"));
   }
   impl->importer = std::make_unique<Importer>(*impl->archive, *impl->target, metrics);
-  impl->control = std::make_unique<ControlService>(impl->status_log, config.kafka);
+  // The ledger sits beside the fetcher's version records in the staging store, where the
+  // fetcher's reconciler reads it.
+  impl->ledger = std::make_unique<ledger::Ledger>(*impl->messages);
+  impl->control = std::make_unique<ControlService>(impl->status_log, config.kafka, *impl->messages);
   return std::unique_ptr<ImporterApp>(new ImporterApp(std::move(impl)));
 }
 
@@ -142,6 +159,45 @@ absl::StatusOr<std::vector<kafka::OutgoingRecord>> ImporterApp::Handle(const kaf
        .key = result->item_id(),
        .value = result->SerializeAsString(),
        .headers = {{"zarc-event", "zarc.v1.ImportResult"}}}};
+}
+
+absl::StatusOr<std::vector<kafka::OutgoingRecord>> ImporterApp::HandleResult(
+    const kafka::Record& record) {
+  zarc::v1::ImportResult result;
+  if (!result.ParseFromString(record.value)) {
+    return absl::InvalidArgumentError(absl::StrCat("record ", record.topic, "/", record.partition,
+                                                   "@", record.offset,
+                                                   " is not a zarc.v1.ImportResult"));
+  }
+  if (absl::Status s = impl_->ledger->Record(result); !s.ok()) {
+    if (absl::IsInvalidArgument(s)) return s;
+    return absl::UnavailableError(absl::StrCat("keeping the result of ", result.item_id(),
+                                               " in the ledger: ", s.message()));
+  }
+  return std::vector<kafka::OutgoingRecord>{};
+}
+
+absl::StatusOr<int64_t> ImporterApp::RestoreImportLog() {
+  const ImporterConfig& c = impl_->config;
+  absl::StatusOr<std::vector<zarc::v1::ImportResult>> results = impl_->ledger->All();
+  if (!results.ok()) return results.status();
+  if (results->empty()) return 0;
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(c.kafka);
+  if (!producer.ok()) return producer.status();
+  constexpr size_t kBatch = 5000;
+  for (size_t i = 0; i < results->size(); i += kBatch) {
+    std::vector<kafka::OutgoingRecord> batch;
+    for (size_t j = i; j < std::min(results->size(), i + kBatch); ++j) {
+      const zarc::v1::ImportResult& r = (*results)[j];
+      batch.push_back({.topic = std::string(kafka::kImportLogTopic),
+                       .key = r.item_id(),
+                       .value = r.SerializeAsString(),
+                       .headers = {{"zarc-event", "zarc.v1.ImportResult"}}});
+    }
+    if (absl::Status s = (*producer)->ProduceAndWait(batch, absl::Seconds(60)); !s.ok()) return s;
+  }
+  log::Info("importer", "status log restored from the ledger", {{"results", results->size()}});
+  return static_cast<int64_t>(results->size());
 }
 
 absl::Status ImporterApp::Start() {
@@ -172,6 +228,19 @@ absl::Status ImporterApp::Start() {
       c.kafka, std::move(options), [this](const kafka::Record& r) { return Handle(r); });
   if (!worker.ok()) return worker.status();
   impl_->worker = *std::move(worker);
+
+  // Every result, the mapper's included, is kept in the ledger: the truth the reconciler checks
+  // captured versions against, and what restores the status log where the broker forgets.
+  kafka::StageRunnerOptions ledger_options;
+  ledger_options.stage = "ledger";
+  ledger_options.group_id = "zarc-ledger";
+  ledger_options.input_topics = {std::string(kafka::kImportLogTopic)};
+  ledger_options.max_backoff = c.retry_max_backoff;
+  ledger_options.metrics = impl_->metrics;
+  absl::StatusOr<std::unique_ptr<kafka::StageWorker>> ledger_worker = kafka::StageWorker::Start(
+      c.kafka, std::move(ledger_options), [this](const kafka::Record& r) { return HandleResult(r); });
+  if (!ledger_worker.ok()) return ledger_worker.status();
+  impl_->ledger_worker = *std::move(ledger_worker);
   log::Info("importer", "consuming deliveries", {{"target", impl_->target->name()}});
   return absl::OkStatus();
 }
@@ -179,6 +248,7 @@ absl::Status ImporterApp::Start() {
 void ImporterApp::Stop() {
   if (impl_ == nullptr) return;
   if (impl_->worker) impl_->worker->Stop();
+  if (impl_->ledger_worker) impl_->ledger_worker->Stop();
 }
 
 }  // namespace zarc::importer

@@ -20,7 +20,8 @@ namespace zarc::importer {
 
 // The importer service wired from its configuration: the messages and archive stores, the
 // mailbox target, the stage on zarc.deliveries (group zarc-importer) producing one ImportResult
-// per delivery to zarc.import-log, and ImporterControl.GetImportStatus. The same object runs as
+// per delivery to zarc.import-log, the ledger kept from zarc.import-log (group zarc-ledger), and
+// ImporterControl.GetImportStatus. The same object runs as
 // its own process (zarc-importer) and inside the one-binary mode.
 class ImporterApp {
  public:
@@ -36,6 +37,12 @@ class ImporterApp {
   // The stage handler: one zarc.deliveries record in, its ImportResult record out (or a
   // transient error). Public for tests without a broker.
   absl::StatusOr<std::vector<kafka::OutgoingRecord>> Handle(const kafka::Record& record);
+  // The ledger's handler: one zarc.import-log record in, kept in the ledger, nothing out.
+  absl::StatusOr<std::vector<kafka::OutgoingRecord>> HandleResult(const kafka::Record& record);
+  // Publishes every result of the ledger to zarc.import-log again, for a broker that forgot them
+  // (the one-machine mode's embedded Kafka after a restart). Call before Start(). Returns how
+  // many results were published.
+  absl::StatusOr<int64_t> RestoreImportLog();
   Archive& archive();
   StatusLog& status_log();
 

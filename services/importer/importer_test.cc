@@ -138,9 +138,12 @@ TEST_F(ImporterTest, DeliversArchivesOnceAndSkipsTheReplay) {
   EXPECT_EQ((*listed)[0].message_blob, (*items)[0].name);
   EXPECT_EQ((*listed)[0].outcome, "imported");
 
+  // A replay says what happened to the pair, as recorded: imported, never "skipped".
   absl::StatusOr<zarc::v1::ImportResult> again = importer_->Import(alice);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->outcome(), zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(again->outcome(), zarc::v1::IMPORT_OUTCOME_IMPORTED);
+  EXPECT_THAT(again->reason(), HasSubstr("already delivered to this mailbox at "));
+  EXPECT_THAT(again->reason(), HasSubstr((*listed)[0].name));
   EXPECT_EQ(target_.calls(), 2);  // the replay never reached the mailbox
   EXPECT_EQ(target_.copies("alice@example.com"), 1);
   EXPECT_EQ(Counter(registry_, "zarc_importer_deliveries_total", {{"outcome", "imported"}, {"target", "fake"}}), 2);
@@ -265,7 +268,8 @@ TEST_F(ImporterTest, NoneTargetArchivesOnly) {
   EXPECT_EQ(r->target(), "none");
   r = importer.Import(d);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_IMPORTED);
+  EXPECT_THAT(r->reason(), HasSubstr("already delivered"));
 }
 
 }  // namespace

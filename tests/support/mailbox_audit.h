@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+#include "runtime/json/json.h"
+
+// What the cross-service tests check one-machine runs against: the expectation worked out from
+// the Zoom simulator's manifest alone, and what the .eml mailboxes hold, read from the files.
+namespace zarc::testing {
+
+// mailbox -> Message-IDs it must hold. csv-only mapping delivers every host and participant
+// address in the tenant's domain to itself; each meeting has one version.
+std::map<std::string, std::set<std::string>> ExpectedFromManifest(const json::Value& manifest);
+int64_t Pairs(const std::map<std::string, std::set<std::string>>& expected);
+
+// mailbox -> Message-ID -> how many .eml files under MAILBOXES/<mailbox>/Inbox/Zoom Meetings/
+// carry it (Message-ID header read from each file).
+using MailboxContents = std::map<std::string, std::map<std::string, int>>;
+MailboxContents ReadEmlMailboxes(const std::string& mailboxes_root);
+int64_t Count(const MailboxContents& contents);
+
+struct AuditResult {
+  int64_t missing = 0;     // expected pairs with no message
+  int64_t duplicated = 0;  // expected pairs with more than one
+  int64_t unexpected = 0;  // messages the manifest does not call for
+  std::string examples;    // a few of each, for the failure message
+};
+AuditResult Audit(const std::map<std::string, std::set<std::string>>& expected,
+                  const MailboxContents& contents);
+
+// Sum of one field over the "days" of `zarc log --format=json`.
+int64_t SumDays(const json::Value& log, const char* field);
+
+}  // namespace zarc::testing
