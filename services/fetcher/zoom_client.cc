@@ -127,6 +127,14 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
   absl::Status last = absl::UnknownError("no attempt made");
   bool refreshed = false;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    // After Zoom's daily limit the category stays paused for hours: fail now rather than hold
+    // this thread (and the caller's other work) until then.
+    if (const absl::Time paused = limiter_.PausedUntil(category);
+        paused - absl::Now() > options_.max_wait) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Zoom rate limit (", CategoryName(category), ") reached; no ", CategoryName(category),
+          " call before ", FormatZoomDateTime(paused), ", not calling ", http::RedactUrl(url)));
+    }
     absl::StatusOr<std::string> token = tokens_.Token();
     if (!token.ok()) return token.status();
     limiter_.Acquire(category);
