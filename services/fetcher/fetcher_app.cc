@@ -109,6 +109,7 @@ struct FetcherApp::Impl {
   std::unique_ptr<ZoomApi> api;
   std::unique_ptr<ZoomDownloader> downloader;
   std::unique_ptr<VersionStore> versions;
+  std::unique_ptr<FollowUpStore> followups;
   std::unique_ptr<MeetingCapturer> capturer;
   std::unique_ptr<Fetcher> fetcher;
   std::unique_ptr<ControlService> control;
@@ -165,10 +166,12 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                                       ZoomDownloader::Options{.backoff = config.retry_backoff},
                                                       metrics);
   impl->versions = std::make_unique<VersionStore>(*impl->staging);
-  impl->capturer = std::make_unique<MeetingCapturer>(*impl->api, *impl->downloader,
-                                                     *impl->versions, std::move(publish), metrics);
+  impl->followups = std::make_unique<FollowUpStore>(*impl->staging);
+  impl->capturer = std::make_unique<MeetingCapturer>(
+      *impl->api, *impl->downloader, *impl->versions, *impl->followups, std::move(publish),
+      MeetingCapturer::Options{.missing_file_deadline = config.missing_file_deadline}, metrics);
   impl->fetcher = std::make_unique<Fetcher>(
-      *impl->api, *impl->capturer, *impl->staging,
+      *impl->api, *impl->capturer, *impl->followups, *impl->staging,
       Fetcher::Options{.use_archiving_api = config.use_archiving_api,
                        .concurrency = static_cast<int>(config.concurrency),
                        .recordings_window_days = static_cast<int>(config.recordings_window_days),

@@ -41,6 +41,10 @@ config::Schema<FetcherConfig> FetcherSchema() {
                 "how far back the very first poll reaches; use Sync for older backfills")
       .Duration("fetcher.pending_delay", &FetcherConfig::pending_delay, "30s",
                 "wait before retrying a meeting whose files Zoom is still processing")
+      .Duration("fetcher.missing_file_deadline", &FetcherConfig::missing_file_deadline, "168h",
+                "how long a file a meeting was captured without (still processing, refused, "
+                "failed) is looked for again by each poll before the item records it as not "
+                "captured")
       .Int("fetcher.webhook_port", &FetcherConfig::webhook_port, 0, 0, 65535,
            "port of the Zoom webhook endpoint (POST /zoom/webhook), served when "
            "fetcher.webhook_secret is set; 0 picks a free port")

@@ -34,6 +34,7 @@ struct FetcherConfig {
   absl::Duration poll_overlap;
   absl::Duration first_poll_lookback;
   absl::Duration pending_delay;
+  absl::Duration missing_file_deadline;
   absl::Duration retry_backoff;
 
   int64_t webhook_port = 0;
