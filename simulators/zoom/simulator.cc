@@ -1214,6 +1214,52 @@ ServerResponse Simulator::AddMeeting(absl::string_view body) {
   return Json(201, manifest.at("meetings").at(0));
 }
 
+ServerResponse Simulator::SetState(absl::string_view body) {
+  value request;
+  try {
+    request = value::parse(std::string(body));
+  } catch (const std::exception& e) {
+    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+  }
+  const char* kUsage =
+      "body must be {\"file_id\": ID, \"state\": completed|processing|failed|html|"
+      "bad_fingerprint}, {\"user_id\": ID, \"recordings_error\": 0|400|404|429} or "
+      "{\"meeting_uuid\": UUID, \"participants\": shown|empty|404}";
+  if (!request.is_object()) return ZoomError(400, 300, kUsage);
+  auto text = [&](const char* key) {
+    return request.has_string_field(key) ? request.at(key).as_string() : std::string();
+  };
+  if (!text("file_id").empty()) {
+    static const std::map<std::string, FileState> kStates = {
+        {"completed", FileState::kCompleted},   {"processing", FileState::kProcessing},
+        {"failed", FileState::kFailed},         {"html", FileState::kHtmlRefusal},
+        {"bad_fingerprint", FileState::kBadFingerprint}};
+    auto it = kStates.find(text("state"));
+    if (it == kStates.end()) {
+      return ZoomError(400, 300, absl::StrCat("state \"", text("state"), "\" is not allowed; ", kUsage));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (!tenant_.FindFile(text("file_id")).has_value()) {
+        return ZoomError(404, 3301, absl::StrCat("no file \"", text("file_id"), "\""));
+      }
+    }
+    SetFileState(text("file_id"), it->second);
+  } else if (!text("user_id").empty() && request.has_integer_field("recordings_error")) {
+    SetUserRecordingsError(text("user_id"), request.at("recordings_error").as_integer());
+  } else if (!text("meeting_uuid").empty()) {
+    const std::string p = text("participants");
+    if (p != "shown" && p != "empty" && p != "404") {
+      return ZoomError(400, 300, absl::StrCat("participants \"", p, "\" is not allowed; ", kUsage));
+    }
+    SetParticipantsHidden(text("meeting_uuid"), p != "shown", p == "404" ? 404 : 0);
+  } else {
+    return ZoomError(400, 300, kUsage);
+  }
+  log::Info(kComponent, "state changed", {{"request", std::string(body)}});
+  return Json(200, request);
+}
+
 ServerResponse Simulator::Stats() {
   value categories = value::object();
   for (Category c : {Category::kLight, Category::kMedium, Category::kHeavy}) {
@@ -1294,6 +1340,7 @@ ServerResponse Simulator::HandleAdmin(const ServerRequest& request,
     return Json(200, body);
   }
   if (request.method == "POST" && route == "_sim/meetings") return AddMeeting(request.body);
+  if (request.method == "POST" && route == "_sim/state") return SetState(request.body);
   if (request.method == "GET" && route == "_sim/manifest") {
     const bool sha = http::QueryParam(request.query, "sha256").value_or("true") != "false";
     Tenant snapshot = TenantSnapshot();

@@ -65,7 +65,7 @@ using WebhookTransport = std::function<absl::StatusOr<WebhookReply>(const Webhoo
 // /v2/past_meetings/{meetingUUID}/archive_files, /v2/archive_files; GET /rec/download/{fileId},
 // /rec/archive/download/{fileId} (token required, 302 to storage), /storage/{fileId} (signed);
 // admin: GET /_sim/stats, GET|POST /_sim/faults, POST /_sim/webhooks/fire,
-// POST /_sim/webhooks/build, POST /_sim/meetings, GET /_sim/manifest.
+// POST /_sim/webhooks/build, POST /_sim/meetings, POST /_sim/state, GET /_sim/manifest.
 class Simulator {
  public:
   Simulator(Tenant tenant, TenantOptions generator, SimulatorOptions options);
@@ -124,6 +124,7 @@ class Simulator {
   http::ServerResponse ListArchives(absl::string_view query);
   http::ServerResponse FireWebhook(absl::string_view body);
   http::ServerResponse AddMeeting(absl::string_view body);
+  http::ServerResponse SetState(absl::string_view body);
   http::ServerResponse Stats();
 
   bool TokenValid(absl::string_view token, bool for_download) ABSL_LOCKS_EXCLUDED(mu_);
