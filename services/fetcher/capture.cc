@@ -410,17 +410,29 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
   absl::StatusOr<ZoomPastMeeting> details = api_.PastMeeting(meeting.uuid);
   if (!details.ok()) {
     if (details.status().code() != absl::StatusCode::kNotFound) return details.status();
-    problems.push_back(absl::StrCat("meeting details unavailable: ", details.status().message()));
+    if (prev == nullptr || prev->meeting().host_name().empty()) {
+      problems.push_back(absl::StrCat("meeting details unavailable: ", details.status().message()));
+    }
   }
   *event.mutable_meeting() = MeetingProto(meeting, details.ok() ? &*details : nullptr);
+  if (prev != nullptr) {
+    // A later sighting (a follow-up of a meeting Zoom no longer lists) may know less than the
+    // last version did: what it leaves empty keeps the earlier value.
+    zarc::v1::Meeting merged = prev->meeting();
+    merged.MergeFrom(event.meeting());
+    *event.mutable_meeting() = std::move(merged);
+  }
   absl::StatusOr<std::vector<ZoomParticipantRow>> rows = api_.Participants(meeting.uuid);
-  if (!rows.ok()) {
-    if (rows.status().code() != absl::StatusCode::kNotFound) return rows.status();
-    problems.push_back(absl::StrCat("participant list unavailable: ", rows.status().message()));
-  } else {
+  if (!rows.ok() && rows.status().code() != absl::StatusCode::kNotFound) return rows.status();
+  if (rows.ok()) {
     for (zarc::v1::Participant& p : MergeParticipants(*rows)) *event.add_participants() = std::move(p);
   }
-  if (rows.ok() && rows->empty()) {
+  if (event.participants_size() == 0 && prev != nullptr && prev->participants_size() > 0) {
+    // Zoom forgot them (its participant report expires): the item keeps the ones it had.
+    *event.mutable_participants() = prev->participants();
+  } else if (!rows.ok()) {
+    problems.push_back(absl::StrCat("participant list unavailable: ", rows.status().message()));
+  } else if (rows->empty()) {
     problems.push_back("participant list unavailable: Zoom listed no participants yet");
   }
 

@@ -702,6 +702,32 @@ TEST(FetcherSimTest, ParticipantsMissingAtFirstCaptureArriveWithALaterVersion) {
   EXPECT_EQ(fetcher.events(tenant.meetings[2].uuid).size(), 1u);
 }
 
+TEST(FetcherSimTest, AFollowUpVersionKeepsWhatZoomNoLongerGives) {
+  const zoom_sim::TenantOptions options = TenantOf(2, 1, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const zoom_sim::Meeting& m = tenant.meetings[0];
+  const zoom_sim::FileEntry& transcript = FileOf(m, zoom_sim::FileKind::kTranscript);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kProcessing);
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
+  fetcher.Sync(From(options), To(options));
+  ASSERT_EQ(fetcher.events(m.uuid).size(), 1u);
+  const zarc::v1::MeetingCaptured v1 = fetcher.events(m.uuid)[0];
+  ASSERT_GT(v1.participants_size(), 0);
+
+  // Days later the transcript is done, but Zoom's participant report has expired.
+  sim.sim().SetParticipantsHidden(m.uuid, true, 404);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kCompleted);
+  fetcher.RecheckFollowUps();
+  const auto events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].participants_size(), v1.participants_size());
+  EXPECT_EQ(events[1].meeting().topic(), v1.meeting().topic());
+  EXPECT_EQ(events[1].missing_size(), 0);
+  EXPECT_THAT(AllProblems(events[1]), ::testing::Not(HasSubstr("participant list")));
+  EXPECT_EQ(Shas(events[1]), ExpectedFiles(tenant, false)[m.uuid]);
+}
+
 TEST(FetcherSimTest, AMeetingIsCapturedWithoutFilesZoomCannotGiveYetAndCompletedLater) {
   const zoom_sim::TenantOptions options = TenantOf(3, 2, 3);
   SimHarness sim(options);
