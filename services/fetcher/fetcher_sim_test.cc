@@ -636,21 +636,25 @@ TEST(FetcherSimTest, AVersionRecordedButNotPublishedIsPublishedFromItsRecord) {
 }
 
 TEST(FetcherSimTest, AUserWhoseListingFailsDoesNotStopThePoll) {
-  const zoom_sim::TenantOptions options = TenantOf(30, 4, 5);
+  const zoom_sim::TenantOptions options = TenantOf(40, 5, 5);
   SimHarness sim(options);
   const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
   const std::string removed = tenant.users[1].id;
   const std::string refused = tenant.users[2].id;
+  const std::string limited = tenant.users[3].id;
   sim.sim().SetUserRecordingsError(removed, 404);
   sim.sim().SetUserRecordingsError(refused, 400);
+  sim.sim().SetUserRecordingsError(limited, 429);  // Zoom's daily limit, until midnight
   FetcherHarness fetcher(sim, tenant);
   SyncProgress& progress = fetcher.Sync(From(options), To(options));
-  EXPECT_EQ(progress.listings_failed, 2);
-  EXPECT_EQ(fetcher.Metric("zarc_fetcher_listing_failures_total"), 2);
+  EXPECT_EQ(progress.listings_failed, 3);
+  EXPECT_EQ(fetcher.Metric("zarc_fetcher_listing_failures_total"), 3);
   auto expected = ExpectedFiles(tenant, false);
   size_t others = 0;
   for (const zoom_sim::Meeting& m : tenant.meetings) {
-    if (m.host_id == removed || m.host_id == refused) expected.erase(m.uuid);
+    if (m.host_id == removed || m.host_id == refused || m.host_id == limited) {
+      expected.erase(m.uuid);
+    }
   }
   others = expected.size();
   ASSERT_GT(others, 0u);
@@ -661,6 +665,7 @@ TEST(FetcherSimTest, AUserWhoseListingFailsDoesNotStopThePoll) {
   // Once Zoom answers for them again, the next poll captures their meetings too.
   sim.sim().SetUserRecordingsError(removed, 0);
   sim.sim().SetUserRecordingsError(refused, 0);
+  sim.sim().SetUserRecordingsError(limited, 0);
   SyncProgress& again = fetcher.SyncAgain(From(options), To(options));
   EXPECT_EQ(again.listings_failed, 0);
   EXPECT_EQ(again.duplicates, static_cast<int64_t>(others));
