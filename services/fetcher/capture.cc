@@ -80,7 +80,7 @@ absl::StatusOr<std::optional<zarc::v1::MeetingCaptured>> VersionStore::Latest(
 }
 
 absl::StatusOr<zarc::v1::MeetingCaptured> VersionStore::Read(const std::string& uuid,
-                                                            int32_t version) {
+                                                             int32_t version) {
   return ReadName(RecordName(uuid, version));
 }
 
@@ -131,12 +131,11 @@ absl::StatusOr<std::vector<VersionStore::Recorded>> VersionStore::ListAll() {
     if (!absl::EndsWith(info.name, kRecordSuffix)) continue;
     absl::StatusOr<zarc::v1::MeetingCaptured> event = ReadName(info.name);
     if (!event.ok()) return event.status();
-    out.push_back(Recorded{
-        .name = info.name,
-        .meeting_uuid = event->meeting().uuid(),
-        .version = event->version(),
-        .published =
-            published.count(std::string(absl::StripSuffix(info.name, kRecordSuffix))) != 0});
+    out.push_back(Recorded{.name = info.name,
+                           .meeting_uuid = event->meeting().uuid(),
+                           .version = event->version(),
+                           .published = published.count(std::string(
+                                            absl::StripSuffix(info.name, kRecordSuffix))) != 0});
   }
   return out;
 }
@@ -368,20 +367,21 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
   }
   const bool prev_open =
       prev != nullptr && AnyOpen({prev->missing().begin(), prev->missing().end()});
-  const CaptureOutcome unchanged = republished ? CaptureOutcome::kCaptured : CaptureOutcome::kDuplicate;
+  const CaptureOutcome unchanged =
+      republished ? CaptureOutcome::kCaptured : CaptureOutcome::kDuplicate;
   const bool refetch_participants = prev != nullptr && prev->participants_size() == 0;
 
   // Makes sure a meeting with files missing is followed up; true once its deadline has passed.
   auto follow_up = [&]() -> absl::StatusOr<bool> {
     const absl::Time now = absl::Now();
-    absl::StatusOr<FollowUpStore::FollowUp> f = followups_.Ensure(FollowUpStore::FollowUp{
-        .meeting_uuid = meeting.uuid,
-        .archive = meeting.archived,
-        .account_id = meeting.account_id,
-        .host_email = meeting.host_email,
-        .start_time = meeting.start_time,
-        .since = now,
-        .deadline = now + options_.missing_file_deadline});
+    absl::StatusOr<FollowUpStore::FollowUp> f = followups_.Ensure(
+        FollowUpStore::FollowUp{.meeting_uuid = meeting.uuid,
+                                .archive = meeting.archived,
+                                .account_id = meeting.account_id,
+                                .host_email = meeting.host_email,
+                                .start_time = meeting.start_time,
+                                .since = now,
+                                .deadline = now + options_.missing_file_deadline});
     if (!f.ok()) return f.status();
     return now >= f->deadline;
   };
@@ -535,7 +535,8 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
   }
   if (metrics_->lag != nullptr && recorded->meeting().end_time().seconds() > 0) {
     metrics_->lag->Observe(std::max<double>(
-        0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixSeconds(recorded->meeting().end_time().seconds()))));
+        0, absl::ToDoubleSeconds(absl::Now() -
+                                 absl::FromUnixSeconds(recorded->meeting().end_time().seconds()))));
   }
   // Nothing is followed up once no file is missing or every missing one is given up.
   if ((prev_open || open) && !AnyOpen({recorded->missing().begin(), recorded->missing().end()})) {
@@ -545,9 +546,12 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
     }
   }
   log::Info("fetcher", "meeting captured",
-            {{"meeting_uuid", meeting.uuid}, {"version", recorded->version()},
-             {"artifacts", recorded->artifacts_size()}, {"missing", recorded->missing_size()},
-             {"participants", recorded->participants_size()}, {"source", SourceName(source)}});
+            {{"meeting_uuid", meeting.uuid},
+             {"version", recorded->version()},
+             {"artifacts", recorded->artifacts_size()},
+             {"missing", recorded->missing_size()},
+             {"participants", recorded->participants_size()},
+             {"source", SourceName(source)}});
   return count(CaptureOutcome::kCaptured);
 }
 

@@ -25,8 +25,8 @@ namespace zarc::fetcher {
 
 // The versions of each meeting, kept in the blob store so they survive restarts and are shared by
 // every fetcher replica: `state/fetcher/meetings/<hash of uuid>/v000001.pb` holds the
-// MeetingCaptured event of version 1, and so on, and `v000001.published` marks it as acknowledged by
-// the broker. Writes are create-once: a recorded version never changes, so whoever publishes it
+// MeetingCaptured event of version 1, and so on, and `v000001.published` marks it as acknowledged
+// by the broker. Writes are create-once: a recorded version never changes, so whoever publishes it
 // (a retry, another replica, a reconciler) publishes the same bytes.
 class VersionStore {
  public:
@@ -100,8 +100,8 @@ const char* OutcomeName(CaptureOutcome outcome);
 
 // What a capture does with a file it cannot have now (still processing, refused, failed download).
 enum class MissingFilePolicy {
-  kWaitForFiles,     // publish nothing yet: answer kPending (a sync's first rounds, a fresh webhook)
-  kCaptureWithout,   // publish what there is, name each missing file, follow it up
+  kWaitForFiles,    // publish nothing yet: answer kPending (a sync's first rounds, a fresh webhook)
+  kCaptureWithout,  // publish what there is, name each missing file, follow it up
 };
 
 // Publishes one MeetingCaptured event and returns once the broker acknowledged it.

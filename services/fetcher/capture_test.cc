@@ -28,11 +28,13 @@ class RecordsTest : public ::testing::Test {
 
 TEST_F(RecordsTest, AVersionIsRecordedOnceAndWhatWasRecordedFirstIsWhatIsPublished) {
   VersionStore versions(*store_);
-  absl::StatusOr<zarc::v1::MeetingCaptured> first = versions.RecordOrRead(Version("/a//b==", 1, "first"));
+  absl::StatusOr<zarc::v1::MeetingCaptured> first =
+      versions.RecordOrRead(Version("/a//b==", 1, "first"));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->meeting().topic(), "first");
   // A retry that rebuilt version 1 differently gets the recorded one back.
-  absl::StatusOr<zarc::v1::MeetingCaptured> again = versions.RecordOrRead(Version("/a//b==", 1, "rebuilt"));
+  absl::StatusOr<zarc::v1::MeetingCaptured> again =
+      versions.RecordOrRead(Version("/a//b==", 1, "rebuilt"));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->SerializeAsString(), first->SerializeAsString());
 
@@ -66,8 +68,12 @@ TEST_F(RecordsTest, AVersionIsRecordedOnceAndWhatWasRecordedFirstIsWhatIsPublish
 TEST_F(RecordsTest, AFollowUpKeepsItsFirstDeadlineUntilRemoved) {
   FollowUpStore followups(*store_);
   const absl::Time t0 = absl::FromUnixSeconds(1700000000);
-  FollowUpStore::FollowUp wanted{.meeting_uuid = "m1", .archive = true, .host_email = "h@x",
-                                 .start_time = t0, .since = t0, .deadline = t0 + absl::Hours(1)};
+  FollowUpStore::FollowUp wanted{.meeting_uuid = "m1",
+                                 .archive = true,
+                                 .host_email = "h@x",
+                                 .start_time = t0,
+                                 .since = t0,
+                                 .deadline = t0 + absl::Hours(1)};
   ASSERT_TRUE(followups.Ensure(wanted).ok());
   FollowUpStore::FollowUp later = wanted;
   later.since = t0 + absl::Minutes(30);

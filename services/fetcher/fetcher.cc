@@ -50,8 +50,9 @@ Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followu
                                      .Add({});
     metrics_->listing_failures = &prometheus::BuildCounter()
                                       .Name("zarc_fetcher_listing_failures_total")
-                                      .Help("User recordings listings that failed (the user's "
-                                            "meetings wait for the next poll)")
+                                      .Help(
+                                          "User recordings listings that failed (the user's "
+                                          "meetings wait for the next poll)")
                                       .Register(*registry)
                                       .Add({});
   }
@@ -68,8 +69,8 @@ absl::Time FloorDay(absl::Time t) {
 }
 }  // namespace
 
-absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time to,
-                                                     bool archiving, SyncProgress& progress) {
+absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time to, bool archiving,
+                                                     SyncProgress& progress) {
   Listing out;
   std::set<std::string> seen;
   auto keep = [&](std::vector<ZoomMeeting>& items) {
@@ -241,8 +242,10 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
   absl::Time until = std::min(to, listing->complete_until);
   for (const ZoomMeeting& m : pending) until = std::min(until, m.start_time);
   log::Info("fetcher", "sync finished",
-            {{"found", progress.found.load()}, {"captured", progress.captured.load()},
-             {"duplicates", progress.duplicates.load()}, {"pending", progress.pending.load()},
+            {{"found", progress.found.load()},
+             {"captured", progress.captured.load()},
+             {"duplicates", progress.duplicates.load()},
+             {"pending", progress.pending.load()},
              {"listings_failed", progress.listings_failed.load()}});
   return finish(absl::OkStatus(), until);
 }
@@ -250,7 +253,8 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
 void Fetcher::RecheckFollowUps(SyncProgress& progress) {
   absl::StatusOr<std::vector<FollowUpStore::FollowUp>> followups = followups_.List();
   if (!followups.ok()) {
-    log::Error("fetcher", "cannot list meetings with missing files", {{"error", followups.status()}});
+    log::Error("fetcher", "cannot list meetings with missing files",
+               {{"error", followups.status()}});
     return;
   }
   std::vector<ZoomMeeting> meetings;
@@ -261,8 +265,8 @@ void Fetcher::RecheckFollowUps(SyncProgress& progress) {
     listed.host_email = f.host_email;
     listed.start_time = f.start_time;
     listed.archived = f.archive;
-    absl::StatusOr<ZoomMeeting> now =
-        f.archive ? api_.MeetingArchiveFiles(f.meeting_uuid) : api_.MeetingRecordings(f.meeting_uuid);
+    absl::StatusOr<ZoomMeeting> now = f.archive ? api_.MeetingArchiveFiles(f.meeting_uuid)
+                                                : api_.MeetingRecordings(f.meeting_uuid);
     if (absl::IsNotFound(now.status())) {
       // Zoom has no files for it any more: the capture keeps the missing ones until the deadline.
       now = listed;
@@ -282,7 +286,8 @@ void Fetcher::RecheckFollowUps(SyncProgress& progress) {
              failed);
   if (!meetings.empty()) {
     log::Info("fetcher", "meetings with missing files re-checked",
-              {{"meetings", meetings.size()}, {"captured", progress.captured.load()},
+              {{"meetings", meetings.size()},
+               {"captured", progress.captured.load()},
                {"failed", failed.size()}});
   }
 }

@@ -67,8 +67,8 @@ class Fetcher {
     std::string webhook_prefix = "state/fetcher/webhooks";
   };
 
-  Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups,
-          blob::BlobStore& state, Options options, prometheus::Registry* metrics);
+  Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups, blob::BlobStore& state,
+          Options options, prometheus::Registry* metrics);
   ~Fetcher();
 
   // Captures every meeting that started in [from, to). Blocks until done; `progress` may be read

@@ -1,9 +1,9 @@
 // The fetcher against the Zoom simulator over real HTTP: what a compliance admin relies on.
 #include <prometheus/registry.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
-#include <filesystem>
 #include <set>
 
 #include "gmock/gmock.h"
@@ -611,7 +611,8 @@ TEST(FetcherSimTest, AVersionRecordedButNotPublishedIsPublishedFromItsRecord) {
   const zoom_sim::Meeting& m = tenant.meetings[0];
   const zoom_sim::FileEntry& transcript = FileOf(m, zoom_sim::FileKind::kTranscript);
   sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kProcessing);
-  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
+  FetcherHarness fetcher(sim, tenant,
+                         [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
   // Kafka is down for this meeting's first capture: every attempt of the sync fails to publish.
   fetcher.SetAfterPublish([&](const zarc::v1::MeetingCaptured& e) -> absl::Status {
     if (e.meeting().uuid() == m.uuid) return absl::UnavailableError("broker unreachable");
@@ -714,7 +715,8 @@ TEST(FetcherSimTest, AFollowUpVersionKeepsWhatZoomNoLongerGives) {
   const zoom_sim::Meeting& m = tenant.meetings[0];
   const zoom_sim::FileEntry& transcript = FileOf(m, zoom_sim::FileKind::kTranscript);
   sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kProcessing);
-  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
+  FetcherHarness fetcher(sim, tenant,
+                         [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
   fetcher.Sync(From(options), To(options));
   ASSERT_EQ(fetcher.events(m.uuid).size(), 1u);
   const zarc::v1::MeetingCaptured v1 = fetcher.events(m.uuid)[0];
@@ -748,7 +750,8 @@ TEST(FetcherSimTest, AMeetingIsCapturedWithoutFilesZoomCannotGiveYetAndCompleted
   });
   SyncProgress& progress = fetcher.Sync(From(options), To(options));
   EXPECT_EQ(progress.pending, 0);
-  EXPECT_EQ(CompletedUntil(progress), To(options)) << "a partly captured meeting holds nothing back";
+  EXPECT_EQ(CompletedUntil(progress), To(options))
+      << "a partly captured meeting holds nothing back";
   auto events = fetcher.events(m.uuid);
   ASSERT_EQ(events.size(), 1u);
   const zarc::v1::MeetingCaptured& v1 = events[0];
@@ -845,7 +848,8 @@ TEST(FetcherSimTest, AnExpiredWebhookDownloadTokenGivesWayToTheOAuthToken) {
     c.retry_backoff = absl::Milliseconds(10);
   });
   const std::string uuid = tenant.meetings[0].uuid;
-  absl::StatusOr<zoom_sim::WebhookRequest> hook = sim.sim().BuildWebhook("recording.completed", uuid);
+  absl::StatusOr<zoom_sim::WebhookRequest> hook =
+      sim.sim().BuildWebhook("recording.completed", uuid);
   ASSERT_TRUE(hook.ok()) << hook.status();
   absl::StatusOr<WebhookEvent> event = ParseWebhookEvent(hook->body);
   ASSERT_TRUE(event.ok()) << event.status();

@@ -113,7 +113,9 @@ value RecordingFileJson(const Meeting& m, const FileEntry& f, absl::string_view 
   if (!bare) file["file_size"] = value::number(static_cast<uint64_t>(processing ? 0 : f.size));
   file["play_url"] = value::string(absl::StrCat(base, "/rec/play/", f.file_id));
   file["download_url"] = value::string(absl::StrCat(base, "/rec/download/", f.file_id));
-  if (!bare) file["status"] = value::string(processing ? "processing" : failed ? "failed" : "completed");
+  if (!bare) {
+    file["status"] = value::string(processing ? "processing" : failed ? "failed" : "completed");
+  }
   file["recording_type"] = value::string(std::string(RecordingTypeName(f.kind)));
   return file;
 }
@@ -606,8 +608,8 @@ ServerResponse Simulator::ListUserRecordings(absl::string_view user_key, absl::s
             "You have reached the maximum daily rate limit for this API. Refer to the response "
             "header for details on when you can make another request.");
         r.headers.push_back({"X-RateLimit-Type", "Daily-limit"});
-        r.headers.push_back({"Retry-After", FormatZoomTime(absl::FromCivil(
-                                                today + 1, absl::UTCTimeZone()))});
+        r.headers.push_back(
+            {"Retry-After", FormatZoomTime(absl::FromCivil(today + 1, absl::UTCTimeZone()))});
         return r;
       }
       default:
@@ -826,7 +828,8 @@ ServerResponse Simulator::GetMeetingArchive(absl::string_view raw_meeting) {
   auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return Fingerprint(*m, f);
   };
-  return Json(200, ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_));
+  return Json(200,
+              ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_));
 }
 
 ServerResponse Simulator::ListArchives(absl::string_view query) {
@@ -1231,12 +1234,15 @@ ServerResponse Simulator::SetState(absl::string_view body) {
   };
   if (!text("file_id").empty()) {
     static const std::map<std::string, FileState> kStates = {
-        {"completed", FileState::kCompleted},   {"processing", FileState::kProcessing},
-        {"failed", FileState::kFailed},         {"html", FileState::kHtmlRefusal},
+        {"completed", FileState::kCompleted},
+        {"processing", FileState::kProcessing},
+        {"failed", FileState::kFailed},
+        {"html", FileState::kHtmlRefusal},
         {"bad_fingerprint", FileState::kBadFingerprint}};
     auto it = kStates.find(text("state"));
     if (it == kStates.end()) {
-      return ZoomError(400, 300, absl::StrCat("state \"", text("state"), "\" is not allowed; ", kUsage));
+      return ZoomError(400, 300,
+                       absl::StrCat("state \"", text("state"), "\" is not allowed; ", kUsage));
     }
     {
       absl::MutexLock lock(&mu_);

@@ -652,7 +652,9 @@ TEST_F(SimulatorTest, SingleFilesUsersAndMeetingsCanBeMadeToMisbehave) {
   }
   ASSERT_NE(video, nullptr);
   ASSERT_NE(archive_chat, nullptr);
-  auto state = [&](const std::string& body) { return Send("POST", "/_sim/state", "", body).status; };
+  auto state = [&](const std::string& body) {
+    return Send("POST", "/_sim/state", "", body).status;
+  };
   auto recording = [&](const std::string& file_id) {
     const value listing = Json(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings"));
     for (const value& f : listing.at("recording_files").as_array()) {
@@ -661,8 +663,7 @@ TEST_F(SimulatorTest, SingleFilesUsersAndMeetingsCanBeMadeToMisbehave) {
     return value::null();
   };
   auto archived = [&](const std::string& file_id) {
-    const value listing =
-        Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/archive_files"));
+    const value listing = Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/archive_files"));
     for (const value& f : listing.at("archive_files").as_array()) {
       if (f.at("id").as_string() == file_id) return f;
     }
