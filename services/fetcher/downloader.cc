@@ -107,8 +107,11 @@ absl::StatusOr<ZoomDownloader::Result> ZoomDownloader::Download(const ZoomFile& 
     return s;
   }
   absl::Status last;
+  // A webhook's download_token lasts 24 h; once Zoom refuses it, the OAuth token (which Zoom also
+  // accepts for downloads) takes over.
+  std::string webhook_token = download_token;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    std::string token = download_token;
+    std::string token = webhook_token;
     if (token.empty()) {
       absl::StatusOr<std::string> t = tokens_.Token();
       if (!t.ok()) return t.status();
@@ -121,7 +124,9 @@ absl::StatusOr<ZoomDownloader::Result> ZoomDownloader::Download(const ZoomFile& 
       return r;
     }
     last = r.status();
-    if (last.code() == absl::StatusCode::kUnauthenticated && download_token.empty()) {
+    if (last.code() == absl::StatusCode::kUnauthenticated && !webhook_token.empty()) {
+      webhook_token.clear();
+    } else if (last.code() == absl::StatusCode::kUnauthenticated) {
       tokens_.Invalidate(token);
     } else if (last.code() != absl::StatusCode::kUnavailable &&
                last.code() != absl::StatusCode::kDataLoss) {
@@ -187,7 +192,7 @@ absl::StatusOr<ZoomDownloader::Result> ZoomDownloader::Attempt(const ZoomFile& f
       absl::AsciiStrToLower(http::FindHeader(response.headers, "Content-Type").value_or(""));
   if (absl::StartsWith(content_type, "text/html") || LooksLikeHtml(sink.head())) {
     // Usually an expired or not-yet-valid download link: worth another attempt, and if it persists
-    // the meeting is left pending for the next round rather than archived without the file.
+    // the meeting is captured without the file, which is named in the item and followed up.
     return absl::UnavailableError(absl::StrCat(
         where, " refused: Zoom answered 200 with an HTML page instead of the file (expired or "
                "unauthorised download; if it persists, check the app's recording scopes)"));

@@ -22,12 +22,14 @@ struct Fetcher::Metrics {
   prometheus::Family<prometheus::Counter>* webhooks = nullptr;
   prometheus::Gauge* queue = nullptr;
   prometheus::Gauge* completed_until = nullptr;
+  prometheus::Counter* listing_failures = nullptr;
 };
 
-Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state, Options options,
-                 prometheus::Registry* registry)
+Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups,
+                 blob::BlobStore& state, Options options, prometheus::Registry* registry)
     : api_(api),
       capturer_(capturer),
+      followups_(followups),
       state_(state),
       options_(std::move(options)),
       metrics_(std::make_unique<Metrics>()) {
@@ -46,27 +48,36 @@ Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state
                                      .Help("End of the last completely captured poll window")
                                      .Register(*registry)
                                      .Add({});
+    metrics_->listing_failures = &prometheus::BuildCounter()
+                                      .Name("zarc_fetcher_listing_failures_total")
+                                      .Help(
+                                          "User recordings listings that failed (the user's "
+                                          "meetings wait for the next poll)")
+                                      .Register(*registry)
+                                      .Add({});
   }
 }
 
 Fetcher::~Fetcher() { Stop(); }
 
 namespace {
+constexpr int kWebhookWaitingAttempts = 3;
+
 absl::Time FloorDay(absl::Time t) {
   const absl::CivilDay day = absl::ToCivilDay(t, absl::UTCTimeZone());
   return absl::FromCivil(day, absl::UTCTimeZone());
 }
 }  // namespace
 
-absl::StatusOr<std::vector<ZoomMeeting>> Fetcher::ListWindow(absl::Time from, absl::Time to,
-                                                             bool archiving) {
-  std::vector<ZoomMeeting> out;
+absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time to, bool archiving,
+                                                     SyncProgress& progress) {
+  Listing out;
   std::set<std::string> seen;
   auto keep = [&](std::vector<ZoomMeeting>& items) {
     for (ZoomMeeting& m : items) {
       if (m.start_time < from || m.start_time >= to) continue;
       if (!seen.insert(m.uuid).second) continue;
-      out.push_back(std::move(m));
+      out.meetings.push_back(std::move(m));
     }
   };
   if (archiving) {
@@ -87,14 +98,30 @@ absl::StatusOr<std::vector<ZoomMeeting>> Fetcher::ListWindow(absl::Time from, ab
   if (!users.ok()) return users.status();
   const absl::Time last_day = FloorDay(to - absl::Nanoseconds(1));
   for (const ZoomUser& user : *users) {
+    // One user's listing failing (removed meanwhile: 404; refused: 400; Zoom's daily limit: 429)
+    // must not cost every other user their capture: the failure holds progress back to the start
+    // of that user's window, so the next poll lists it again.
+    auto user_failed = [&](const absl::Status& error, absl::Time window_start) {
+      ++progress.listings_failed;
+      if (metrics_->listing_failures) metrics_->listing_failures->Increment();
+      out.complete_until = std::min(out.complete_until, std::max(from, window_start));
+      out.errors.push_back(absl::StrCat("user ", user.id, " from ", FormatZoomDate(window_start), ": ",
+                                        error.message()));
+      log::Error("fetcher", "recordings listing failed for a user; the next poll lists it again",
+                 {{"user", user.id}, {"from", FormatZoomDate(window_start)}, {"error", error}});
+    };
     int window_days = options_.recordings_window_days;
     for (absl::Time day = FloorDay(from); day <= last_day;) {
       const absl::Time end_day = std::min(last_day, day + absl::Hours(24 * (window_days - 1)));
       std::string token;
       bool clamped = false;
+      absl::Status failed;
       do {
         absl::StatusOr<ZoomPage<ZoomMeeting>> page = api_.UserRecordings(user.id, day, end_day, token);
-        if (!page.ok()) return page.status();
+        if (!page.ok()) {
+          failed = page.status();
+          break;
+        }
         // Zoom silently clamps a range it finds too long and says so only in `from`: walk the
         // window again in halves rather than miss the days it dropped.
         if (!page->from.empty() && page->from != FormatZoomDate(day)) {
@@ -104,10 +131,16 @@ absl::StatusOr<std::vector<ZoomMeeting>> Fetcher::ListWindow(absl::Time from, ab
         keep(page->items);
         token = page->next_page_token;
       } while (!token.empty());
+      if (!failed.ok()) {
+        user_failed(failed, day);
+        break;
+      }
       if (clamped) {
         if (window_days == 1) {
-          return absl::InternalError(absl::StrCat("Zoom clamps even a one-day range for user ",
-                                                  user.id, " at ", FormatZoomDate(day)));
+          user_failed(absl::InternalError(absl::StrCat("Zoom clamps even a one-day range for user ",
+                                                       user.id, " at ", FormatZoomDate(day))),
+                      day);
+          break;
         }
         log::Warn("fetcher", "Zoom clamped a recordings range; walking it in smaller windows",
                   {{"user", user.id}, {"from", FormatZoomDate(day)}, {"window_days", window_days}});
@@ -121,12 +154,13 @@ absl::StatusOr<std::vector<ZoomMeeting>> Fetcher::ListWindow(absl::Time from, ab
 }
 
 void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
-                         zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending) {
+                         zarc::v1::CaptureSource source, MissingFilePolicy policy,
+                         std::vector<ZoomMeeting>& still_pending) {
   std::atomic<size_t> next{0};
   absl::Mutex pending_mutex;
   auto work = [&]() {
     for (size_t i = next++; i < meetings.size(); i = next++) {
-      absl::StatusOr<CaptureOutcome> outcome = capturer_.Capture(meetings[i], source, "");
+      absl::StatusOr<CaptureOutcome> outcome = capturer_.Capture(meetings[i], source, "", policy);
       if (!outcome.ok()) {
         ++progress.failed;
         log::Error("fetcher", "meeting capture failed",
@@ -152,6 +186,16 @@ void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progr
   for (std::thread& t : pool) t.join();
 }
 
+namespace {
+// Fields a per-meeting call does not give, kept from the sighting that named the meeting.
+void KeepListedFields(const ZoomMeeting& listed, ZoomMeeting& now) {
+  if (now.start_time == absl::InfinitePast()) now.start_time = listed.start_time;
+  if (now.host_email.empty()) now.host_email = listed.host_email;
+  if (now.account_id.empty()) now.account_id = listed.account_id;
+  now.archived |= listed.archived;
+}
+}  // namespace
+
 absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
                                 SyncProgress& progress, zarc::v1::CaptureSource source) {
   auto finish = [&](absl::Status s, absl::Time until) {
@@ -164,13 +208,18 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
   log::Info("fetcher", "sync started",
             {{"from", FormatZoomDateTime(from)}, {"to", FormatZoomDateTime(to)},
              {"api", archiving ? "archive_files" : "user recordings"}});
-  absl::StatusOr<std::vector<ZoomMeeting>> meetings = ListWindow(from, to, archiving);
-  if (!meetings.ok()) return finish(meetings.status(), absl::InfinitePast());
-  progress.found = static_cast<int64_t>(meetings->size());
+  absl::StatusOr<Listing> listing = ListWindow(from, to, archiving, progress);
+  if (!listing.ok()) return finish(listing.status(), absl::InfinitePast());
+  progress.found = static_cast<int64_t>(listing->meetings.size());
 
+  // The first rounds wait for a meeting's files; the last captures it with what there is.
+  auto policy = [&](int round) {
+    return round < options_.pending_rounds ? MissingFilePolicy::kWaitForFiles
+                                           : MissingFilePolicy::kCaptureWithout;
+  };
   std::vector<ZoomMeeting> pending;
-  CaptureAll(*meetings, progress, source, pending);
-  for (int round = 0; round < options_.pending_rounds && !pending.empty(); ++round) {
+  CaptureAll(listing->meetings, progress, source, policy(0), pending);
+  for (int round = 1; round <= options_.pending_rounds && !pending.empty(); ++round) {
     {
       absl::MutexLock lock(&mutex_);
       mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pending_delay);
@@ -184,21 +233,65 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
         refreshed.push_back(m);
         continue;
       }
-      if (again->start_time == absl::InfinitePast()) again->start_time = m.start_time;
-      if (again->host_email.empty()) again->host_email = m.host_email;
+      KeepListedFields(m, *again);
       refreshed.push_back(*std::move(again));
     }
     pending.clear();
     progress.failed = 0;  // failures are counted again for the meetings retried
-    CaptureAll(refreshed, progress, source, pending);
+    CaptureAll(refreshed, progress, source, policy(round), pending);
   }
   progress.pending = static_cast<int64_t>(pending.size());
-  absl::Time until = to;
+  absl::Time until = std::min(to, listing->complete_until);
   for (const ZoomMeeting& m : pending) until = std::min(until, m.start_time);
   log::Info("fetcher", "sync finished",
-            {{"found", progress.found.load()}, {"captured", progress.captured.load()},
-             {"duplicates", progress.duplicates.load()}, {"pending", progress.pending.load()}});
+            {{"found", progress.found.load()},
+             {"captured", progress.captured.load()},
+             {"duplicates", progress.duplicates.load()},
+             {"pending", progress.pending.load()},
+             {"listings_failed", progress.listings_failed.load()}});
   return finish(absl::OkStatus(), until);
+}
+
+void Fetcher::RecheckFollowUps(SyncProgress& progress) {
+  absl::StatusOr<std::vector<FollowUpStore::FollowUp>> followups = followups_.List();
+  if (!followups.ok()) {
+    log::Error("fetcher", "cannot list meetings with missing files",
+               {{"error", followups.status()}});
+    return;
+  }
+  std::vector<ZoomMeeting> meetings;
+  for (const FollowUpStore::FollowUp& f : *followups) {
+    ZoomMeeting listed;
+    listed.uuid = f.meeting_uuid;
+    listed.account_id = f.account_id;
+    listed.host_email = f.host_email;
+    listed.start_time = f.start_time;
+    listed.archived = f.archive;
+    absl::StatusOr<ZoomMeeting> now = f.archive ? api_.MeetingArchiveFiles(f.meeting_uuid)
+                                                : api_.MeetingRecordings(f.meeting_uuid);
+    if (absl::IsNotFound(now.status())) {
+      // Zoom has no files for it any more: the capture keeps the missing ones until the deadline.
+      now = listed;
+    }
+    if (!now.ok()) {
+      ++progress.failed;
+      log::Warn("fetcher", "meeting with missing files not re-checked now; the next poll will",
+                {{"meeting_uuid", f.meeting_uuid}, {"error", now.status()}});
+      continue;
+    }
+    KeepListedFields(listed, *now);
+    meetings.push_back(*std::move(now));
+  }
+  progress.found += static_cast<int64_t>(meetings.size());
+  std::vector<ZoomMeeting> failed;
+  CaptureAll(meetings, progress, zarc::v1::CAPTURE_SOURCE_POLL, MissingFilePolicy::kCaptureWithout,
+             failed);
+  if (!meetings.empty()) {
+    log::Info("fetcher", "meetings with missing files re-checked",
+              {{"meetings", meetings.size()},
+               {"captured", progress.captured.load()},
+               {"failed", failed.size()}});
+  }
 }
 
 absl::StatusOr<absl::Time> Fetcher::LastCompletedWindowEnd() {
@@ -251,6 +344,8 @@ void Fetcher::PollLoop() {
           log::Error("fetcher", "cannot record poll progress", {{"error", r}});
         }
       }
+      SyncProgress followups;
+      RecheckFollowUps(followups);
     }
     absl::MutexLock lock(&mutex_);
     mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.poll_interval);
@@ -374,8 +469,12 @@ void Fetcher::WebhookWorker() {
       queue_.erase(it);
       if (metrics_->queue) metrics_->queue->Set(static_cast<double>(queue_.size()));
     }
-    absl::StatusOr<CaptureOutcome> outcome =
-        capturer_.Capture(job.meeting, zarc::v1::CAPTURE_SOURCE_WEBHOOK, job.download_token);
+    // The first attempts wait for files Zoom is still processing; later ones capture what there is.
+    const MissingFilePolicy policy = job.attempts < kWebhookWaitingAttempts
+                                         ? MissingFilePolicy::kWaitForFiles
+                                         : MissingFilePolicy::kCaptureWithout;
+    absl::StatusOr<CaptureOutcome> outcome = capturer_.Capture(
+        job.meeting, zarc::v1::CAPTURE_SOURCE_WEBHOOK, job.download_token, policy);
     const bool again = !outcome.ok() || *outcome == CaptureOutcome::kPending;
     if (!again) {
       if (!job.record.empty()) {
@@ -401,9 +500,7 @@ void Fetcher::WebhookWorker() {
     absl::StatusOr<ZoomMeeting> now = api_.MeetingRecordings(job.meeting.uuid);
     if (!now.ok() && absl::IsNotFound(now.status())) now = api_.MeetingArchiveFiles(job.meeting.uuid);
     if (now.ok()) {
-      if (now->account_id.empty()) now->account_id = job.meeting.account_id;
-      if (now->host_email.empty()) now->host_email = job.meeting.host_email;
-      if (now->start_time == absl::InfinitePast()) now->start_time = job.meeting.start_time;
+      KeepListedFields(job.meeting, *now);
       job.meeting = *std::move(now);
     }
     absl::MutexLock lock(&mutex_);

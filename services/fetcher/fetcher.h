@@ -31,6 +31,8 @@ struct SyncProgress {
   std::atomic<int64_t> duplicates{0};
   std::atomic<int64_t> pending{0};
   std::atomic<int64_t> failed{0};
+  // Users whose recordings listing failed: their meetings wait for the next poll.
+  std::atomic<int64_t> listings_failed{0};
   std::atomic<bool> done{false};
   absl::Mutex mutex;
   std::string error ABSL_GUARDED_BY(mutex);
@@ -48,9 +50,9 @@ class Fetcher {
     // Listing windows: Zoom allows one month for user recordings and 7 days for archive files.
     int recordings_window_days = 30;
     int archive_window_days = 7;
-    // Meetings whose files are still processing are tried again this many times, this far apart,
-    // before a sync gives up on them (they are picked up by the next poll: progress stops before
-    // the earliest of them).
+    // A meeting seen for the first time whose files are not all to be had (still processing, a
+    // refused download) is tried again this many times, this far apart; the last round captures
+    // it with what there is, each missing file named and followed up (MeetingCapturer).
     int pending_rounds = 3;
     absl::Duration pending_delay = absl::Seconds(30);
     absl::Duration poll_interval = absl::Hours(24);
@@ -65,13 +67,15 @@ class Fetcher {
     std::string webhook_prefix = "state/fetcher/webhooks";
   };
 
-  Fetcher(ZoomApi& api, MeetingCapturer& capturer, blob::BlobStore& state, Options options,
-          prometheus::Registry* metrics);
+  Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups, blob::BlobStore& state,
+          Options options, prometheus::Registry* metrics);
   ~Fetcher();
 
   // Captures every meeting that started in [from, to). Blocks until done; `progress` may be read
-  // meanwhile from other threads. Returns the first error that stopped the walk (listing failures);
-  // per-meeting failures are counted and logged, and never advance recorded progress.
+  // meanwhile from other threads. Returns the error that stopped the walk (the user list or an
+  // archive listing failed); a user whose recordings listing fails is logged and counted, and the
+  // other users are still captured. Per-user and per-meeting failures never advance recorded
+  // progress (`progress.completed_until` stops before them).
   absl::Status SyncRange(absl::Time from, absl::Time to, bool archiving, SyncProgress& progress,
                          zarc::v1::CaptureSource source);
 
@@ -88,8 +92,20 @@ class Fetcher {
   // The webhook HTTP handler: verifies, answers endpoint.url_validation, queues recording events.
   http::ServerResponse HandleWebhook(const http::ServerRequest& request, const std::string& secret);
 
+  // Looks again at every meeting captured with files missing (FollowUpStore), with Get meeting
+  // recordings or the meeting's archive files, publishing a new version when a file arrived or its
+  // deadline passed. Each scheduled poll runs it after its window.
+  void RecheckFollowUps(SyncProgress& progress);
+
   // Every meeting Zoom lists as started in [from, to), as a sync walks them (also for zarc verify).
-  absl::StatusOr<std::vector<ZoomMeeting>> ListWindow(absl::Time from, absl::Time to, bool archiving);
+  struct Listing {
+    std::vector<ZoomMeeting> meetings;
+    // Everything that started before this was listed (a failed user's window holds it back).
+    absl::Time complete_until = absl::InfiniteFuture();
+    std::vector<std::string> errors;  // each failed user listing, in plain words
+  };
+  absl::StatusOr<Listing> ListWindow(absl::Time from, absl::Time to, bool archiving,
+                                     SyncProgress& progress);
 
   absl::StatusOr<absl::Time> LastCompletedWindowEnd();
   absl::Status RecordCompletedWindowEnd(absl::Time end);
@@ -104,7 +120,8 @@ class Fetcher {
     absl::Time not_before = absl::InfinitePast();
   };
   void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
-                  zarc::v1::CaptureSource source, std::vector<ZoomMeeting>& still_pending);
+                  zarc::v1::CaptureSource source, MissingFilePolicy policy,
+                  std::vector<ZoomMeeting>& still_pending);
   void WebhookWorker();
   // Writes the event's meeting object create-once under webhook_prefix; returns its name.
   absl::StatusOr<std::string> RecordWebhook(const json::Value& object, const std::string& account_id,
@@ -115,6 +132,7 @@ class Fetcher {
 
   ZoomApi& api_;
   MeetingCapturer& capturer_;
+  FollowUpStore& followups_;
   blob::BlobStore& state_;
   const Options options_;
   std::unique_ptr<Metrics> metrics_;

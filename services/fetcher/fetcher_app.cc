@@ -130,6 +130,7 @@ struct FetcherApp::Impl {
   std::unique_ptr<ZoomApi> api;
   std::unique_ptr<ZoomDownloader> downloader;
   std::unique_ptr<VersionStore> versions;
+  std::unique_ptr<FollowUpStore> followups;
   std::unique_ptr<MeetingCapturer> capturer;
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<Reconciler> reconciler;
@@ -189,8 +190,10 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                                       ZoomDownloader::Options{.backoff = config.retry_backoff},
                                                       metrics);
   impl->versions = std::make_unique<VersionStore>(*impl->staging);
-  impl->capturer = std::make_unique<MeetingCapturer>(*impl->api, *impl->downloader,
-                                                     *impl->versions, publish, metrics);
+  impl->followups = std::make_unique<FollowUpStore>(*impl->staging);
+  impl->capturer = std::make_unique<MeetingCapturer>(
+      *impl->api, *impl->downloader, *impl->versions, *impl->followups, publish,
+      MeetingCapturer::Options{.missing_file_deadline = config.missing_file_deadline}, metrics);
   impl->ledger = std::make_unique<ledger::Ledger>(*impl->staging);
   impl->reconciler = std::make_unique<Reconciler>(
       *impl->versions, *impl->ledger, publish,
@@ -201,7 +204,7 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                                      : config.reconcile_min_age},
       metrics);
   impl->fetcher = std::make_unique<Fetcher>(
-      *impl->api, *impl->capturer, *impl->staging,
+      *impl->api, *impl->capturer, *impl->followups, *impl->staging,
       Fetcher::Options{.use_archiving_api = config.use_archiving_api,
                        .concurrency = static_cast<int>(config.concurrency),
                        .recordings_window_days = static_cast<int>(config.recordings_window_days),
@@ -215,9 +218,10 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
   const bool archiving = config.use_archiving_api;
   impl->verifier = std::make_unique<Verifier>(
       [fetcher, archiving](absl::Time from, absl::Time to) -> absl::StatusOr<ZoomListing> {
-        absl::StatusOr<std::vector<ZoomMeeting>> meetings = fetcher->ListWindow(from, to, archiving);
-        if (!meetings.ok()) return meetings.status();
-        return ZoomListing{.meetings = *std::move(meetings)};
+        SyncProgress progress;
+        absl::StatusOr<Fetcher::Listing> listed = fetcher->ListWindow(from, to, archiving, progress);
+        if (!listed.ok()) return listed.status();
+        return ZoomListing{.meetings = std::move(listed->meetings), .errors = std::move(listed->errors)};
       },
       [capturer](const ZoomMeeting& m) {
         return capturer->Capture(m, zarc::v1::CAPTURE_SOURCE_SYNC, "");

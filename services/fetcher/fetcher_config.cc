@@ -53,6 +53,10 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .Duration("fetcher.verify_lookback", &FetcherConfig::verify_lookback, "720h",
                 "how far back each scheduled completeness check reaches (it ends "
                 "fetcher.reconcile_min_age before now)")
+      .Duration("fetcher.missing_file_deadline", &FetcherConfig::missing_file_deadline, "168h",
+                "how long a file a meeting was captured without (still processing, refused, "
+                "failed) is looked for again by each poll before the item records it as not "
+                "captured")
       .Int("fetcher.webhook_port", &FetcherConfig::webhook_port, 0, 0, 65535,
            "port of the Zoom webhook endpoint (POST /zoom/webhook), served when "
            "fetcher.webhook_secret is set; 0 picks a free port")

@@ -41,6 +41,7 @@ struct FetcherConfig {
   // Not an option: set by the one-machine mode, whose embedded broker loses what was in flight at
   // a restart, so the reconciler's first round drives every unsettled version at once.
   bool broker_forgets_on_restart = false;
+  absl::Duration missing_file_deadline;
   absl::Duration retry_backoff;
 
   int64_t webhook_port = 0;

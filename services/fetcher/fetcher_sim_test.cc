@@ -1,9 +1,9 @@
 // The fetcher against the Zoom simulator over real HTTP: what a compliance admin relies on.
 #include <prometheus/registry.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
-#include <filesystem>
 #include <set>
 
 #include "gmock/gmock.h"
@@ -13,6 +13,7 @@
 #include "runtime/testing/subprocess.h"
 #include "services/fetcher/fetcher.h"
 #include "services/fetcher/fetcher_app.h"
+#include "services/fetcher/zoom_webhook.h"
 #include "simulators/zoom/file_content.h"
 #include "simulators/zoom/simulator.h"
 #include "simulators/zoom/webhook.h"
@@ -89,7 +90,8 @@ class FetcherHarness {
     auto app = FetcherApp::Create(config_, &registry_, [this](const zarc::v1::MeetingCaptured& e) {
       std::lock_guard<std::mutex> lock(mutex_);
       events_.push_back(e);
-      return absl::OkStatus();
+      // The broker got the event; the hook decides whether the ack reaches the fetcher.
+      return after_publish_ ? after_publish_(e) : absl::OkStatus();
     });
     EXPECT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);
@@ -104,6 +106,35 @@ class FetcherHarness {
   std::vector<zarc::v1::MeetingCaptured> events() {
     std::lock_guard<std::mutex> lock(mutex_);
     return events_;
+  }
+  // The events published for one meeting, in order.
+  std::vector<zarc::v1::MeetingCaptured> events(const std::string& uuid) {
+    std::vector<zarc::v1::MeetingCaptured> out;
+    for (auto& e : events()) {
+      if (e.meeting().uuid() == uuid) out.push_back(std::move(e));
+    }
+    return out;
+  }
+  void SetAfterPublish(std::function<absl::Status(const zarc::v1::MeetingCaptured&)> hook) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    after_publish_ = std::move(hook);
+  }
+  // A fresh progress for each call (Sync() reuses one).
+  SyncProgress& SyncAgain(absl::Time from, absl::Time to, bool archiving = false) {
+    progresses_.push_back(std::make_unique<SyncProgress>());
+    absl::Status s = app_->fetcher().SyncRange(from, to, archiving, *progresses_.back(),
+                                               zarc::v1::CAPTURE_SOURCE_POLL);
+    EXPECT_TRUE(s.ok()) << s;
+    return *progresses_.back();
+  }
+  void RecheckFollowUps() {
+    SyncProgress progress;
+    app_->fetcher().RecheckFollowUps(progress);
+  }
+  std::unique_ptr<blob::BlobStore> Staging() {
+    auto store = blob::OpenBlobStore({.url = "file://" + staging_dir_});
+    EXPECT_TRUE(store.ok()) << store.status();
+    return *std::move(store);
   }
   FetcherApp& app() { return *app_; }
   prometheus::Registry& registry() { return registry_; }
@@ -126,7 +157,9 @@ class FetcherHarness {
   std::unique_ptr<FetcherApp> app_;
   std::mutex mutex_;
   std::vector<zarc::v1::MeetingCaptured> events_;
+  std::function<absl::Status(const zarc::v1::MeetingCaptured&)> after_publish_;
   SyncProgress progress_;
+  std::vector<std::unique_ptr<SyncProgress>> progresses_;
 };
 
 // Every recording file of every meeting, by meeting UUID, as the simulator would serve it.
@@ -500,6 +533,335 @@ TEST(FetcherSimTest, ProgressAndVersionsSurviveARestart) {
   SyncProgress& again = second.Sync(From(options), To(options));
   EXPECT_EQ(again.duplicates, 5);
   EXPECT_TRUE(second.events().empty());
+}
+
+const zoom_sim::FileEntry& FileOf(const zoom_sim::Meeting& m, zoom_sim::FileKind kind) {
+  for (const zoom_sim::FileEntry& f : m.files) {
+    if (f.kind == kind) return f;
+  }
+  ADD_FAILURE() << "meeting " << m.uuid << " has no file of kind " << zoom_sim::FileKindName(kind);
+  return m.files.front();
+}
+
+const zarc::v1::MissingFile* MissingOf(const zarc::v1::MeetingCaptured& e, const std::string& id) {
+  for (const auto& m : e.missing()) {
+    if (m.file_id() == id) return &m;
+  }
+  return nullptr;
+}
+
+std::string AllProblems(const zarc::v1::MeetingCaptured& e) {
+  std::string out;
+  for (const std::string& p : e.problems()) out += p + "\n";
+  return out;
+}
+
+std::multiset<std::string> Shas(const zarc::v1::MeetingCaptured& e) {
+  std::multiset<std::string> out;
+  for (const auto& a : e.artifacts()) out.insert(a.blob().sha256());
+  return out;
+}
+
+absl::Time CompletedUntil(SyncProgress& p) {
+  absl::MutexLock lock(&p.mutex);
+  return p.completed_until;
+}
+
+TEST(FetcherSimTest, AVersionWhoseAckWasLostIsPublishedAgainWithTheSameBytes) {
+  const zoom_sim::TenantOptions options = TenantOf(4, 2, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  FetcherHarness fetcher(sim, tenant);
+  const std::string uuid = tenant.meetings[0].uuid;
+  std::atomic<int> publishes{0};
+  // The broker stores the first event of this meeting, but its ack never reaches the fetcher.
+  fetcher.SetAfterPublish([&](const zarc::v1::MeetingCaptured& e) -> absl::Status {
+    if (e.meeting().uuid() == uuid && publishes++ == 0) {
+      return absl::UnavailableError("ack lost");
+    }
+    return absl::OkStatus();
+  });
+  SyncProgress& progress = fetcher.Sync(From(options), To(options));
+  EXPECT_EQ(progress.pending, 0);
+  const auto events = fetcher.events(uuid);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].version(), 1);
+  EXPECT_EQ(events[1].SerializeAsString(), events[0].SerializeAsString())
+      << "a version must be published with the same bytes every time";
+
+  // Every recorded version is listed, with whether its publish was acknowledged.
+  std::unique_ptr<blob::BlobStore> staging = fetcher.Staging();
+  VersionStore versions(*staging);
+  absl::StatusOr<std::vector<std::string>> all = versions.ListRecords();
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::set<std::string> uuids;
+  for (const std::string& name : *all) {
+    absl::StatusOr<zarc::v1::MeetingCaptured> r = versions.ReadRecord(name);
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status();
+    uuids.insert(r->meeting().uuid());
+    EXPECT_EQ(r->version(), 1) << name;
+    EXPECT_TRUE(*versions.Published(r->meeting().uuid(), r->version())) << name;
+  }
+  EXPECT_EQ(uuids.size(), 4u);
+  EXPECT_EQ(all->size(), 4u);
+}
+
+TEST(FetcherSimTest, AVersionRecordedButNotPublishedIsPublishedFromItsRecord) {
+  const zoom_sim::TenantOptions options = TenantOf(2, 1, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const zoom_sim::Meeting& m = tenant.meetings[0];
+  const zoom_sim::FileEntry& transcript = FileOf(m, zoom_sim::FileKind::kTranscript);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kProcessing);
+  FetcherHarness fetcher(sim, tenant,
+                         [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
+  // Kafka is down for this meeting's first capture: every attempt of the sync fails to publish.
+  fetcher.SetAfterPublish([&](const zarc::v1::MeetingCaptured& e) -> absl::Status {
+    if (e.meeting().uuid() == m.uuid) return absl::UnavailableError("broker unreachable");
+    return absl::OkStatus();
+  });
+  fetcher.Sync(From(options), To(options));
+  const auto failed = fetcher.events(m.uuid);
+  ASSERT_FALSE(failed.empty());
+  for (const auto& e : failed) EXPECT_EQ(e.SerializeAsString(), failed[0].SerializeAsString());
+
+  // Later the transcript is done and Kafka is back: version 1 goes out exactly as recorded, then
+  // version 2 adds the transcript.
+  fetcher.SetAfterPublish(nullptr);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kCompleted);
+  fetcher.SyncAgain(From(options), To(options));
+  const auto events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), failed.size() + 2);
+  EXPECT_EQ(events[failed.size()].SerializeAsString(), failed[0].SerializeAsString());
+  EXPECT_EQ(events.back().version(), 2);
+  EXPECT_EQ(events.back().missing_size(), 0) << AllProblems(events.back());
+  EXPECT_EQ(Shas(events.back()), ExpectedFiles(tenant, false)[m.uuid]);
+}
+
+TEST(FetcherSimTest, AUserWhoseListingFailsDoesNotStopThePoll) {
+  const zoom_sim::TenantOptions options = TenantOf(40, 5, 5);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const std::string removed = tenant.users[1].id;
+  const std::string refused = tenant.users[2].id;
+  const std::string limited = tenant.users[3].id;
+  sim.sim().SetUserRecordingsError(removed, 404);
+  sim.sim().SetUserRecordingsError(refused, 400);
+  sim.sim().SetUserRecordingsError(limited, 429);  // Zoom's daily limit, until midnight
+  FetcherHarness fetcher(sim, tenant);
+  SyncProgress& progress = fetcher.Sync(From(options), To(options));
+  EXPECT_EQ(progress.listings_failed, 3);
+  EXPECT_EQ(fetcher.Metric("zarc_fetcher_listing_failures_total"), 3);
+  auto expected = ExpectedFiles(tenant, false);
+  size_t others = 0;
+  for (const zoom_sim::Meeting& m : tenant.meetings) {
+    if (m.host_id == removed || m.host_id == refused || m.host_id == limited) {
+      expected.erase(m.uuid);
+    }
+  }
+  others = expected.size();
+  ASSERT_GT(others, 0u);
+  ASSERT_LT(others, tenant.meetings.size());
+  EXPECT_EQ(Diff(CapturedFiles(fetcher.events()), expected), "");
+  EXPECT_LE(CompletedUntil(progress), From(options)) << "progress must not pass a failed user";
+
+  // Once Zoom answers for them again, the next poll captures their meetings too.
+  sim.sim().SetUserRecordingsError(removed, 0);
+  sim.sim().SetUserRecordingsError(refused, 0);
+  sim.sim().SetUserRecordingsError(limited, 0);
+  SyncProgress& again = fetcher.SyncAgain(From(options), To(options));
+  EXPECT_EQ(again.listings_failed, 0);
+  EXPECT_EQ(again.duplicates, static_cast<int64_t>(others));
+  EXPECT_EQ(Diff(CapturedFiles(fetcher.events()), ExpectedFiles(tenant, false)), "");
+  EXPECT_EQ(CompletedUntil(again), To(options));
+}
+
+TEST(FetcherSimTest, ParticipantsMissingAtFirstCaptureArriveWithALaterVersion) {
+  const zoom_sim::TenantOptions options = TenantOf(3, 2, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const std::string empty = tenant.meetings[0].uuid;
+  const std::string absent = tenant.meetings[1].uuid;
+  sim.sim().SetParticipantsHidden(empty, true);
+  sim.sim().SetParticipantsHidden(absent, true, 404);
+  FetcherHarness fetcher(sim, tenant);
+  fetcher.Sync(From(options), To(options));
+  for (const std::string& uuid : {empty, absent}) {
+    const auto events = fetcher.events(uuid);
+    ASSERT_EQ(events.size(), 1u) << uuid;
+    EXPECT_EQ(events[0].participants_size(), 0);
+    EXPECT_THAT(AllProblems(events[0]), HasSubstr("participant list unavailable"));
+  }
+  // Unchanged: a poll publishes nothing new.
+  fetcher.SyncAgain(From(options), To(options));
+  EXPECT_EQ(fetcher.events(empty).size(), 1u);
+
+  sim.sim().SetParticipantsHidden(empty, false);
+  sim.sim().SetParticipantsHidden(absent, false);
+  fetcher.SyncAgain(From(options), To(options));
+  for (const std::string& uuid : {empty, absent}) {
+    const auto events = fetcher.events(uuid);
+    ASSERT_EQ(events.size(), 2u) << uuid;
+    EXPECT_EQ(events[1].version(), 2);
+    EXPECT_GT(events[1].participants_size(), 0) << uuid;
+    EXPECT_EQ(Shas(events[1]), Shas(events[0])) << "the new version keeps every artifact";
+    EXPECT_THAT(AllProblems(events[1]), ::testing::Not(HasSubstr("participant list")));
+  }
+  EXPECT_EQ(fetcher.events(tenant.meetings[2].uuid).size(), 1u);
+}
+
+TEST(FetcherSimTest, AFollowUpVersionKeepsWhatZoomNoLongerGives) {
+  const zoom_sim::TenantOptions options = TenantOf(2, 1, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const zoom_sim::Meeting& m = tenant.meetings[0];
+  const zoom_sim::FileEntry& transcript = FileOf(m, zoom_sim::FileKind::kTranscript);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kProcessing);
+  FetcherHarness fetcher(sim, tenant,
+                         [](FetcherConfig& c) { c.pending_delay = absl::Milliseconds(50); });
+  fetcher.Sync(From(options), To(options));
+  ASSERT_EQ(fetcher.events(m.uuid).size(), 1u);
+  const zarc::v1::MeetingCaptured v1 = fetcher.events(m.uuid)[0];
+  ASSERT_GT(v1.participants_size(), 0);
+
+  // Days later the transcript is done, but Zoom's participant report has expired.
+  sim.sim().SetParticipantsHidden(m.uuid, true, 404);
+  sim.sim().SetFileState(transcript.file_id, zoom_sim::FileState::kCompleted);
+  fetcher.RecheckFollowUps();
+  const auto events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].participants_size(), v1.participants_size());
+  EXPECT_EQ(events[1].meeting().topic(), v1.meeting().topic());
+  EXPECT_EQ(events[1].missing_size(), 0);
+  EXPECT_THAT(AllProblems(events[1]), ::testing::Not(HasSubstr("participant list")));
+  EXPECT_EQ(Shas(events[1]), ExpectedFiles(tenant, false)[m.uuid]);
+}
+
+TEST(FetcherSimTest, AMeetingIsCapturedWithoutFilesZoomCannotGiveYetAndCompletedLater) {
+  const zoom_sim::TenantOptions options = TenantOf(3, 2, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const zoom_sim::Meeting& m = tenant.meetings[0];
+  const zoom_sim::FileEntry& video = FileOf(m, zoom_sim::FileKind::kVideo);
+  const zoom_sim::FileEntry& chat = FileOf(m, zoom_sim::FileKind::kChat);
+  sim.sim().SetFileState(video.file_id, zoom_sim::FileState::kProcessing);
+  sim.sim().SetFileState(chat.file_id, zoom_sim::FileState::kHtmlRefusal);
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) {
+    c.retry_backoff = absl::Milliseconds(10);
+    c.pending_delay = absl::Milliseconds(50);
+  });
+  SyncProgress& progress = fetcher.Sync(From(options), To(options));
+  EXPECT_EQ(progress.pending, 0);
+  EXPECT_EQ(CompletedUntil(progress), To(options))
+      << "a partly captured meeting holds nothing back";
+  auto events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 1u);
+  const zarc::v1::MeetingCaptured& v1 = events[0];
+  ASSERT_EQ(v1.missing_size(), 2) << AllProblems(v1);
+  const zarc::v1::MissingFile* processing = MissingOf(v1, video.file_id);
+  const zarc::v1::MissingFile* refused = MissingOf(v1, chat.file_id);
+  ASSERT_NE(processing, nullptr);
+  ASSERT_NE(refused, nullptr);
+  EXPECT_THAT(processing->reason(), HasSubstr("not yet available (Zoom is still processing it)"));
+  EXPECT_THAT(refused->reason(), HasSubstr("HTML page"));
+  EXPECT_FALSE(processing->final());
+  EXPECT_FALSE(refused->final());
+  EXPECT_THAT(AllProblems(v1), HasSubstr(video.file_id + " not yet available"));
+  EXPECT_THAT(AllProblems(v1), HasSubstr("a later version will add it"));
+  std::multiset<std::string> partial = ExpectedFiles(tenant, false)[m.uuid];
+  partial.erase(partial.find(zoom_sim::FileSha256(m, video)));
+  partial.erase(partial.find(zoom_sim::FileSha256(m, chat)));
+  EXPECT_EQ(Shas(v1), partial);
+  for (size_t i = 1; i < tenant.meetings.size(); ++i) {
+    EXPECT_EQ(fetcher.events(tenant.meetings[i].uuid).size(), 1u);
+  }
+
+  // Re-checked while Zoom still cannot give the files: nothing new.
+  fetcher.RecheckFollowUps();
+  EXPECT_EQ(fetcher.events(m.uuid).size(), 1u);
+
+  // Zoom finishes: the follow-up publishes a version with every file, then stops following up.
+  sim.sim().SetFileState(video.file_id, zoom_sim::FileState::kCompleted);
+  sim.sim().SetFileState(chat.file_id, zoom_sim::FileState::kCompleted);
+  fetcher.RecheckFollowUps();
+  events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].version(), 2);
+  EXPECT_EQ(events[1].missing_size(), 0) << AllProblems(events[1]);
+  EXPECT_EQ(Shas(events[1]), ExpectedFiles(tenant, false)[m.uuid]);
+  EXPECT_TRUE(fetcher.Staging()->List("state/fetcher/followup/")->empty());
+  fetcher.RecheckFollowUps();
+  EXPECT_EQ(fetcher.events(m.uuid).size(), 2u);
+}
+
+TEST(FetcherSimTest, ArchiveFilesThatFailOrMismatchAreNamedThenGivenUpAtTheDeadline) {
+  const zoom_sim::TenantOptions options = TenantOf(3, 2, 3);
+  SimHarness sim(options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  const zoom_sim::Meeting& m = tenant.meetings[0];
+  const zoom_sim::FileEntry& video = FileOf(m, zoom_sim::FileKind::kArchiveVideo);
+  const zoom_sim::FileEntry& chat = FileOf(m, zoom_sim::FileKind::kArchiveChat);
+  sim.sim().SetFileState(video.file_id, zoom_sim::FileState::kFailed);
+  sim.sim().SetFileState(chat.file_id, zoom_sim::FileState::kBadFingerprint);
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) {
+    c.retry_backoff = absl::Milliseconds(10);
+    c.pending_delay = absl::Milliseconds(50);
+    c.missing_file_deadline = absl::Seconds(1);
+  });
+  SyncProgress& progress = fetcher.Sync(From(options), To(options), /*archiving=*/true);
+  EXPECT_EQ(progress.pending, 0);
+  auto events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 1u);
+  ASSERT_EQ(events[0].missing_size(), 2) << AllProblems(events[0]);
+  ASSERT_NE(MissingOf(events[0], video.file_id), nullptr);
+  ASSERT_NE(MissingOf(events[0], chat.file_id), nullptr);
+  EXPECT_THAT(MissingOf(events[0], video.file_id)->reason(), HasSubstr("status \"failed\""));
+  EXPECT_THAT(MissingOf(events[0], chat.file_id)->reason(), HasSubstr("encryption_fingerprint"));
+  EXPECT_FALSE(MissingOf(events[0], chat.file_id)->final());
+
+  fetcher.RecheckFollowUps();  // before the deadline: still waiting
+  EXPECT_EQ(fetcher.events(m.uuid).size(), 1u);
+  absl::SleepFor(absl::Seconds(1));
+  fetcher.RecheckFollowUps();
+  events = fetcher.events(m.uuid);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].version(), 2);
+  EXPECT_EQ(Shas(events[1]), Shas(events[0]));
+  ASSERT_EQ(events[1].missing_size(), 2);
+  for (const auto& missing : events[1].missing()) {
+    EXPECT_TRUE(missing.final()) << missing.file_id();
+    EXPECT_THAT(missing.reason(), HasSubstr("given up")) << missing.file_id();
+  }
+  EXPECT_THAT(AllProblems(events[1]), ::testing::Not(HasSubstr("a later version will add it")));
+  EXPECT_TRUE(fetcher.Staging()->List("state/fetcher/followup/")->empty());
+  fetcher.RecheckFollowUps();
+  fetcher.SyncAgain(From(options), To(options), /*archiving=*/true);
+  EXPECT_EQ(fetcher.events(m.uuid).size(), 2u) << "a given-up file is not looked for again";
+}
+
+TEST(FetcherSimTest, AnExpiredWebhookDownloadTokenGivesWayToTheOAuthToken) {
+  const zoom_sim::TenantOptions options = TenantOf(2, 1, 3);
+  zoom_sim::SimulatorOptions sim_options;
+  sim_options.webhook_secret = "whsec-test";
+  SimHarness sim(options, sim_options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) {
+    c.webhook_secret = "whsec-test";
+    c.retry_backoff = absl::Milliseconds(10);
+  });
+  const std::string uuid = tenant.meetings[0].uuid;
+  absl::StatusOr<zoom_sim::WebhookRequest> hook =
+      sim.sim().BuildWebhook("recording.completed", uuid);
+  ASSERT_TRUE(hook.ok()) << hook.status();
+  absl::StatusOr<WebhookEvent> event = ParseWebhookEvent(hook->body);
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_TRUE(fetcher.app().Start().ok());
+  ASSERT_TRUE(fetcher.app().fetcher().Enqueue(MeetingFromJson(event->object), "dl.expired").ok());
+  ASSERT_TRUE(WaitFor([&] { return !fetcher.events(uuid).empty(); }, absl::Seconds(20)));
+  fetcher.app().Stop();
+  const auto events = fetcher.events(uuid);
+  EXPECT_EQ(events[0].missing_size(), 0) << AllProblems(events[0]);
+  EXPECT_EQ(Shas(events[0]), ExpectedFiles(tenant, false)[uuid]);
 }
 
 }  // namespace

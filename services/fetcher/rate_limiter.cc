@@ -54,6 +54,11 @@ void ZoomRateLimiter::OnSuccess(ZoomCategory category) {
   }
 }
 
+absl::Time ZoomRateLimiter::PausedUntil(ZoomCategory category) const {
+  absl::MutexLock lock(&mutex_);
+  return buckets_[static_cast<int>(category)].paused_until;
+}
+
 double ZoomRateLimiter::CurrentRate(ZoomCategory category) const {
   absl::MutexLock lock(&mutex_);
   return buckets_[static_cast<int>(category)].rate;

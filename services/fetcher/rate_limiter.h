@@ -39,6 +39,8 @@ class ZoomRateLimiter {
   void OnThrottled(ZoomCategory category, absl::Time retry_at);
   void OnSuccess(ZoomCategory category);
   double CurrentRate(ZoomCategory category) const;
+  // Until when a 429 paused the category (InfinitePast: not paused).
+  absl::Time PausedUntil(ZoomCategory category) const;
 
  private:
   struct Bucket {

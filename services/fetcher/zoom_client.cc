@@ -127,6 +127,14 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
   absl::Status last = absl::UnknownError("no attempt made");
   bool refreshed = false;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    // A category paused for longer than max_wait: fail now rather than hold this thread (and the
+    // caller's other work) until then.
+    if (const absl::Time paused = limiter_.PausedUntil(category);
+        paused - absl::Now() > options_.max_wait) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Zoom rate limit (", CategoryName(category), ") reached; no ", CategoryName(category),
+          " call before ", FormatZoomDateTime(paused), ", not calling ", http::RedactUrl(url)));
+    }
     absl::StatusOr<std::string> token = tokens_.Token();
     if (!token.ok()) return token.status();
     limiter_.Acquire(category);
@@ -151,12 +159,18 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
       }
       const absl::Time now = absl::Now();
       const absl::Time retry_at = RetryAt(*resp, now, absl::Seconds(1));
-      limiter_.OnThrottled(category, retry_at);
       last = absl::ResourceExhaustedError(
           absl::StrCat("Zoom rate limit (", CategoryName(category), ", ",
                        http::FindHeader(resp->headers, "X-RateLimit-Type").value_or("QPS"),
                        ") on ", http::RedactUrl(url), "; retry after ", FormatZoomDateTime(retry_at)));
-      if (retry_at - now > options_.max_wait) return last;
+      // A wait beyond max_wait is Zoom's daily limit, which may be this call's own (per user) as
+      // well as the category's: end this call, and leave the other calls to learn it from Zoom
+      // rather than pausing them all until the limit resets.
+      if (retry_at - now > options_.max_wait) {
+        limiter_.OnThrottled(category, now + std::min(options_.max_wait, absl::Seconds(1)));
+        return last;
+      }
+      limiter_.OnThrottled(category, retry_at);
       continue;  // the limiter holds the next Acquire until retry_at
     } else if (code == 401 && !refreshed) {
       // Code 124: the token expired or was revoked; fetch a new one once.

@@ -84,6 +84,7 @@ ZoomMeeting MeetingFromJson(const json::Value& m) {
   z.start_time = ParseZoomTime(json::String(m, "start_time"));
   z.timezone = json::String(m, "timezone");
   z.duration_minutes = json::Int(m, "duration");
+  z.archived = json::Has(m, "archive_files");
   for (const char* key : {"recording_files", "archive_files"}) {
     for (const json::Value& f : json::Array(m, key)) z.files.push_back(FileFromJson(f));
   }

@@ -47,6 +47,7 @@ struct ZoomMeeting {
   std::string timezone;
   int64_t duration_minutes = 0;
   std::vector<ZoomFile> files;  // recording_files or archive_files
+  bool archived = false;        // from the Archiving API (the object has archive_files)
 };
 
 struct ZoomParticipantRow {

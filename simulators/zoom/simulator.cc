@@ -92,8 +92,15 @@ std::string DayString(absl::CivilDay day) { return absl::FormatCivilTime(day); }
 
 // ---- JSON shapes of the API (field names from the Postman collection's examples) ----
 
+using FileStates = std::map<std::string, FileState>;
+
+FileState StateOf(const FileStates& states, const FileEntry& f) {
+  auto it = states.find(f.file_id);
+  return it == states.end() ? FileState::kCompleted : it->second;
+}
+
 value RecordingFileJson(const Meeting& m, const FileEntry& f, absl::string_view base,
-                        bool processing) {
+                        bool processing, bool failed) {
   value file = value::object();
   const bool bare = f.kind == FileKind::kCaptions || f.kind == FileKind::kTimeline;
   // CC and TIMELINE entries come without id, status and file_size (README).
@@ -106,7 +113,9 @@ value RecordingFileJson(const Meeting& m, const FileEntry& f, absl::string_view 
   if (!bare) file["file_size"] = value::number(static_cast<uint64_t>(processing ? 0 : f.size));
   file["play_url"] = value::string(absl::StrCat(base, "/rec/play/", f.file_id));
   file["download_url"] = value::string(absl::StrCat(base, "/rec/download/", f.file_id));
-  if (!bare) file["status"] = value::string(processing ? "processing" : "completed");
+  if (!bare) {
+    file["status"] = value::string(processing ? "processing" : failed ? "failed" : "completed");
+  }
   file["recording_type"] = value::string(std::string(RecordingTypeName(f.kind)));
   return file;
 }
@@ -117,7 +126,7 @@ bool ShowsAsProcessing(const FileEntry& f, bool processing) {
 
 // The recording object of List recordings / Get meeting recordings / recording.completed.
 value RecordingJson(const Tenant& t, const Meeting& m, absl::string_view base, bool processing,
-                    bool transcripts_only) {
+                    bool transcripts_only, const FileStates& states) {
   value meeting = value::object();
   meeting["uuid"] = value::string(m.uuid);
   meeting["id"] = value::number(m.id);
@@ -134,9 +143,11 @@ value RecordingJson(const Tenant& t, const Meeting& m, absl::string_view base, b
   for (const FileEntry& f : m.files) {
     if (IsArchiveKind(f.kind)) continue;
     if (transcripts_only && f.kind != FileKind::kTranscript) continue;
-    const bool shows_processing = ShowsAsProcessing(f, processing);
+    const FileState state = StateOf(states, f);
+    const bool shows_processing =
+        ShowsAsProcessing(f, processing) || state == FileState::kProcessing;
     if (!shows_processing) total += f.size;
-    files[n++] = RecordingFileJson(m, f, base, shows_processing);
+    files[n++] = RecordingFileJson(m, f, base, shows_processing, state == FileState::kFailed);
   }
   meeting["total_size"] = value::number(total);
   meeting["recording_count"] = value::number(static_cast<uint64_t>(n));
@@ -209,6 +220,33 @@ void Simulator::SetWebhookTransport(WebhookTransport transport) {
 Tenant Simulator::TenantSnapshot() const {
   absl::MutexLock lock(&mu_);
   return tenant_;
+}
+
+void Simulator::SetFileState(absl::string_view file_id, FileState state) {
+  absl::MutexLock lock(&mu_);
+  if (state == FileState::kCompleted) {
+    file_states_.erase(std::string(file_id));
+  } else {
+    file_states_[std::string(file_id)] = state;
+  }
+}
+
+void Simulator::SetUserRecordingsError(absl::string_view user_id, int http_status) {
+  absl::MutexLock lock(&mu_);
+  if (http_status == 0) {
+    user_recordings_errors_.erase(std::string(user_id));
+  } else {
+    user_recordings_errors_[std::string(user_id)] = http_status;
+  }
+}
+
+void Simulator::SetParticipantsHidden(absl::string_view meeting_uuid, bool hidden, int status) {
+  absl::MutexLock lock(&mu_);
+  if (hidden) {
+    hidden_participants_[std::string(meeting_uuid)] = status;
+  } else {
+    hidden_participants_.erase(std::string(meeting_uuid));
+  }
 }
 
 std::string Simulator::NewSecret(absl::string_view prefix) {
@@ -463,6 +501,9 @@ bool Simulator::CountListing(const Meeting& meeting) {
 }
 
 std::string Simulator::Fingerprint(const Meeting& meeting, const FileEntry& file) {
+  if (StateOf(file_states_, file) == FileState::kBadFingerprint) {
+    return crypto::Sha256Hex(absl::StrCat("not the bytes of ", file.file_id));
+  }
   auto it = fingerprints_.find(file.file_id);
   if (it != fingerprints_.end()) return it->second;
   std::string sha = FileSha256(meeting, file);
@@ -557,6 +598,24 @@ ServerResponse Simulator::ListUserRecordings(absl::string_view user_key, absl::s
   if (user == nullptr) {
     return ZoomError(404, 1001, absl::StrCat("User does not exist: ", user_key, "."));
   }
+  if (auto it = user_recordings_errors_.find(user->id); it != user_recordings_errors_.end()) {
+    switch (it->second) {
+      case 404:
+        return ZoomError(404, 1001, absl::StrCat("User does not exist: ", user_key, "."));
+      case 429: {
+        ServerResponse r = ZoomError(
+            429, 429,
+            "You have reached the maximum daily rate limit for this API. Refer to the response "
+            "header for details on when you can make another request.");
+        r.headers.push_back({"X-RateLimit-Type", "Daily-limit"});
+        r.headers.push_back(
+            {"Retry-After", FormatZoomTime(absl::FromCivil(today + 1, absl::UTCTimeZone()))});
+        return r;
+      }
+      default:
+        return ZoomError(it->second, 300, absl::StrCat("Invalid request for user ", user_key, "."));
+    }
+  }
   const absl::Time window_start = absl::FromCivil(from, absl::UTCTimeZone());
   const absl::Time window_end = absl::FromCivil(to + 1, absl::UTCTimeZone());
   std::vector<const Meeting*> meetings;
@@ -575,7 +634,8 @@ ServerResponse Simulator::ListUserRecordings(absl::string_view user_key, absl::s
   value list = value::array();
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
     const bool processing = CountListing(*meetings[i]);
-    list[k] = RecordingJson(tenant_, *meetings[i], options_.public_base_url, processing, false);
+    list[k] = RecordingJson(tenant_, *meetings[i], options_.public_base_url, processing, false,
+                            file_states_);
   }
   value body = value::object();
   body["from"] = value::string(DayString(from));
@@ -615,7 +675,8 @@ ServerResponse Simulator::GetMeetingRecordings(absl::string_view raw_meeting) {
     return ZoomError(404, 3301, "There is no recording for this meeting.");
   }
   const bool processing = CountListing(*meeting);
-  return Json(200, RecordingJson(tenant_, *meeting, options_.public_base_url, processing, false));
+  return Json(200, RecordingJson(tenant_, *meeting, options_.public_base_url, processing, false,
+                                 file_states_));
 }
 
 ServerResponse Simulator::GetPastMeeting(absl::string_view raw_meeting) {
@@ -655,10 +716,12 @@ ServerResponse Simulator::ListParticipants(absl::string_view raw_meeting,
   std::string shown;
   const Meeting* m = ResolveMeeting(tenant_, raw_meeting, &shown);
   if (m == nullptr) return MeetingNotFound(shown);
+  const auto hidden = hidden_participants_.find(m->uuid);
+  if (hidden != hidden_participants_.end() && hidden->second == 404) return MeetingNotFound(shown);
   const std::string scope = absl::StrCat("participants|", m->uuid, "|", *page_size);
   absl::StatusOr<size_t> start = PageStart(query, scope);
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
-  const size_t total = m->participants.size();
+  const size_t total = hidden != hidden_participants_.end() ? 0 : m->participants.size();
   const size_t end = std::min(total, *start + *page_size);
   value list = value::array();
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
@@ -690,7 +753,8 @@ namespace {
 
 // The archived-meeting object of the Archiving API and recording.archive_files_completed.
 value ArchiveMeetingJson(const Tenant& t, const Meeting& m, absl::string_view base,
-                         const std::function<std::string(const FileEntry&)>& fingerprint) {
+                         const std::function<std::string(const FileEntry&)>& fingerprint,
+                         const FileStates& states) {
   value files = value::array();
   uint64_t total = 0;
   size_t n = 0;
@@ -700,9 +764,13 @@ value ArchiveMeetingJson(const Tenant& t, const Meeting& m, absl::string_view ba
     file["id"] = value::string(f.file_id);
     file["file_type"] = value::string(std::string(FileTypeName(f.kind)));
     file["file_extension"] = value::string(std::string(FileExtension(f.kind)));
-    file["file_size"] = value::number(static_cast<uint64_t>(f.size));
+    const FileState state = StateOf(states, f);
+    const bool processing = state == FileState::kProcessing;
+    file["file_size"] = value::number(static_cast<uint64_t>(processing ? 0 : f.size));
     file["download_url"] = value::string(absl::StrCat(base, "/rec/archive/download/", f.file_id));
-    file["status"] = value::string("completed");
+    file["status"] = value::string(processing                    ? "processing"
+                                   : state == FileState::kFailed ? "failed"
+                                                                 : "completed");
     file["recording_type"] = value::string(std::string(RecordingTypeName(f.kind)));
     file["individual"] = value::boolean(f.individual);
     file["participant_email"] = value::string(f.participant_email);
@@ -760,7 +828,8 @@ ServerResponse Simulator::GetMeetingArchive(absl::string_view raw_meeting) {
   auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return Fingerprint(*m, f);
   };
-  return Json(200, ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint));
+  return Json(200,
+              ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_));
 }
 
 ServerResponse Simulator::ListArchives(absl::string_view query) {
@@ -808,7 +877,7 @@ ServerResponse Simulator::ListArchives(absl::string_view query) {
     auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return Fingerprint(*m, f);
     };
-    list[k] = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint);
+    list[k] = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_);
   }
   value body = value::object();
   body["from"] = value::string(FormatZoomTime(from));
@@ -875,8 +944,13 @@ ServerResponse Simulator::HandleDownload(const ServerRequest& request, absl::str
   if (!ref.has_value()) {
     return ZoomError(404, 3301, absl::StrCat("This recording does not exist: ", file_id, "."));
   }
-  if (ShowsAsProcessing(*ref->file, StillProcessing(*ref->meeting))) {
+  const FileState state = StateOf(file_states_, *ref->file);
+  if (ShowsAsProcessing(*ref->file, StillProcessing(*ref->meeting)) ||
+      state == FileState::kProcessing) {
     return ZoomError(404, 3301, "This recording is still processing. Try again later.");
+  }
+  if (state == FileState::kFailed) {
+    return ZoomError(404, 3301, absl::StrCat("This recording failed to process: ", file_id, "."));
   }
   ++downloads_started_;
   const int64_t expiry = absl::ToUnixSeconds(now + kStorageUrlLifetime);
@@ -911,7 +985,13 @@ ServerResponse Simulator::HandleStorage(const ServerRequest& request, absl::stri
     response.body = "Request has expired; request a fresh download URL.";
     return response;
   }
-  if (faults_.NextHtml()) {
+  bool refuse = false;
+  {
+    absl::MutexLock lock(&mu_);
+    std::optional<Tenant::FileRef> ref = tenant_.FindFile(file_id);
+    refuse = ref.has_value() && StateOf(file_states_, *ref->file) == FileState::kHtmlRefusal;
+  }
+  if (refuse || faults_.NextHtml()) {
     // What Zoom answers instead of a file when it refuses: a web page with status 200.
     ServerResponse response;
     response.status = 200;
@@ -969,7 +1049,7 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
   bool with_download_token = true;
   if (event == "recording.completed" || event == "recording.transcript_completed") {
     object = RecordingJson(tenant_, *m, options_.public_base_url, StillProcessing(*m),
-                           event == "recording.transcript_completed");
+                           event == "recording.transcript_completed", file_states_);
     object["host_email"] = value::string(host ? host->email : "");
     object["password"] = value::string("");
     object["recording_play_passcode"] = value::string("");
@@ -981,7 +1061,7 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
     auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return Fingerprint(*m, f);
     };
-    object = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint);
+    object = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_);
   } else if (event == "meeting.ended") {
     with_download_token = false;
     object = value::object();
@@ -1137,6 +1217,55 @@ ServerResponse Simulator::AddMeeting(absl::string_view body) {
   return Json(201, manifest.at("meetings").at(0));
 }
 
+ServerResponse Simulator::SetState(absl::string_view body) {
+  value request;
+  try {
+    request = value::parse(std::string(body));
+  } catch (const std::exception& e) {
+    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+  }
+  const char* kUsage =
+      "body must be {\"file_id\": ID, \"state\": completed|processing|failed|html|"
+      "bad_fingerprint}, {\"user_id\": ID, \"recordings_error\": 0|400|404|429} or "
+      "{\"meeting_uuid\": UUID, \"participants\": shown|empty|404}";
+  if (!request.is_object()) return ZoomError(400, 300, kUsage);
+  auto text = [&](const char* key) {
+    return request.has_string_field(key) ? request.at(key).as_string() : std::string();
+  };
+  if (!text("file_id").empty()) {
+    static const std::map<std::string, FileState> kStates = {
+        {"completed", FileState::kCompleted},
+        {"processing", FileState::kProcessing},
+        {"failed", FileState::kFailed},
+        {"html", FileState::kHtmlRefusal},
+        {"bad_fingerprint", FileState::kBadFingerprint}};
+    auto it = kStates.find(text("state"));
+    if (it == kStates.end()) {
+      return ZoomError(400, 300,
+                       absl::StrCat("state \"", text("state"), "\" is not allowed; ", kUsage));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (!tenant_.FindFile(text("file_id")).has_value()) {
+        return ZoomError(404, 3301, absl::StrCat("no file \"", text("file_id"), "\""));
+      }
+    }
+    SetFileState(text("file_id"), it->second);
+  } else if (!text("user_id").empty() && request.has_integer_field("recordings_error")) {
+    SetUserRecordingsError(text("user_id"), request.at("recordings_error").as_integer());
+  } else if (!text("meeting_uuid").empty()) {
+    const std::string p = text("participants");
+    if (p != "shown" && p != "empty" && p != "404") {
+      return ZoomError(400, 300, absl::StrCat("participants \"", p, "\" is not allowed; ", kUsage));
+    }
+    SetParticipantsHidden(text("meeting_uuid"), p != "shown", p == "404" ? 404 : 0);
+  } else {
+    return ZoomError(400, 300, kUsage);
+  }
+  log::Info(kComponent, "state changed", {{"request", std::string(body)}});
+  return Json(200, request);
+}
+
 ServerResponse Simulator::Stats() {
   value categories = value::object();
   for (Category c : {Category::kLight, Category::kMedium, Category::kHeavy}) {
@@ -1217,6 +1346,7 @@ ServerResponse Simulator::HandleAdmin(const ServerRequest& request,
     return Json(200, body);
   }
   if (request.method == "POST" && route == "_sim/meetings") return AddMeeting(request.body);
+  if (request.method == "POST" && route == "_sim/state") return SetState(request.body);
   if (request.method == "GET" && route == "_sim/manifest") {
     const bool sha = http::QueryParam(request.query, "sha256").value_or("true") != "false";
     Tenant snapshot = TenantSnapshot();

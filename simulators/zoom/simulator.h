@@ -40,6 +40,16 @@ struct SimulatorOptions {
   std::function<void(absl::Duration)> sleep;
 };
 
+// What a single file does, for tests that need one file to misbehave while the others are fine.
+enum class FileState {
+  kCompleted,       // as generated
+  kProcessing,      // listed as still processing (file_type "", size 0; archive: status
+                    // "processing"); its download answers 404 "still processing"
+  kFailed,          // listed with status "failed"; its download answers 404
+  kHtmlRefusal,     // listed as completed; storage answers 200 with an HTML refusal page
+  kBadFingerprint,  // archive files: encryption_fingerprint does not match the bytes served
+};
+
 struct WebhookReply {
   int status = 0;
   std::string body;
@@ -55,7 +65,7 @@ using WebhookTransport = std::function<absl::StatusOr<WebhookReply>(const Webhoo
 // /v2/past_meetings/{meetingUUID}/archive_files, /v2/archive_files; GET /rec/download/{fileId},
 // /rec/archive/download/{fileId} (token required, 302 to storage), /storage/{fileId} (signed);
 // admin: GET /_sim/stats, GET|POST /_sim/faults, POST /_sim/webhooks/fire,
-// POST /_sim/webhooks/build, POST /_sim/meetings, GET /_sim/manifest.
+// POST /_sim/webhooks/build, POST /_sim/meetings, POST /_sim/state, GET /_sim/manifest.
 class Simulator {
  public:
   Simulator(Tenant tenant, TenantOptions generator, SimulatorOptions options);
@@ -73,6 +83,15 @@ class Simulator {
                                               absl::string_view meeting_uuid);
 
   Tenant TenantSnapshot() const;
+
+  // Per-file, per-user and per-meeting behaviours; each can be switched back while running.
+  void SetFileState(absl::string_view file_id, FileState state);
+  // GET /users/{userId}/recordings answers `http_status` for this user (404: the user was removed;
+  // 400: refused; 429: the daily limit, Retry-After the next UTC midnight); 0 turns it off.
+  void SetUserRecordingsError(absl::string_view user_id, int http_status);
+  // Past meeting participants answers an empty list while hidden (`status` 0), or 404 (`status`
+  // 404), as Zoom does for a meeting whose report is not ready yet.
+  void SetParticipantsHidden(absl::string_view meeting_uuid, bool hidden, int status = 0);
   RateLimiter& rate_limiter() { return limiter_; }
   FaultInjector& fault_injector() { return faults_; }
 
@@ -105,6 +124,7 @@ class Simulator {
   http::ServerResponse ListArchives(absl::string_view query);
   http::ServerResponse FireWebhook(absl::string_view body);
   http::ServerResponse AddMeeting(absl::string_view body);
+  http::ServerResponse SetState(absl::string_view body);
   http::ServerResponse Stats();
 
   bool TokenValid(absl::string_view token, bool for_download) ABSL_LOCKS_EXCLUDED(mu_);
@@ -135,6 +155,9 @@ class Simulator {
   std::map<std::string, PageCursor> cursors_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> listings_ ABSL_GUARDED_BY(mu_);  // meeting uuid -> listings so far
   std::map<std::string, std::string> fingerprints_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, FileState> file_states_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> user_recordings_errors_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> hidden_participants_ ABSL_GUARDED_BY(mu_);  // uuid -> status
   int added_meetings_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t tokens_issued_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t downloads_started_ ABSL_GUARDED_BY(mu_) = 0;

@@ -642,6 +642,68 @@ TEST_F(SimulatorTest, MeetingsAddedAtRunTimeAreServed) {
   EXPECT_EQ(Send("POST", "/_sim/meetings", "", R"({"colour": "red"})").status, 400);
 }
 
+TEST_F(SimulatorTest, SingleFilesUsersAndMeetingsCanBeMadeToMisbehave) {
+  const Meeting& m = tenant_.meetings[0];
+  const FileEntry* video = nullptr;
+  const FileEntry* archive_chat = nullptr;
+  for (const FileEntry& f : m.files) {
+    if (f.kind == FileKind::kVideo) video = &f;
+    if (f.kind == FileKind::kArchiveChat) archive_chat = &f;
+  }
+  ASSERT_NE(video, nullptr);
+  ASSERT_NE(archive_chat, nullptr);
+  auto state = [&](const std::string& body) {
+    return Send("POST", "/_sim/state", "", body).status;
+  };
+  auto recording = [&](const std::string& file_id) {
+    const value listing = Json(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings"));
+    for (const value& f : listing.at("recording_files").as_array()) {
+      if (f.has_string_field("id") && f.at("id").as_string() == file_id) return f;
+    }
+    return value::null();
+  };
+  auto archived = [&](const std::string& file_id) {
+    const value listing = Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/archive_files"));
+    for (const value& f : listing.at("archive_files").as_array()) {
+      if (f.at("id").as_string() == file_id) return f;
+    }
+    return value::null();
+  };
+
+  ASSERT_EQ(state(R"({"file_id": ")" + video->file_id + R"(", "state": "processing"})"), 200);
+  EXPECT_EQ(recording(video->file_id).at("file_type").as_string(), "");
+  EXPECT_EQ(recording(video->file_id).at("status").as_string(), "processing");
+  EXPECT_EQ(Get("/rec/download/" + video->file_id).status, 404);
+  ASSERT_EQ(state(R"({"file_id": ")" + video->file_id + R"(", "state": "completed"})"), 200);
+  EXPECT_EQ(recording(video->file_id).at("file_type").as_string(), "MP4");
+  EXPECT_EQ(Get("/rec/download/" + video->file_id).status, 302);
+
+  ASSERT_EQ(state(R"({"file_id": ")" + archive_chat->file_id + R"(", "state": "failed"})"), 200);
+  EXPECT_EQ(archived(archive_chat->file_id).at("status").as_string(), "failed");
+  ASSERT_EQ(state(R"({"file_id": ")" + archive_chat->file_id + R"(", "state": "bad_fingerprint"})"),
+            200);
+  EXPECT_NE(archived(archive_chat->file_id).at("encryption_fingerprint").as_string(),
+            FileSha256(m, *archive_chat));
+
+  const std::string user = tenant_.users[0].id;
+  ASSERT_EQ(state(R"({"user_id": ")" + user + R"(", "recordings_error": 404})"), 200);
+  EXPECT_EQ(Get("/v2/users/" + user + "/recordings").status, 404);
+  ASSERT_EQ(state(R"({"user_id": ")" + user + R"(", "recordings_error": 0})"), 200);
+  EXPECT_EQ(Get("/v2/users/" + user + "/recordings").status, 200);
+
+  const std::string participants = "/v2/past_meetings/" + DoubleEncode(m.uuid) + "/participants";
+  ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "empty"})"), 200);
+  EXPECT_EQ(Json(Get(participants)).at("participants").size(), 0u);
+  ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "404"})"), 200);
+  EXPECT_EQ(Get(participants).status, 404);
+  ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "shown"})"), 200);
+  EXPECT_GT(Json(Get(participants)).at("participants").size(), 0u);
+
+  EXPECT_EQ(state(R"({"file_id": ")" + video->file_id + R"(", "state": "sideways"})"), 400);
+  EXPECT_EQ(state(R"({"file_id": "no-such-file", "state": "failed"})"), 404);
+  EXPECT_EQ(state(R"({"colour": "red"})"), 400);
+}
+
 TEST_F(SimulatorTest, UnknownPathsAndMethodsGetZoomErrors) {
   EXPECT_EQ(Get("/v2/nothing/here").status, 404);
   EXPECT_EQ(Send("DELETE", "/v2/users", "", "", {{"Authorization", "Bearer " + Token()}}).status,
