@@ -145,7 +145,7 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                absl::Seconds(60));
     };
   }
-  impl->hosts = std::make_unique<ZoomHostPolicy>(AllowedZoomHosts(config));
+  impl->hosts = std::make_unique<ZoomHostPolicy>(ZoomHostsFor(config));
   impl->tokens = std::make_unique<ZoomTokenSource>(
       *impl->http,
       ZoomCredentials{.oauth_url = config.zoom_oauth_url,
