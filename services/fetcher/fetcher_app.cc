@@ -221,6 +221,9 @@ absl::Status FetcherApp::Start() {
 void FetcherApp::Stop() {
   if (impl_ == nullptr) return;
   if (impl_->webhook_server) impl_->webhook_server->Stop();
+  // Zoom calls waiting out a rate-limit pause (a daily limit can last hours) end now, so the
+  // fetcher's threads can be joined.
+  impl_->limiter->Stop();
   impl_->fetcher->Stop();
   impl_->control->Join();
   if (impl_->producer) (void)impl_->producer->Flush(absl::Seconds(30));

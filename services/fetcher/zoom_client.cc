@@ -3,6 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/http/retrying_client.h"
@@ -129,7 +130,7 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     absl::StatusOr<std::string> token = tokens_.Token();
     if (!token.ok()) return token.status();
-    limiter_.Acquire(category);
+    if (absl::Status s = limiter_.Acquire(category); !s.ok()) return s;
     http::ClientRequest req;
     req.url = url;
     req.headers = {{"Authorization", "Bearer " + *token}, {"Accept", "application/json"}};
@@ -149,15 +150,21 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
       if (metrics_->throttled != nullptr) {
         metrics_->throttled->Add({{"category", CategoryName(category)}}).Increment();
       }
+      const std::string type =
+          http::FindHeader(resp->headers, "X-RateLimit-Type").value_or("QPS");
+      const bool daily = absl::EqualsIgnoreCase(type, "Daily-limit");
       const absl::Time now = absl::Now();
-      const absl::Time retry_at = RetryAt(*resp, now, absl::Seconds(1));
-      limiter_.OnThrottled(category, retry_at);
+      // Capped by the limiter: Retry-After comes from outside, and a daily limit names a time
+      // hours away.
+      const absl::Time resume_at =
+          limiter_.OnThrottled(category, RetryAt(*resp, now, absl::Seconds(1)),
+                               daily ? ZoomLimitType::kDaily : ZoomLimitType::kQps);
       last = absl::ResourceExhaustedError(
-          absl::StrCat("Zoom rate limit (", CategoryName(category), ", ",
-                       http::FindHeader(resp->headers, "X-RateLimit-Type").value_or("QPS"),
-                       ") on ", http::RedactUrl(url), "; retry after ", FormatZoomDateTime(retry_at)));
-      if (retry_at - now > options_.max_wait) return last;
-      continue;  // the limiter holds the next Acquire until retry_at
+          absl::StrCat("Zoom rate limit (", CategoryName(category), ", ", type, ") on ",
+                       http::RedactUrl(url), "; the category is paused until ",
+                       FormatZoomDateTime(resume_at)));
+      if (daily || resume_at - now > options_.max_wait) return last;
+      continue;  // the limiter holds the next Acquire until resume_at
     } else if (code == 401 && !refreshed) {
       // Code 124: the token expired or was revoked; fetch a new one once.
       tokens_.Invalidate(*token);
@@ -175,7 +182,10 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
           "Zoom refused ", http::RedactUrl(url), " with HTTP ", code, ": ",
           resp->body.substr(0, 300), code == 401 || code == 403 ? " (check the app's scopes)" : ""));
     }
-    absl::SleepFor(options_.backoff * (1 << std::min(attempt - 1, 6)));
+    if (absl::Status s = limiter_.Wait(options_.backoff * (1 << std::min(attempt - 1, 6)));
+        !s.ok()) {
+      return s;
+    }
   }
   return absl::UnavailableError(absl::StrCat("Zoom call failed after ", options_.max_attempts,
                                              " attempts: ", last.message()));
