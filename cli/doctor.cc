@@ -39,7 +39,7 @@ CheckResult CheckZoomToken(const RunConfig& c, http::HttpClient& http) {
             "Zoom App Marketplace, and that zoom.oauth_url is reachable"};
   }
   // One cheap listing proves the scopes (user:read:admin) as well as the token.
-  fetcher::ZoomHostPolicy hosts(fetcher::AllowedZoomHosts(f));
+  const fetcher::ZoomHostPolicy hosts = fetcher::ZoomHostsFor(f);
   fetcher::ZoomRateLimiter limiter({});
   fetcher::ZoomApi api(http, tokens, limiter, hosts,
                        fetcher::ZoomApi::Options{.api_base = f.zoom_api_url, .max_attempts = 2},

@@ -126,6 +126,17 @@ importer::ImporterApp& Pipeline::importer() { return *impl_->importer; }
 const std::string& Pipeline::bootstrap_servers() const { return impl_->bootstrap; }
 const RunConfig& Pipeline::config() const { return impl_->config; }
 
+absl::Status Pipeline::health() {
+  if (impl_ == nullptr || !impl_->converter || !impl_->mapper || !impl_->importer) {
+    return absl::UnavailableError("the pipeline is stopped");
+  }
+  for (absl::Status s :
+       {impl_->converter->health(), impl_->mapper->health(), impl_->importer->health()}) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 void Pipeline::Stop() {
   if (impl_ == nullptr) return;
   // Producers first, so nothing new enters a stage that has already stopped.

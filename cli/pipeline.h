@@ -55,6 +55,8 @@ class Pipeline {
   importer::ImporterApp& importer();
   const std::string& bootstrap_servers() const;
   const RunConfig& config() const;
+  // OK while every Kafka stage runs; the first stopped one otherwise (grpc.health.v1).
+  absl::Status health();
   void Stop();
 
  private:

@@ -54,6 +54,9 @@ int Run(const std::vector<std::string>& args) {
     return pipeline->services();
   };
   m.stop = [&] { pipeline.reset(); };
+  m.health = [&]() -> absl::Status {
+    return pipeline != nullptr ? pipeline->health() : absl::UnavailableError("not started");
+  };
   std::vector<std::string> argv_strings = {"zarc run"};
   if (!GraphConfigured(args)) argv_strings.push_back("--mapper.mode=csv-only");
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());

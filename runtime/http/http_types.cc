@@ -2,6 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace zarc::http {
@@ -78,6 +80,64 @@ std::string PercentEncode(absl::string_view text) {
     }
   }
   return out;
+}
+
+std::optional<UrlOrigin> ParseOrigin(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return std::nullopt;
+  UrlOrigin origin;
+  origin.scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
+  if (origin.scheme == "http") {
+    origin.port = 80;
+  } else if (origin.scheme == "https") {
+    origin.port = 443;
+  } else {
+    return std::nullopt;
+  }
+  absl::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (authority.find_first_of("@\\ \t\r\n") != absl::string_view::npos) return std::nullopt;
+  absl::string_view host = authority;
+  absl::string_view port;
+  if (!authority.empty() && authority[0] == '[') {  // IPv6 literal
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos) return std::nullopt;
+    host = authority.substr(0, close + 1);
+    absl::string_view rest = authority.substr(close + 1);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return std::nullopt;
+    port = rest;
+  } else if (const size_t colon = authority.find(':'); colon != absl::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return std::nullopt;
+  if (!port.empty()) {
+    int n = 0;
+    if (port.find_first_not_of("0123456789") != absl::string_view::npos ||
+        !absl::SimpleAtoi(port, &n) || n < 1 || n > 65535) {
+      return std::nullopt;
+    }
+    origin.port = n;
+  }
+  origin.host = absl::AsciiStrToLower(host);
+  return origin;
+}
+
+std::string FormatOrigin(const UrlOrigin& origin) {
+  return absl::StrCat(origin.scheme, "://", origin.host, ":", origin.port);
+}
+
+absl::Status CheckSameOrigin(absl::string_view link, absl::string_view configured,
+                             absl::string_view what, absl::string_view configured_key) {
+  const std::optional<UrlOrigin> want = ParseOrigin(configured);
+  const std::optional<UrlOrigin> got = ParseOrigin(link);
+  if (want && got && *want == *got) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      what, " points to ",
+      got ? absl::StrCat("host \"", got->host, "\" (", FormatOrigin(*got), ")")
+          : std::string("something that is not a plain http(s) URL"),
+      ", not to ", want ? FormatOrigin(*want) : std::string(configured), " (", configured_key,
+      "); not followed, so the access token is not sent there"));
 }
 
 }  // namespace zarc::http

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/io/byte_stream.h"
@@ -48,5 +49,29 @@ std::optional<std::string> QueryParam(absl::string_view query, absl::string_view
 std::string PercentDecode(absl::string_view text, bool plus_is_space = false);
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string PercentEncode(absl::string_view text);
+
+// Scheme, host and port of an absolute http(s) URL (RFC 6454 origin): where a request goes, and
+// so whether a credential may go with it.
+struct UrlOrigin {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // lower-cased; an IPv6 literal keeps its brackets
+  int port = 0;        // the scheme's default (80, 443) when the URL has none
+  bool operator==(const UrlOrigin& other) const {
+    return scheme == other.scheme && host == other.host && port == other.port;
+  }
+  bool operator!=(const UrlOrigin& other) const { return !(*this == other); }
+};
+// The origin of `url`, or nullopt if it is not an absolute http(s) URL or is ambiguous about its
+// host: userinfo ("a@b"), a backslash or a bad port are refused, since clients disagree on them.
+std::optional<UrlOrigin> ParseOrigin(absl::string_view url);
+// "https://host:port", for errors and logs (never a path or query).
+std::string FormatOrigin(const UrlOrigin& origin);
+
+// For links a server hands back (Graph's @odata.nextLink): OK if `link` has exactly the origin
+// of `configured` (scheme, host and port), so a bearer token may follow it; otherwise
+// FAILED_PRECONDITION naming `what`, the link's host and `configured_key`, never the link's path
+// or query.
+absl::Status CheckSameOrigin(absl::string_view link, absl::string_view configured,
+                             absl::string_view what, absl::string_view configured_key);
 
 }  // namespace zarc::http

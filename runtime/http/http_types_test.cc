@@ -38,5 +38,24 @@ TEST(HttpTypesTest, PercentEncodeLeavesOnlyUnreserved) {
   EXPECT_EQ(PercentDecode(PercentEncode("/x==/y")), "/x==/y");
 }
 
+TEST(HttpTypesTest, ParseOriginGivesSchemeHostAndEffectivePort) {
+  std::optional<UrlOrigin> o = ParseOrigin("HTTPS://Graph.Microsoft.com/v1.0/users?$top=1");
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(FormatOrigin(*o), "https://graph.microsoft.com:443");
+  EXPECT_EQ(ParseOrigin("https://graph.microsoft.com:443/x"), o);
+  EXPECT_NE(ParseOrigin("http://graph.microsoft.com/x"), o);
+  EXPECT_NE(ParseOrigin("https://graph.microsoft.com:8443/x"), o);
+  EXPECT_EQ(ParseOrigin("http://127.0.0.1:8080")->port, 8080);
+  EXPECT_EQ(ParseOrigin("http://[::1]:9000/a")->host, "[::1]");
+  // Ambiguous or not http(s): no origin, so no credential goes there.
+  EXPECT_FALSE(ParseOrigin("https://graph.microsoft.com@evil.test/").has_value());
+  EXPECT_FALSE(ParseOrigin("https://evil.test\\@graph.microsoft.com/").has_value());
+  EXPECT_FALSE(ParseOrigin("https://graph.microsoft.com:443x/").has_value());
+  EXPECT_FALSE(ParseOrigin("https://graph.microsoft.com:0/").has_value());
+  EXPECT_FALSE(ParseOrigin("ftp://graph.microsoft.com/").has_value());
+  EXPECT_FALSE(ParseOrigin("/v1.0/users").has_value());
+  EXPECT_FALSE(ParseOrigin("https:///path").has_value());
+}
+
 }  // namespace
 }  // namespace zarc::http

@@ -1,23 +1,53 @@
 #include "runtime/json/json.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace zarc::json {
 
-absl::StatusOr<Value> Parse(absl::string_view text, absl::string_view what) {
+namespace {
+
+// Where parsing stopped. cpprestsdk gives the position only in its exception text
+// ("* Line 1, Column 7 Syntax error: Malformed token"): only the two numbers are taken from it,
+// so nothing of the document itself can reach an error.
+std::string Position(const std::string& text) {
   try {
-    std::error_code ec;
-    Value v = Value::parse(std::string(text), ec);
-    if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " is not valid JSON (", ec.message(), "); first bytes: \"",
-                       text.substr(0, 80), "\""));
-    }
-    return v;
+    (void)Value::parse(text);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON: ", e.what()));
+    int line = 0;
+    int column = 0;
+    if (std::sscanf(e.what(), "* Line %d, Column %d", &line, &column) == 2 && line > 0) {
+      size_t offset = 0;
+      for (int l = 1; l < line && offset < text.size(); ++l) {
+        const size_t nl = text.find('\n', offset);
+        offset = nl == std::string::npos ? text.size() : nl + 1;
+      }
+      offset = std::min(text.size(), offset + static_cast<size_t>(std::max(column - 1, 0)));
+      return absl::StrCat(" near byte ", offset, " (line ", line, ", column ", column, ")");
+    }
   }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<Value> Parse(absl::string_view text, absl::string_view what) {
+  // The text is never quoted in the error: documents parsed here include token responses, and
+  // errors end up in logs and status replies.
+  const std::string copy(text);
+  std::error_code ec;
+  try {
+    Value v = Value::parse(copy, ec);
+    if (!ec) return v;
+  } catch (const std::exception&) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON (", ec.message(),
+                                                 Position(copy), " of ", text.size(),
+                                                 " bytes; content not shown)"));
 }
 
 std::string Serialize(const Value& value) { return value.serialize(); }

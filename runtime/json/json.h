@@ -17,7 +17,9 @@ namespace zarc::json {
 
 using Value = web::json::value;
 
-// Parses UTF-8 JSON text. `what` names the document in the error ("users page", "webhook body").
+// Parses UTF-8 JSON text. `what` names the document in the error ("users page", "webhook body");
+// the error gives the reason, where parsing stopped and the size, never any of the text (it may be
+// a token response).
 absl::StatusOr<Value> Parse(absl::string_view text, absl::string_view what);
 std::string Serialize(const Value& value);
 

@@ -1,5 +1,6 @@
 #include "runtime/json/json.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,6 +24,24 @@ TEST(JsonTest, ReadsFieldsOfEitherTypeWithoutThrowing) {
   EXPECT_EQ(Int(*v, "name", -1), -1);
   EXPECT_TRUE(Array(*v, "name").empty());
   EXPECT_TRUE(Object(*v, "list").is_null());
+}
+
+TEST(JsonTest, MalformedJsonNeverQuotesItsContent) {
+  const std::string secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.sig";
+  const std::string text =
+      "{\"access_token\": \"" + secret + "\", \"token_type\": \"bearer\",\n \"expires_in\": 36oo}";
+  absl::StatusOr<Value> v = Parse(text, "Zoom token response");
+  ASSERT_FALSE(v.ok());
+  const std::string message(v.status().message());
+  EXPECT_THAT(message, HasSubstr("Zoom token response is not valid JSON"));
+  EXPECT_THAT(message, HasSubstr(absl::StrCat(text.size(), " bytes")));
+  EXPECT_THAT(message, HasSubstr("line 2"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr(secret.substr(0, 12))));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("access_token")));
+  // A document cut short (a truncated answer) says so without quoting it either.
+  v = Parse(text.substr(0, 40), "Zoom token response");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.status().message(), ::testing::Not(HasSubstr("eyJhbGci")));
 }
 
 TEST(JsonTest, MalformedJsonNamesTheDocument) {

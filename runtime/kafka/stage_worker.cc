@@ -1,5 +1,6 @@
 #include "runtime/kafka/stage_worker.h"
 
+#include "absl/strings/str_cat.h"
 #include "runtime/log/log.h"
 
 namespace zarc::kafka {
@@ -12,6 +13,7 @@ absl::StatusOr<std::unique_ptr<StageWorker>> StageWorker::Start(const KafkaConfi
       StageRunner::Create(config, std::move(options), std::move(handler));
   if (!runner.ok()) return runner.status();
   std::unique_ptr<StageWorker> worker(new StageWorker());
+  worker->stage_ = stage;
   worker->runner_ = *std::move(runner);
   {
     absl::MutexLock lock(&worker->mutex_);
@@ -38,6 +40,14 @@ void StageWorker::Stop() {
 absl::Status StageWorker::status() {
   absl::MutexLock lock(&mutex_);
   return status_;
+}
+
+absl::Status StageWorker::health() {
+  absl::MutexLock lock(&mutex_);
+  if (running_) return absl::OkStatus();
+  return absl::UnavailableError(
+      status_.ok() ? absl::StrCat("stage ", stage_, " is stopped")
+                   : absl::StrCat("stage ", stage_, " stopped: ", status_.message()));
 }
 
 bool StageWorker::running() {

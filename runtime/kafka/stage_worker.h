@@ -23,9 +23,13 @@ class StageWorker {
   // OK while running or after a clean stop; the error Run() returned otherwise.
   absl::Status status();
   bool running();
+  // For health checks: OK while the runner runs; once it has returned (a fatal error, or a stop),
+  // UNAVAILABLE naming the stage and why.
+  absl::Status health();
 
  private:
   StageWorker() = default;
+  std::string stage_;
   std::unique_ptr<StageRunner> runner_;
   std::thread thread_;
   absl::Mutex mutex_;

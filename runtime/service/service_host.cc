@@ -8,9 +8,11 @@
 
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "runtime/log/log.h"
 #include "runtime/service/health_service.h"
 
@@ -58,6 +60,17 @@ struct ServiceHost::Impl {
   std::unique_ptr<grpc::Server> server;
   int grpc_port = 0;
   int metrics_port = 0;
+
+  absl::Mutex mutex;
+  bool serving ABSL_GUARDED_BY(mutex) = false;
+  bool failed ABSL_GUARDED_BY(mutex) = false;  // the health probe failed: NOT_SERVING for good
+  bool stop_monitor ABSL_GUARDED_BY(mutex) = false;
+  std::thread monitor;
+
+  void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    health.SetStatus("", serving && !failed ? grpc::health::v1::HealthCheckResponse::SERVING
+                                            : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
 };
 
 ServiceHost::ServiceHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -107,15 +120,54 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
 prometheus::Registry& ServiceHost::metrics() { return *impl_->registry; }
 
 void ServiceHost::SetServing(bool serving, const std::string& component) {
+  if (component.empty()) {
+    absl::MutexLock lock(&impl_->mutex);
+    impl_->serving = serving;
+    impl_->Publish();
+    return;
+  }
   const auto status = serving ? grpc::health::v1::HealthCheckResponse::SERVING
                               : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
   impl_->health.SetStatus(component, status);
+}
+
+void ServiceHost::MonitorHealth(std::function<absl::Status()> probe, absl::Duration period) {
+  StopHealthMonitor();
+  {
+    absl::MutexLock lock(&impl_->mutex);
+    impl_->stop_monitor = false;
+  }
+  Impl* impl = impl_.get();
+  impl->monitor = std::thread([impl, probe = std::move(probe), period] {
+    absl::MutexLock lock(&impl->mutex);
+    while (!impl->failed) {
+      impl->mutex.AwaitWithTimeout(absl::Condition(&impl->stop_monitor), period);
+      if (impl->stop_monitor) return;
+      impl->mutex.Unlock();  // the probe takes the component's own locks
+      absl::Status status = probe();
+      impl->mutex.Lock();
+      if (status.ok() || impl->stop_monitor) continue;
+      log::Error(impl->name, "no longer serving: a component stopped; restart the service",
+                 {{"error", status}});
+      impl->failed = true;
+      impl->Publish();
+    }
+  });
+}
+
+void ServiceHost::StopHealthMonitor() {
+  {
+    absl::MutexLock lock(&impl_->mutex);
+    impl_->stop_monitor = true;
+  }
+  if (impl_->monitor.joinable()) impl_->monitor.join();
 }
 
 int ServiceHost::grpc_port() const { return impl_->grpc_port; }
 int ServiceHost::metrics_port() const { return impl_->metrics_port; }
 
 void ServiceHost::Shutdown() {
+  StopHealthMonitor();
   if (impl_->server == nullptr) return;
   impl_->health.Shutdown();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -127,7 +179,8 @@ int RunServiceMainImpl(const std::string& name, int argc, char** argv,
                        const std::vector<config::OptionSpec>& specs,
                        const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
                                                                       std::string* printed)>& load,
-                       const StartFn& start, const std::function<void()>& stop) {
+                       const StartFn& start, const std::function<void()>& stop,
+                       const std::function<absl::Status()>& health) {
   BlockShutdownSignals();
   config::Sources sources{.args = {argv + 1, argv + argc}, .env = config::ProcessEnvironment()};
   for (const std::string& a : sources.args) {
@@ -165,9 +218,11 @@ int RunServiceMainImpl(const std::string& name, int argc, char** argv,
     return 1;
   }
   (*host)->SetServing(true);
+  if (health) (*host)->MonitorHealth(health);
   const int signo = WaitForShutdownSignal();
   log::Info(name, "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*host)->SetServing(false);
+  (*host)->StopHealthMonitor();  // before `stop` takes away what the probe reads
   stop();
   (*host)->Shutdown();
   log::Info(name, "stopped cleanly");

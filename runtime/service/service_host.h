@@ -1,11 +1,13 @@
 #pragma once
 
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "runtime/config/config.h"
 
 namespace grpc {
@@ -50,8 +52,17 @@ class ServiceHost {
   ~ServiceHost();
 
   prometheus::Registry& metrics();
-  // Marks the process (and `component`, if given) serving or not for health checks.
+  // Marks the process (and `component`, if given) serving or not for health checks. After the
+  // health probe failed (MonitorHealth), the process stays NOT_SERVING whatever this says.
   void SetServing(bool serving, const std::string& component = "");
+  // Calls `probe` every `period` on a thread of the host. The first time it fails (a stage
+  // runner that stopped on a fatal error) the error is logged and the process goes NOT_SERVING
+  // for good: what stopped does not restart by itself, and Kubernetes replaces the pod. `probe`
+  // must stay callable until StopHealthMonitor() or Shutdown(). One monitor per host.
+  void MonitorHealth(std::function<absl::Status()> probe,
+                     absl::Duration period = absl::Seconds(1));
+  // Stops and joins the monitor, if any; idempotent. Call before what `probe` uses goes away.
+  void StopHealthMonitor();
   int grpc_port() const;
   int metrics_port() const;
   // Health goes NOT_SERVING, then the gRPC server stops (in-flight calls get `grace`).
@@ -76,6 +87,9 @@ struct ServiceMain {
   std::function<absl::StatusOr<std::vector<grpc::Service*>>(const Config&, prometheus::Registry&)>
       start;
   std::function<void()> stop;
+  // Optional, called every second once serving (after `start`, until `stop`): a failure turns the
+  // process NOT_SERVING (ServiceHost::MonitorHealth).
+  std::function<absl::Status()> health;
 };
 
 using StartFn =
@@ -85,7 +99,8 @@ int RunServiceMainImpl(const std::string& name, int argc, char** argv,
                        const std::vector<config::OptionSpec>& specs,
                        const std::function<absl::StatusOr<HostConfig>(const config::Sources&,
                                                                       std::string* printed)>& load,
-                       const StartFn& start, const std::function<void()>& stop);
+                       const StartFn& start, const std::function<void()>& stop,
+                       const std::function<absl::Status()>& health = nullptr);
 
 template <typename Config>
 int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
@@ -105,7 +120,8 @@ int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
       },
       [&]() {
         if (m.stop) m.stop();
-      });
+      },
+      m.health);
 }
 
 }  // namespace zarc::service
@@ -113,8 +129,9 @@ int RunServiceMain(ServiceMain<Config>& m, int argc, char** argv) {
 namespace zarc::service {
 
 // main() of a service built as an `App` (FetcherApp, ConverterApp, ...): App::Create(config,
-// registry*) → StatusOr<unique_ptr<App>>, Start(), and optionally control_service() for its gRPC
-// control plane. The app is destroyed (stopping it) on SIGTERM.
+// registry*) → StatusOr<unique_ptr<App>>, Start(), optionally control_service() for its gRPC
+// control plane, and optionally health() (OK while its stage runs) for grpc.health.v1. The app is
+// destroyed (stopping it) on SIGTERM.
 template <typename App, typename Config>
 int RunAppService(std::string name, config::Schema<Config> schema, HostConfig Config::*host,
                   int argc, char** argv) {
@@ -133,6 +150,13 @@ int RunAppService(std::string name, config::Schema<Config> schema, HostConfig Co
     }
   };
   m.stop = [&] { app.reset(); };
+  if constexpr (requires(App& a) {
+                  { a.health() } -> std::convertible_to<absl::Status>;
+                }) {
+    m.health = [&]() -> absl::Status {
+      return app != nullptr ? app->health() : absl::UnavailableError("not started");
+    };
+  }
   return RunServiceMain(m, argc, argv);
 }
 

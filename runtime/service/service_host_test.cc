@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -87,6 +89,50 @@ TEST(ServiceHostTest, WatchStreamsChanges) {
   ASSERT_TRUE(reader->Read(&resp));
   EXPECT_EQ(resp.status(), HealthCheckResponse::SERVING);
   ctx.TryCancel();
+}
+
+TEST(ServiceHostTest, AFailedHealthProbeTurnsTheServiceNotServingForGood) {
+  auto host = ServiceHost::Start("test", LocalConfig(), {});
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string((*host)->grpc_port()), grpc::InsecureChannelCredentials()));
+  auto check = [&]() {
+    grpc::ClientContext ctx;
+    HealthCheckRequest req;
+    HealthCheckResponse resp;
+    EXPECT_TRUE(stub->Check(&ctx, req, &resp).ok());
+    return resp.status();
+  };
+  absl::Mutex mu;
+  absl::Status stage_status;  // what the probe reports, as a stage worker would
+  (*host)->SetServing(true);
+  (*host)->MonitorHealth(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return stage_status;
+      },
+      absl::Milliseconds(20));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(check(), HealthCheckResponse::SERVING);
+
+  {
+    absl::MutexLock lock(&mu);
+    stage_status = absl::UnavailableError("stage converter stopped: fatal Kafka consumer error");
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (check() != HealthCheckResponse::NOT_SERVING && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(check(), HealthCheckResponse::NOT_SERVING);
+  // The stage does not come back by itself, so neither does the service.
+  {
+    absl::MutexLock lock(&mu);
+    stage_status = absl::OkStatus();
+  }
+  (*host)->SetServing(true);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(check(), HealthCheckResponse::NOT_SERVING);
+  (*host)->StopHealthMonitor();
 }
 
 TEST(ServiceHostTest, MetricsEndpointServesRegisteredMetrics) {

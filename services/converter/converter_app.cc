@@ -54,4 +54,11 @@ void ConverterApp::Stop() {
   if (impl_ != nullptr && impl_->worker != nullptr) impl_->worker->Stop();
 }
 
+absl::Status ConverterApp::health() {
+  if (impl_ == nullptr || impl_->worker == nullptr) {
+    return absl::UnavailableError("the stage has not started");
+  }
+  return impl_->worker->health();
+}
+
 }  // namespace zarc::converter

@@ -20,6 +20,8 @@ class ConverterApp {
   ~ConverterApp();
   absl::Status Start();
   void Stop();
+  // OK while the stage runs; why not once its runner stopped (grpc.health.v1 goes NOT_SERVING).
+  absl::Status health();
 
  private:
   struct Impl;

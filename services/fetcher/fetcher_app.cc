@@ -170,7 +170,7 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                absl::Seconds(60));
     };
   }
-  impl->hosts = std::make_unique<ZoomHostPolicy>(AllowedZoomHosts(config));
+  impl->hosts = std::make_unique<ZoomHostPolicy>(ZoomHostsFor(config));
   impl->tokens = std::make_unique<ZoomTokenSource>(
       *impl->http,
       ZoomCredentials{.oauth_url = config.zoom_oauth_url,
@@ -275,6 +275,9 @@ absl::Status FetcherApp::Start() {
 void FetcherApp::Stop() {
   if (impl_ == nullptr) return;
   if (impl_->webhook_server) impl_->webhook_server->Stop();
+  // Zoom calls waiting out a rate-limit pause (a daily limit can last hours) end now, so the
+  // fetcher's threads can be joined.
+  impl_->limiter->Stop();
   impl_->verifier->Stop();
   impl_->reconciler->Stop();
   impl_->fetcher->Stop();

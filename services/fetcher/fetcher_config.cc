@@ -20,7 +20,8 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .String("zoom.client_id", &FetcherConfig::zoom_client_id, "", "S2S OAuth app client ID")
       .Secret("zoom.client_secret", &FetcherConfig::zoom_client_secret, "S2S OAuth app client secret")
       .List("zoom.domains", &FetcherConfig::zoom_domains, "zoom.us,zoom.com",
-            "hosts (and their subdomains) a Zoom token may be sent to; the API and OAuth hosts are added")
+            "hosts (and their subdomains) a Zoom token may be sent to, over https on port 443 only; "
+            "the API and OAuth URLs are allowed as configured (scheme, host and port)")
       .Enum("zoom.plan", &FetcherConfig::zoom_plan, "pro", {"pro", "business"},
             "Zoom plan, for the per-second rate limits per category")
       .String("zoom.ca_file", &FetcherConfig::ca_file, "", "extra PEM CA file for Zoom endpoints")
@@ -67,6 +68,9 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .String("fetcher.webhook_tls_key", &FetcherConfig::webhook_tls_key, "",
               "PEM private key for HTTPS on the webhook port")
       .Check([](const FetcherConfig& c) -> absl::Status {
+        for (const std::string& domain : c.zoom_domains) {
+          if (absl::Status s = CheckZoomDomain(domain); !s.ok()) return s;
+        }
         if (c.webhook_port != 0 && c.webhook_secret.empty()) {  // asked for, but unverifiable
           return absl::InvalidArgumentError(
               "fetcher.webhook_port is set but fetcher.webhook_secret is not: webhooks cannot be "
@@ -81,13 +85,8 @@ config::Schema<FetcherConfig> FetcherSchema() {
   return s;
 }
 
-std::vector<std::string> AllowedZoomHosts(const FetcherConfig& config) {
-  std::vector<std::string> hosts = config.zoom_domains;
-  for (const std::string& url : {config.zoom_api_url, config.zoom_oauth_url}) {
-    UrlParts p = SplitUrl(url);
-    if (!p.host.empty()) hosts.push_back(p.port.empty() ? p.host : absl::StrCat(p.host, ":", p.port));
-  }
-  return hosts;
+ZoomHostPolicy ZoomHostsFor(const FetcherConfig& config) {
+  return ZoomHostPolicy(config.zoom_domains, {config.zoom_api_url, config.zoom_oauth_url});
 }
 
 }  // namespace zarc::fetcher

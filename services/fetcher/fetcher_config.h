@@ -8,6 +8,7 @@
 #include "runtime/config/config.h"
 #include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
+#include "services/fetcher/url_policy.h"
 
 namespace zarc::fetcher {
 
@@ -52,7 +53,8 @@ struct FetcherConfig {
 
 config::Schema<FetcherConfig> FetcherSchema();
 
-// The hosts a Zoom token may go to: zoom.domains plus the hosts of the configured API and OAuth URLs.
-std::vector<std::string> AllowedZoomHosts(const FetcherConfig& config);
+// Where a Zoom token may go: zoom.domains (https, port 443) and exactly the configured API and
+// OAuth URLs' scheme, host and port.
+ZoomHostPolicy ZoomHostsFor(const FetcherConfig& config);
 
 }  // namespace zarc::fetcher

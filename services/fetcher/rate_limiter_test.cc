@@ -1,5 +1,6 @@
 #include "services/fetcher/rate_limiter.h"
 
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -31,7 +32,7 @@ TEST(ZoomRateLimiterTest, NeverMoreThanTheLimitInAnySecond) {
                           fake.clock());
   std::vector<absl::Time> sent;
   for (int i = 0; i < 200; ++i) {
-    limiter.Acquire(ZoomCategory::kMedium);
+    ASSERT_TRUE(limiter.Acquire(ZoomCategory::kMedium).ok());
     sent.push_back(fake.now);
   }
   EXPECT_LE(MaxInAnySecond(sent), 20);
@@ -42,18 +43,59 @@ TEST(ZoomRateLimiterTest, NeverMoreThanTheLimitInAnySecond) {
 TEST(ZoomRateLimiterTest, ThrottlingPausesUntilRetryAfterAndSlowsDown) {
   FakeClock fake;
   ZoomRateLimiter limiter({}, fake.clock());
-  limiter.Acquire(ZoomCategory::kLight);
+  ASSERT_TRUE(limiter.Acquire(ZoomCategory::kLight).ok());
   const absl::Time retry_at = fake.now + absl::Seconds(5);
   limiter.OnThrottled(ZoomCategory::kLight, retry_at);
-  limiter.Acquire(ZoomCategory::kLight);
+  ASSERT_TRUE(limiter.Acquire(ZoomCategory::kLight).ok());
   EXPECT_GE(fake.now, retry_at);
   EXPECT_LT(limiter.CurrentRate(ZoomCategory::kLight), 30);
   // Other categories are not affected.
   const absl::Time before = fake.now;
-  limiter.Acquire(ZoomCategory::kHeavy);
+  ASSERT_TRUE(limiter.Acquire(ZoomCategory::kHeavy).ok());
   EXPECT_LT(fake.now - before, absl::Seconds(1));
   for (int i = 0; i < 1000; ++i) limiter.OnSuccess(ZoomCategory::kLight);
   EXPECT_DOUBLE_EQ(limiter.CurrentRate(ZoomCategory::kLight), 30);
+}
+
+TEST(ZoomRateLimiterTest, RetryAfterIsCappedForQpsAndDailyLimits) {
+  FakeClock fake;
+  ZoomRateLimiter limiter({}, fake.clock());
+  const absl::Time start = fake.now;
+  // A QPS 429 that asks for a day: the category resumes after at most a minute.
+  EXPECT_EQ(limiter.OnThrottled(ZoomCategory::kMedium, start + absl::Hours(24)),
+            start + ZoomRateLimiter::kMaxQpsPause);
+  ASSERT_TRUE(limiter.Acquire(ZoomCategory::kMedium).ok());
+  EXPECT_LE(fake.now - start, ZoomRateLimiter::kMaxQpsPause + absl::Seconds(1));
+  // A daily limit pauses the category until the date Zoom names, but never beyond a day.
+  const absl::Time reset = fake.now + absl::Hours(5);
+  EXPECT_EQ(limiter.OnThrottled(ZoomCategory::kHeavy, reset, ZoomLimitType::kDaily), reset);
+  ASSERT_TRUE(limiter.Acquire(ZoomCategory::kHeavy).ok());
+  EXPECT_GE(fake.now, reset);
+  EXPECT_EQ(limiter.OnThrottled(ZoomCategory::kHeavy, fake.now + absl::Hours(24 * 365),
+                                ZoomLimitType::kDaily),
+            fake.now + ZoomRateLimiter::kMaxDailyPause);
+}
+
+// Real time: the waits below are what Stop() must cut short.
+TEST(ZoomRateLimiterTest, StopEndsAWaitForAHugeRetryAfterWithinASecond) {
+  for (ZoomLimitType type : {ZoomLimitType::kQps, ZoomLimitType::kDaily}) {
+    ZoomRateLimiter limiter({});
+    limiter.OnThrottled(ZoomCategory::kMedium, absl::Now() + absl::Hours(10), type);
+    absl::Status result;
+    absl::Time returned;
+    std::thread waiter([&] {
+      result = limiter.Acquire(ZoomCategory::kMedium);
+      returned = absl::Now();
+    });
+    absl::SleepFor(absl::Milliseconds(300));
+    const absl::Time stop = absl::Now();
+    limiter.Stop();
+    waiter.join();
+    EXPECT_EQ(result.code(), absl::StatusCode::kCancelled);
+    EXPECT_LT(returned - stop, absl::Milliseconds(1100));
+    EXPECT_EQ(limiter.Acquire(ZoomCategory::kLight).code(), absl::StatusCode::kCancelled);
+    EXPECT_EQ(limiter.Wait(absl::Hours(1)).code(), absl::StatusCode::kCancelled);
+  }
 }
 
 }  // namespace

@@ -6,47 +6,27 @@
 
 namespace zarc::fetcher {
 
-UrlParts SplitUrl(absl::string_view url) {
-  UrlParts p;
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) return p;
-  p.scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
-  if (p.scheme != "http" && p.scheme != "https") return {};
-  absl::string_view rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  // Userinfo ("user@host") is a classic way to disguise a host: take what follows the last '@'.
-  if (size_t at = rest.rfind('@'); at != absl::string_view::npos) rest = rest.substr(at + 1);
-  if (!rest.empty() && rest[0] == '[') {  // IPv6 literal
-    const size_t close = rest.find(']');
-    if (close == absl::string_view::npos) return {};
-    p.host = absl::AsciiStrToLower(rest.substr(0, close + 1));
-    if (close + 1 < rest.size() && rest[close + 1] == ':') p.port = std::string(rest.substr(close + 2));
-    return p;
+ZoomHostPolicy::ZoomHostPolicy(std::vector<std::string> domains,
+                               const std::vector<std::string>& exact_urls)
+    : domains_(std::move(domains)) {
+  for (std::string& d : domains_) d = absl::AsciiStrToLower(d);
+  for (const std::string& url : exact_urls) {
+    if (std::optional<http::UrlOrigin> o = http::ParseOrigin(url)) exact_.push_back(*o);
   }
-  const size_t colon = rest.find(':');
-  p.host = absl::AsciiStrToLower(rest.substr(0, colon));
-  if (colon != absl::string_view::npos) p.port = std::string(rest.substr(colon + 1));
-  return p;
-}
-
-ZoomHostPolicy::ZoomHostPolicy(std::vector<std::string> allowed) : allowed_(std::move(allowed)) {
-  for (std::string& a : allowed_) a = absl::AsciiStrToLower(a);
 }
 
 bool ZoomHostPolicy::Allows(absl::string_view url) const {
-  const UrlParts p = SplitUrl(url);
-  if (p.host.empty()) return false;
-  for (const std::string& entry : allowed_) {
-    absl::string_view host = entry;
-    absl::string_view port;
-    if (size_t colon = entry.rfind(':'); colon != std::string::npos && entry.back() != ']') {
-      host = absl::string_view(entry).substr(0, colon);
-      port = absl::string_view(entry).substr(colon + 1);
-    }
-    if (!port.empty() && port != p.port) continue;
-    if (p.host == host) return true;
-    if (p.host.size() > host.size() + 1 && absl::EndsWith(p.host, host) &&
-        p.host[p.host.size() - host.size() - 1] == '.') {
+  const std::optional<http::UrlOrigin> o = http::ParseOrigin(url);
+  if (!o) return false;
+  for (const http::UrlOrigin& exact : exact_) {
+    if (*o == exact) return true;
+  }
+  if (o->scheme != "https" || o->port != 443) return false;
+  for (const std::string& domain : domains_) {
+    if (domain.empty()) continue;
+    if (o->host == domain) return true;
+    if (o->host.size() > domain.size() + 1 && absl::EndsWith(o->host, domain) &&
+        o->host[o->host.size() - domain.size() - 1] == '.') {
       return true;
     }
   }
@@ -55,10 +35,23 @@ bool ZoomHostPolicy::Allows(absl::string_view url) const {
 
 absl::Status ZoomHostPolicy::Check(absl::string_view url) const {
   if (Allows(url)) return absl::OkStatus();
-  const UrlParts p = SplitUrl(url);
+  const std::optional<http::UrlOrigin> o = http::ParseOrigin(url);
   return absl::PermissionDeniedError(absl::StrCat(
-      "refusing to send the Zoom token to host \"", p.host.empty() ? "(not an http URL)" : p.host,
-      "\": it is not among the configured Zoom domains (fetcher.zoom_domains)"));
+      "refusing to send the Zoom token to ",
+      o ? absl::StrCat("host \"", o->host, "\" (", http::FormatOrigin(*o), ")")
+        : std::string("a URL that is not a plain http(s) URL"),
+      ": a token goes only to hosts in zoom.domains over https on port 443, or to exactly the "
+      "scheme, host and port of zoom.api_url and zoom.oauth_url"));
+}
+
+absl::Status CheckZoomDomain(absl::string_view domain) {
+  if (domain.empty() || domain.find_first_of(":/@?#[] \\") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "zoom.domains entry \"", domain,
+        "\" is not a bare host name; Zoom domains are reached over https on port 443 only (a "
+        "simulator or a regional host on another scheme or port belongs in zoom.api_url)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace zarc::fetcher

@@ -3,6 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/http/retrying_client.h"
@@ -137,7 +138,7 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
     }
     absl::StatusOr<std::string> token = tokens_.Token();
     if (!token.ok()) return token.status();
-    limiter_.Acquire(category);
+    if (absl::Status s = limiter_.Acquire(category); !s.ok()) return s;
     http::ClientRequest req;
     req.url = url;
     req.headers = {{"Authorization", "Bearer " + *token}, {"Accept", "application/json"}};
@@ -157,19 +158,22 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
       if (metrics_->throttled != nullptr) {
         metrics_->throttled->Add({{"category", CategoryName(category)}}).Increment();
       }
+      const std::string type =
+          http::FindHeader(resp->headers, "X-RateLimit-Type").value_or("QPS");
+      const bool daily = absl::EqualsIgnoreCase(type, "Daily-limit");
       const absl::Time now = absl::Now();
       const absl::Time retry_at = RetryAt(*resp, now, absl::Seconds(1));
       last = absl::ResourceExhaustedError(
-          absl::StrCat("Zoom rate limit (", CategoryName(category), ", ",
-                       http::FindHeader(resp->headers, "X-RateLimit-Type").value_or("QPS"),
-                       ") on ", http::RedactUrl(url), "; retry after ", FormatZoomDateTime(retry_at)));
-      // A wait beyond max_wait is Zoom's daily limit, which may be this call's own (per user) as
-      // well as the category's: end this call, and leave the other calls to learn it from Zoom
-      // rather than pausing them all until the limit resets.
-      if (retry_at - now > options_.max_wait) {
+          absl::StrCat("Zoom rate limit (", CategoryName(category), ", ", type, ") on ",
+                       http::RedactUrl(url), "; retry after ", FormatZoomDateTime(retry_at)));
+      // Zoom's daily limit (or any wait beyond max_wait) may be this call's own (per user) as well
+      // as the category's: end this call, and leave the other calls to learn it from Zoom rather
+      // than pausing them all until the limit resets (hours away).
+      if (daily || retry_at - now > options_.max_wait) {
         limiter_.OnThrottled(category, now + std::min(options_.max_wait, absl::Seconds(1)));
         return last;
       }
+      // Capped by the limiter: Retry-After comes from outside.
       limiter_.OnThrottled(category, retry_at);
       continue;  // the limiter holds the next Acquire until retry_at
     } else if (code == 401 && !refreshed) {
@@ -189,7 +193,10 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
           "Zoom refused ", http::RedactUrl(url), " with HTTP ", code, ": ",
           resp->body.substr(0, 300), code == 401 || code == 403 ? " (check the app's scopes)" : ""));
     }
-    absl::SleepFor(options_.backoff * (1 << std::min(attempt - 1, 6)));
+    if (absl::Status s = limiter_.Wait(options_.backoff * (1 << std::min(attempt - 1, 6)));
+        !s.ok()) {
+      return s;
+    }
   }
   return absl::UnavailableError(absl::StrCat("Zoom call failed after ", options_.max_attempts,
                                              " attempts: ", last.message()));

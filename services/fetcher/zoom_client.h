@@ -49,15 +49,16 @@ class ZoomTokenSource {
 };
 
 // The Zoom REST calls the fetcher makes, each paced by its rate-limit category and retried on
-// 429 (honouring Retry-After), 5xx and transport errors. A token goes only to allowed hosts.
+// 429 (honouring Retry-After, capped by the limiter), 5xx and transport errors. A daily-limit 429
+// pauses the category and ends the call with RESOURCE_EXHAUSTED. Once the limiter is stopped,
+// calls end with CANCELLED, also those waiting. A token goes only to allowed hosts.
 class ZoomApi {
  public:
   struct Options {
     std::string api_base = "https://api.zoom.us/v2";
     int max_attempts = 6;
     absl::Duration backoff = absl::Milliseconds(500);
-    // A Retry-After longer than this (Zoom's daily limit) ends the call with RESOURCE_EXHAUSTED
-    // instead of holding a thread for hours.
+    // A pause longer than this ends the call with RESOURCE_EXHAUSTED instead of waiting in it.
     absl::Duration max_wait = absl::Minutes(2);
     int page_size = 300;
   };

@@ -1011,6 +1011,15 @@ absl::StatusOr<bool> GraphTarget::IsComplete(const std::string& user, const std:
       if (size >= 0) present.emplace_back(json::String(a, "name"), static_cast<uint64_t>(size));
     }
     url = json::String(*list, "@odata.nextLink");
+    // The link is data from the answer: the token follows it only to the configured Graph.
+    if (!url.empty()) {
+      if (absl::Status s = http::CheckSameOrigin(url, options_.credentials.api_url,
+                                                 "Graph's next page of attachments",
+                                                 "graph.api_url");
+          !s.ok()) {
+        return s;
+      }
+    }
   }
   // Each expected attachment must match a distinct listed one. Exchange may report a size a
   // little above the content's (it counts the attachment's properties), never below it.

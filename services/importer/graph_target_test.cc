@@ -394,6 +394,37 @@ TEST_F(GraphTargetTest, PreExistingIncompleteMessageIsDetectedAndReplaced) {
   EXPECT_EQ(*again, DeliveryOutcome::kAlreadyThere);
 }
 
+TEST_F(GraphTargetTest, AttachmentsNextLinkOutsideTheConfiguredGraphIsNotFollowed) {
+  constexpr uint64_t kAttachment = 6 << 20;
+  const testing::TestItem item = Render("nextlink-1", kAttachment);
+  auto target = NewTarget(Options());
+  absl::StatusOr<DeliveryOutcome> first = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // A redelivery lists the found message's attachments; this answer sends the next page away.
+  std::atomic<int> sent_away{0};
+  hooked_.SetHook([&](const http::ClientRequest& r) -> std::optional<http::ClientResponse> {
+    if (absl::StartsWith(r.url, "https://evil.test")) {
+      ++sent_away;
+      return http::ClientResponse{.status = 500};
+    }
+    if (r.method != "GET" || !absl::StrContains(r.url, "/attachments")) return std::nullopt;
+    return http::ClientResponse{
+        .status = 200,
+        .body = R"({"value":[],"@odata.nextLink":)"
+                R"("https://evil.test/v1.0/users/dee/messages/m/attachments?$skiptoken=SECRET-PAGE"})"};
+  });
+  absl::StatusOr<DeliveryOutcome> again = target->Deliver(RequestFor(item, "dee@corp.test"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_THAT(again.status().message(), HasSubstr("evil.test"));
+  EXPECT_THAT(again.status().message(), HasSubstr("graph.api_url"));
+  EXPECT_THAT(again.status().message(), ::testing::Not(HasSubstr("SECRET-PAGE")));
+  EXPECT_EQ(sent_away.load(), 0);
+  hooked_.SetHook(nullptr);
+  ExpectOneCompleteCopy(*sim_, "dee@corp.test", item, kAttachment);  // nothing was deleted
+}
+
 TEST_F(GraphTargetTest, SurvivesThrottling) {
   sim_->sim->SetThrottling(/*every_n=*/2, /*per_second=*/0, /*retry_after_seconds=*/1);
   auto target = NewTarget(Options());

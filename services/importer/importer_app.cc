@@ -251,4 +251,11 @@ void ImporterApp::Stop() {
   if (impl_->ledger_worker) impl_->ledger_worker->Stop();
 }
 
+absl::Status ImporterApp::health() {
+  if (impl_ == nullptr || impl_->worker == nullptr) {
+    return absl::UnavailableError("the stage has not started");
+  }
+  return impl_->worker->health();
+}
+
 }  // namespace zarc::importer

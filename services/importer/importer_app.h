@@ -33,6 +33,8 @@ class ImporterApp {
   // Reads the import log (importer.read_log_at_start) and starts consuming deliveries.
   absl::Status Start();
   void Stop();
+  // OK while the stage runs; why not once its runner stopped (grpc.health.v1 goes NOT_SERVING).
+  absl::Status health();
 
   // The stage handler: one zarc.deliveries record in, its ImportResult record out (or a
   // transient error). Public for tests without a broker.

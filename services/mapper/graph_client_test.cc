@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/mapper/testing/graph_sim_fixture.h"
 
 namespace zarc::mapper {
@@ -132,6 +133,61 @@ TEST_F(GraphClientTest, ListsEveryGroupMember) {
   ASSERT_TRUE(members.ok()) << members.status();
   EXPECT_EQ(*members, (std::set<std::string>{"u-ann", "u-bob", "u-cy"}));
   EXPECT_EQ(client.GroupMemberIds("no-such-group").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Answers every request with one page of group members whose nextLink is `next_link`, and
+// remembers where each request went and whether it carried a token.
+class OnePageHttp final : public http::HttpClient {
+ public:
+  explicit OnePageHttp(std::string next_link) : next_link_(std::move(next_link)) {}
+  absl::StatusOr<http::ClientResponse> Send(const http::ClientRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    requests_.push_back(request.url);
+    if (http::FindHeader(request.headers, "Authorization")) authorized_.push_back(request.url);
+    const std::string link = requests_.size() == 1 ? next_link_ : "";
+    return http::ClientResponse{
+        .status = 200,
+        .body = absl::StrCat(R"({"value":[{"id":"u-)", requests_.size(), R"("}])",
+                             link.empty() ? "" : absl::StrCat(R"(,"@odata.nextLink":")", link, "\""),
+                             "}")};
+  }
+  absl::StatusOr<http::ClientResponse> SendStreaming(const http::ClientRequest&,
+                                                     io::ByteSink&) override {
+    return absl::UnimplementedError("not used");
+  }
+  std::vector<std::string> authorized() {
+    absl::MutexLock lock(&mu_);
+    return authorized_;
+  }
+
+ private:
+  const std::string next_link_;
+  absl::Mutex mu_;
+  std::vector<std::string> requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> authorized_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(GraphClientTest, NextLinkOutsideTheConfiguredGraphIsNotFollowedWithTheToken) {
+  for (const std::string host :
+       {"https://graph.example.evil.test", "http://graph.example", "https://graph.example:8443"}) {
+    OnePageHttp http(host + "/v1.0/groups/g/members?$skiptoken=SECRET-SKIPTOKEN");
+    GraphClient client(http, *tokens_, "https://graph.example", time_.Options(), nullptr);
+    absl::StatusOr<std::set<std::string>> members = client.GroupMemberIds("g");
+    ASSERT_FALSE(members.ok()) << host;
+    EXPECT_EQ(members.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(members.status().message(), HasSubstr(host)) << "names the link's origin";
+    EXPECT_THAT(members.status().message(), HasSubstr("graph.api_url"));
+    EXPECT_THAT(members.status().message(), ::testing::Not(HasSubstr("SECRET-SKIPTOKEN")));
+    EXPECT_EQ(http.authorized().size(), 1u) << "only the first page went out with the token";
+  }
+}
+
+TEST_F(GraphClientTest, NextLinkOnTheConfiguredGraphIsFollowed) {
+  OnePageHttp http("HTTPS://Graph.Example:443/v1.0/groups/g/members?$skiptoken=2");
+  GraphClient client(http, *tokens_, "https://graph.example", time_.Options(), nullptr);
+  absl::StatusOr<std::set<std::string>> members = client.GroupMemberIds("g");
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ(*members, (std::set<std::string>{"u-1", "u-2"}));
 }
 
 }  // namespace

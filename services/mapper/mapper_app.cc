@@ -136,4 +136,11 @@ void MapperApp::Stop() {
   if (impl_ != nullptr && impl_->worker != nullptr) impl_->worker->Stop();
 }
 
+absl::Status MapperApp::health() {
+  if (impl_ == nullptr || impl_->worker == nullptr) {
+    return absl::UnavailableError("the stage has not started");
+  }
+  return impl_->worker->health();
+}
+
 }  // namespace zarc::mapper

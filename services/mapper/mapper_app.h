@@ -34,6 +34,8 @@ class MapperApp {
   // Joins the consumer group and maps records until Stop().
   absl::Status Start();
   void Stop();
+  // OK while the stage runs; why not once its runner stopped (grpc.health.v1 goes NOT_SERVING).
+  absl::Status health();
 
  private:
   struct Impl;

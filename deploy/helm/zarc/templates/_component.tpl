@@ -111,7 +111,8 @@ spec:
               containerPort: {{ $c.webhook.port }}
               protocol: TCP
             {{- end }}
-          # grpc.health.v1.Health: SERVING once the stage runs, NOT_SERVING while it drains.
+          # grpc.health.v1.Health: SERVING once the stage runs; NOT_SERVING while it drains, and for
+          # good once its stage runner stopped on a fatal error (the liveness probe restarts it).
           startupProbe:
             grpc:
               port: {{ $c.service.grpcPort }}
