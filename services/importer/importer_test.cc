@@ -109,7 +109,7 @@ class ImporterTest : public ::testing::Test {
   testing::TestItem item_;
 };
 
-TEST_F(ImporterTest, DeliversArchivesOnceAndSkipsTheReplay) {
+TEST_F(ImporterTest, DeliversArchivesOnceAndRecognisesTheReplay) {
   const zarc::v1::MailboxDelivery alice = testing::DeliveryFor(item_, "alice@example.com", 2);
   const zarc::v1::MailboxDelivery bob = testing::DeliveryFor(item_, "bob@example.com", 2);
   absl::StatusOr<zarc::v1::ImportResult> a = importer_->Import(alice);
