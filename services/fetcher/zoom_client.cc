@@ -166,16 +166,18 @@ absl::StatusOr<std::string> ZoomApi::Get(const std::string& path_and_query, Zoom
       last = absl::ResourceExhaustedError(
           absl::StrCat("Zoom rate limit (", CategoryName(category), ", ", type, ") on ",
                        http::RedactUrl(url), "; retry after ", FormatZoomDateTime(retry_at)));
-      // Zoom's daily limit (or any wait beyond max_wait) may be this call's own (per user) as well
-      // as the category's: end this call, and leave the other calls to learn it from Zoom rather
-      // than pausing them all until the limit resets (hours away).
-      if (daily || retry_at - now > options_.max_wait) {
+      // Zoom's daily limit may be this call's own (per user) as well as the category's: end this
+      // call, and leave the other calls to learn it from Zoom rather than pausing them all until
+      // the limit resets (hours away).
+      if (daily) {
         limiter_.OnThrottled(category, now + std::min(options_.max_wait, absl::Seconds(1)));
         return last;
       }
-      // Capped by the limiter: Retry-After comes from outside.
-      limiter_.OnThrottled(category, retry_at);
-      continue;  // the limiter holds the next Acquire until retry_at
+      // A per-second limit pauses the category, capped by the limiter (Retry-After comes from
+      // outside); a pause still beyond max_wait ends this call rather than hold its thread.
+      const absl::Time resume_at = limiter_.OnThrottled(category, retry_at, ZoomLimitType::kQps);
+      if (resume_at - now > options_.max_wait) return last;
+      continue;  // the limiter holds the next Acquire until resume_at
     } else if (code == 401 && !refreshed) {
       // Code 124: the token expired or was revoked; fetch a new one once.
       tokens_.Invalidate(*token);
