@@ -1,5 +1,8 @@
 #include "services/converter/base64_stream.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace zarc::converter {
@@ -7,6 +10,28 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kLineLength = 76;
+constexpr size_t kLineOctets = kLineLength / 4 * 3;  // 57 octets make one full line
+
+// Two output characters per 12 input bits: one table lookup per half group.
+struct PairTable {
+  char pairs[4096][2];
+  PairTable() {
+    for (int i = 0; i < 4096; ++i) {
+      pairs[i][0] = kAlphabet[i >> 6];
+      pairs[i][1] = kAlphabet[i & 0x3F];
+    }
+  }
+};
+const PairTable& Pairs() {
+  static const PairTable* table = new PairTable();
+  return *table;
+}
+
+inline void EncodeTo(const unsigned char* g, char* out, const PairTable& t) {
+  const uint32_t v = (uint32_t{g[0]} << 16) | (uint32_t{g[1]} << 8) | g[2];
+  std::memcpy(out, t.pairs[v >> 12], 2);
+  std::memcpy(out + 2, t.pairs[v & 0xFFF], 2);
+}
 
 }  // namespace
 
@@ -22,8 +47,8 @@ uint64_t Base64LineSink::EncodedSize(uint64_t input_size) {
 }
 
 void Base64LineSink::EncodeGroup(const unsigned char* g) {
-  const char quad[4] = {kAlphabet[g[0] >> 2], kAlphabet[((g[0] & 0x03) << 4) | (g[1] >> 4)],
-                        kAlphabet[((g[1] & 0x0F) << 2) | (g[2] >> 6)], kAlphabet[g[2] & 0x3F]};
+  char quad[4];
+  EncodeTo(g, quad, Pairs());
   buffer_.append(quad, 4);
   column_ += 4;
   if (column_ == kLineLength) {
@@ -50,6 +75,18 @@ absl::Status Base64LineSink::Write(absl::string_view bytes) {
   if (leftover_size_ == 3) {
     EncodeGroup(leftover_);
     leftover_size_ = 0;
+  }
+  // The common case, whole lines at a time, written in place (no per-group append).
+  const PairTable& table = Pairs();
+  while (column_ == 0 && pos + kLineOctets <= bytes.size()) {
+    const size_t at = buffer_.size();
+    buffer_.resize(at + kLineLength + 2);
+    char* out = buffer_.data() + at;
+    for (size_t i = 0; i < kLineOctets; i += 3, out += 4) EncodeTo(data + pos + i, out, table);
+    out[0] = '\r';
+    out[1] = '\n';
+    pos += kLineOctets;
+    if (absl::Status s = FlushIfFull(); !s.ok()) return s;
   }
   while (pos + 3 <= bytes.size()) {
     EncodeGroup(data + pos);
