@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds and runs tests under sanitizers, in a build folder of their own.
+#   scripts/sanitize.sh asan [CTEST_ARGS...]   AddressSanitizer + UndefinedBehaviorSanitizer
+#                                              (default: the whole suite)
+#   scripts/sanitize.sh tsan [CTEST_ARGS...]   ThreadSanitizer on the concurrent runtime pieces
+#                                              zarc owns (default: that set)
+# Any report fails the test that triggered it (halt_on_error / -fno-sanitize-recover).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-asan}
+shift || true
+case "$kind" in
+  asan) sanitize=address,undefined dir=build-asan
+        default=() ;;
+  tsan) sanitize=thread dir=build-tsan
+        default=(-R "RateLimiter|ZoomApiTest|Reconciler|Ledger|HttpServer|StatusLog|ByteStream|Base64|Config") ;;
+  *) echo "usage: scripts/sanitize.sh asan|tsan [ctest args]"; exit 2 ;;
+esac
+[ $# -gt 0 ] || set -- "${default[@]}"
+bash scripts/install-deps.sh
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZARC_SANITIZE="$sanitize" >/dev/null
+targets=${ZARC_SANITIZE_TARGETS:-all}
+cmake --build "$dir" -j"$(nproc)" --target $targets
+export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+ctest --test-dir "$dir" --output-on-failure --parallel 2 --timeout 900 "$@"
