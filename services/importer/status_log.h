@@ -82,11 +82,21 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
 
 // A fixed-width text table: the daily figures, then the failed items.
 std::string RenderTable(const StatusReport& report);
-// RFC 4180 CSV (CRLF line ends, fields with , " CR LF quoted): the daily figures table, an empty
-// line, then the failed items table. Each table has its own header row.
-std::string RenderCsv(const StatusReport& report);
-std::string RenderDaysCsv(const StatusReport& report);
-std::string RenderFailedCsv(const StatusReport& report);
+// The tables of the status log, each written as its own CSV file.
+enum class CsvTable { kDays, kFailed, kNotDelivered };
+// "days", "failed", "not_delivered" and back; an unknown name is InvalidArgument listing the names.
+absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name);
+absl::string_view CsvTableName(CsvTable table);
+inline constexpr CsvTable kCsvTables[] = {CsvTable::kDays, CsvTable::kFailed,
+                                          CsvTable::kNotDelivered};
+
+// One table as RFC 4180 CSV: a header row, CRLF line ends, fields with , " CR LF quoted. Every
+// cell is safe to open in a spreadsheet (see SpreadsheetSafeCsvField).
+std::string RenderCsv(const StatusReport& report, CsvTable table);
+// One RFC 4180 field. A value starting with = + - @ TAB or CR is prefixed with ' so that a
+// spreadsheet shows it as text instead of evaluating it (OWASP "CSV injection"): a reason or a
+// participant name comes from outside.
+std::string SpreadsheetSafeCsvField(absl::string_view value);
 // {"days":[{...}], "failed":[{...}]}
 std::string RenderJson(const StatusReport& report);
 
