@@ -128,6 +128,18 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   return report;
 }
 
+std::vector<ImportResult> StatusLog::Results(const std::string& from_day,
+                                             const std::string& to_day) const {
+  std::vector<ImportResult> out;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [key, r] : results_) {
+    const std::string day = Day(r.completed_at());
+    if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
 StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
                                const std::string& from_day, const std::string& to_day) {
   StatusLog log;
@@ -135,15 +147,10 @@ StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
   return log.Report(from_day, to_day);
 }
 
-absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
-                                              const std::string& from_day,
-                                              const std::string& to_day, absl::Duration timeout) {
-  if (absl::Status s = ValidateDay(from_day, "from"); !s.ok()) return s;
-  if (absl::Status s = ValidateDay(to_day, "to"); !s.ok()) return s;
+absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log) {
   absl::StatusOr<std::vector<kafka::Record>> records =
       kafka::ReadTopic(config, kafka::kImportLogTopic, timeout);
   if (!records.ok()) return records.status();
-  StatusLog log;
   for (const kafka::Record& record : *records) {
     ImportResult r;
     if (!r.ParseFromString(record.value)) {
@@ -151,8 +158,18 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
                 {{"partition", record.partition}, {"offset", record.offset}});
       continue;
     }
-    log.Add(r);
+    log->Add(r);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
+                                              const std::string& from_day,
+                                              const std::string& to_day, absl::Duration timeout) {
+  if (absl::Status s = ValidateDay(from_day, "from"); !s.ok()) return s;
+  if (absl::Status s = ValidateDay(to_day, "to"); !s.ok()) return s;
+  StatusLog log;
+  if (absl::Status s = ReadImportLog(config, timeout, &log); !s.ok()) return s;
   return log.Report(from_day, to_day);
 }
 

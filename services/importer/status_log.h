@@ -63,6 +63,10 @@ class StatusLog {
   void Add(const zarc::v1::ImportResult& result);
   // Days in [from_day, to_day] (YYYY-MM-DD, inclusive; empty: unbounded).
   StatusReport Report(const std::string& from_day = "", const std::string& to_day = "") const;
+  // The results the report counts, one per (item_id, mailbox), for days in [from_day, to_day],
+  // ordered by item id then mailbox.
+  std::vector<zarc::v1::ImportResult> Results(const std::string& from_day = "",
+                                              const std::string& to_day = "") const;
 
  private:
   mutable absl::Mutex mutex_;
@@ -72,6 +76,10 @@ class StatusLog {
 
 StatusReport BuildStatusReport(const std::vector<zarc::v1::ImportResult>& results,
                                const std::string& from_day = "", const std::string& to_day = "");
+
+// Reads zarc.import-log from the beginning (kafka::ReadTopic) into `log`. Records that do not
+// parse as ImportResult are skipped with a warning.
+absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log);
 
 // Reads zarc.import-log from the beginning (kafka::ReadTopic) and builds the report. Records that
 // do not parse as ImportResult are skipped with a warning.
