@@ -27,6 +27,7 @@ constexpr char kUsage[] =
     "  verify      the completeness check: every meeting at Zoom against what was captured and\n"
     "              delivered; the gaps are driven again\n"
     "  doctor      check every configured endpoint and credential, and say how to fix problems\n"
+    "  health      ask a running service over gRPC whether it is serving (exit 0 if so)\n"
     "  version     print the version, the git commit and the build date (also --version)\n\n"
     "Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 doctor or verify found problems.\n";
 
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   if (command == "log") return zarc::cli::Log(rest);
   if (command == "doctor") return zarc::cli::Doctor(rest);
   if (command == "verify") return zarc::cli::Verify(rest);
+  if (command == "health") return zarc::cli::Health(rest);
   std::fprintf(stderr, "zarc: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return zarc::cli::kExitUsage;
 }

@@ -100,10 +100,17 @@ TEST(ZarcCommandsTest, VersionNamesTheCommitAndTheBuildDate) {
   EXPECT_EQ(Zarc({"version", "--extra"}).first, 2);
 }
 
+TEST(ZarcCommandsTest, HealthFailsWhenNothingAnswers) {
+  auto [code, out] = Zarc({"health", "--address=127.0.0.1:1", "--timeout=2"});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("127.0.0.1:1 did not answer"));
+  EXPECT_EQ(Zarc({"health"}).first, 2);
+}
+
 // Every command answers -h and --help with its usage on standard output and exit code 0.
 TEST(ZarcCommandsTest, EveryCommandTakesDashHAndDashDashHelp) {
   for (const std::string command : {"demo", "run", "fetcher", "converter", "mapper", "importer",
-                                    "sync", "log", "verify", "doctor"}) {
+                                    "sync", "log", "verify", "doctor", "health"}) {
     for (const std::string flag : {"-h", "--help"}) {
       auto [code, out] = Zarc({command, flag});
       EXPECT_EQ(code, 0) << "zarc " << command << " " << flag << ":\n" << out;

@@ -128,6 +128,13 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   ASSERT_EQ(testing::SumDays(*log, "available_for_import"), expected_pairs)
       << testing::TailOf(run.log_path());
 
+  // What helm test's pods run: zarc health against the gRPC port.
+  auto [health_code, health_out] = testing::RunCommand(
+      {testing::BinPath("zarc"), "health", absl::StrCat("--address=127.0.0.1:", run.grpc_port())},
+      absl::Seconds(30));
+  EXPECT_EQ(health_code, 0) << health_out;
+  EXPECT_THAT(health_out, HasSubstr("SERVING"));
+
   const std::string base = absl::StrCat("http://127.0.0.1:", console_port);
   const std::string authed = absl::StrCat("http://viewer:", kPassword, "@127.0.0.1:", console_port);
 
