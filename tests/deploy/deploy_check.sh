@@ -86,6 +86,14 @@ case "$cmd" in
     (cd "$root/deploy/alerts" && promtool test rules zarc-alerts_test.yaml)
     $py "$here/check_alert_tests.py" "$root/deploy/alerts/zarc-alerts.yaml" "$root/deploy/alerts/zarc-alerts_test.yaml"
     ;;
+  runbook)  # every alert links its section of docs/runbook.md
+    $py "$here/check_runbook.py" "$root/deploy/alerts/zarc-alerts.yaml" "$root/docs/runbook.md"
+    # The check must notice an alert without its link.
+    grep -v 'runbook_url:' "$root/deploy/alerts/zarc-alerts.yaml" > "$out/no-runbook.yaml"
+    if $py "$here/check_runbook.py" "$out/no-runbook.yaml" "$root/docs/runbook.md" > "$out/selftest.txt"; then
+      echo "FAIL: check_runbook.py accepted alerts without runbook_url"; exit 1
+    fi
+    ;;
   dockerfile)  # dockerfile [BINARY...]
     $py "$here/check_dockerfile.py" "$root/Dockerfile" "$root/scripts/install-deps.sh" "$@"
     ;;
