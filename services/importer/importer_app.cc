@@ -79,8 +79,10 @@ absl::Status CallWithDeadline(const std::string& what, const std::string& addres
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   grpc::Status s = call(&ctx);
   if (s.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("the ", what, " at ", address, " answered ",
-                                             s.error_message(), " (console.", what, "_address)"));
+  // The code carries over (NOT_FOUND: no scheduled poll yet), the words say where it came from.
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat("the ", what, " at ", address, " answered ", s.error_message(),
+                                   " (console.", what, "_address)"));
 }
 
 std::string When(const google::protobuf::Timestamp& t) {
@@ -363,6 +365,9 @@ absl::Status ImporterApp::StartConsole() {
                                                           poll->meetings_failed(), " failed")});
         st.rows.push_back({"Last completed poll window ends", When(poll->last_completed_window_end())});
         if (!poll->error().empty()) st.errors.push_back(absl::StrCat("scheduled poll: ", poll->error()));
+      } else if (absl::IsNotFound(poll.status())) {
+        st.rows.push_back({"Scheduled poll", "none has run (polling is off, or the first poll has "
+                                             "not started yet)"});
       } else {
         st.rows.push_back({"Scheduled poll", absl::StrCat("unknown: ", poll.status().message())});
         st.errors.push_back(std::string(poll.status().message()));
