@@ -16,6 +16,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseFlags(
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
+    // -h is the one short flag every command takes.
+    if (arg == "-h" && allowed.count("help")) arg = "--help";
     if (!absl::StartsWith(arg, "--")) {
       return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\"; allowed: ", known()));
     }

@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -17,12 +19,16 @@ namespace {
 
 constexpr char kLogUsage[] =
     "usage: zarc log (--brokers HOST:PORT | --importer HOST:PORT) [--from YYYY-MM-DD] "
-    "[--to YYYY-MM-DD] [--format table|csv|json]\n\n"
+    "[--to YYYY-MM-DD] [--format table|csv|json]\n"
+    "       [--table days|failed|not_delivered | --output-dir DIR]\n\n"
     "Prints the status log per day: items available from source, available for import (after\n"
     "fan-out to mailboxes), imported, partially imported, skipped (duplicates), failed; then every\n"
     "failed item with its item ID, source user, Microsoft 365 user and reason.\n"
     "  --brokers    read the zarc.import-log topic directly (also ZARC_KAFKA_BROKERS)\n"
-    "  --importer   ask a running importer (zarc importer, or zarc run) over gRPC\n";
+    "  --importer   ask a running importer (zarc importer, or zarc run) over gRPC\n"
+    "  --format csv writes one table: the one --table names to standard output, or each table\n"
+    "               to its own file with --output-dir (days.csv, failed.csv, not_delivered.csv).\n"
+    "               A cell starting with = + - @ is prefixed with ' so spreadsheets show text.\n";
 
 // A running importer answers with the same figures; turn them back into a report to render.
 importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) {
@@ -48,11 +54,46 @@ importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) 
   return report;
 }
 
+// days.csv, failed.csv and not_delivered.csv in `dir` (created if missing), each written whole
+// under a temporary name and renamed, so a reader never sees half a table.
+int WriteCsvFiles(const importer::StatusReport& report, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "zarc log: cannot create --output-dir %s: %s\n", dir.c_str(),
+                 ec.message().c_str());
+    return kExitFailed;
+  }
+  for (importer::CsvTable t : importer::kCsvTables) {
+    const std::filesystem::path path =
+        std::filesystem::path(dir) / absl::StrCat(importer::CsvTableName(t), ".csv");
+    const std::filesystem::path tmp = path.string() + ".tmp";
+    const std::string csv = importer::RenderCsv(report, t);
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(csv.data(), static_cast<std::streamsize>(csv.size()));
+      if (!out.good()) {
+        std::fprintf(stderr, "zarc log: cannot write %s\n", tmp.c_str());
+        return kExitFailed;
+      }
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+      std::fprintf(stderr, "zarc log: cannot rename %s to %s: %s\n", tmp.c_str(), path.c_str(),
+                   ec.message().c_str());
+      return kExitFailed;
+    }
+    std::printf("wrote %s\n", path.c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int Log(const std::vector<std::string>& args) {
   auto flags = ParseFlags(args, {{"brokers", true}, {"importer", true}, {"from", true},
-                                 {"to", true}, {"format", true}, {"help", false}});
+                                 {"to", true}, {"format", true}, {"table", true},
+                                 {"output-dir", true}, {"help", false}});
   if (!flags.ok()) {
     std::fprintf(stderr, "zarc log: %s\n%s", std::string(flags.status().message()).c_str(), kLogUsage);
     return kExitUsage;
@@ -68,6 +109,28 @@ int Log(const std::vector<std::string>& args) {
   const std::string format = flags->count("format") ? (*flags)["format"] : "table";
   if (format != "table" && format != "csv" && format != "json") {
     std::fprintf(stderr, "zarc log: --format %s is not one of table, csv, json\n", format.c_str());
+    return kExitUsage;
+  }
+  std::optional<importer::CsvTable> table;
+  if (flags->count("table")) {
+    absl::StatusOr<importer::CsvTable> parsed = importer::ParseCsvTable((*flags)["table"]);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "zarc log: --table: %s\n", std::string(parsed.status().message()).c_str());
+      return kExitUsage;
+    }
+    table = *parsed;
+  }
+  const std::string output_dir = flags->count("output-dir") ? (*flags)["output-dir"] : "";
+  if (format != "csv" && (table.has_value() || !output_dir.empty())) {
+    std::fprintf(stderr, "zarc log: --table and --output-dir go with --format csv\n");
+    return kExitUsage;
+  }
+  if (format == "csv" && table.has_value() == !output_dir.empty()) {
+    std::fprintf(stderr,
+                 "zarc log: --format csv writes one table per file: give --table "
+                 "days|failed|not_delivered (to standard output) or --output-dir DIR (one file "
+                 "per table), not %s\n",
+                 table.has_value() ? "both" : "neither");
     return kExitUsage;
   }
   const std::string from = flags->count("from") ? (*flags)["from"] : "";
@@ -115,8 +178,9 @@ int Log(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zarc log: say where the log is: --brokers or --importer\n%s", kLogUsage);
     return kExitUsage;
   }
+  if (format == "csv" && !output_dir.empty()) return WriteCsvFiles(report, output_dir);
   std::string out = format == "json"  ? importer::RenderJson(report)
-                    : format == "csv" ? importer::RenderCsv(report)
+                    : format == "csv" ? importer::RenderCsv(report, *table)
                                       : importer::RenderTable(report);
   // The newest completeness check (zarc verify), where the importer could read it.
   if (completeness.has_value() && format == "table") {

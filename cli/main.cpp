@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "runtime/build_info/build_info.h"
 #include "services/converter/converter_main.h"
 #include "services/fetcher/fetcher_main.h"
 #include "services/importer/importer_main.h"
@@ -25,7 +26,9 @@ constexpr char kUsage[] =
     "  log         print the status log (per day, and every failed item with its reason)\n"
     "  verify      the completeness check: every meeting at Zoom against what was captured and\n"
     "              delivered; the gaps are driven again\n"
-    "  doctor      check every configured endpoint and credential, and say how to fix problems\n\n"
+    "  doctor      check every configured endpoint and credential, and say how to fix problems\n"
+    "  health      ask a running service over gRPC whether it is serving (exit 0 if so)\n"
+    "  version     print the version, the git commit and the build date (also --version)\n\n"
     "Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 doctor or verify found problems.\n";
 
 int RunStage(int (*stage_main)(int, char**), const char* name, int argc, char** argv) {
@@ -45,6 +48,14 @@ int main(int argc, char** argv) {
     return argc < 2 ? zarc::cli::kExitUsage : zarc::cli::kExitOk;
   }
   const std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    if (argc > 2) {
+      std::fprintf(stderr, "zarc %s takes no arguments\n", command.c_str());
+      return zarc::cli::kExitUsage;
+    }
+    std::fputs(zarc::VersionLine("zarc").c_str(), stdout);
+    return zarc::cli::kExitOk;
+  }
   const std::vector<std::string> rest(argv + 2, argv + argc);
   if (command == "fetcher") return RunStage(zarc::fetcher::RunFetcherService, "fetcher", argc, argv);
   if (command == "converter") {
@@ -60,6 +71,7 @@ int main(int argc, char** argv) {
   if (command == "log") return zarc::cli::Log(rest);
   if (command == "doctor") return zarc::cli::Doctor(rest);
   if (command == "verify") return zarc::cli::Verify(rest);
+  if (command == "health") return zarc::cli::Health(rest);
   std::fprintf(stderr, "zarc: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return zarc::cli::kExitUsage;
 }

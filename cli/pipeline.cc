@@ -10,6 +10,7 @@
 #include "services/fetcher/fetcher_app.h"
 #include "services/importer/importer_app.h"
 #include "services/mapper/mapper_app.h"
+#include "zarc/v1/control.grpc.pb.h"
 
 namespace zarc::cli {
 
@@ -62,6 +63,50 @@ struct Pipeline::Impl {
   std::unique_ptr<fetcher::FetcherApp> fetcher;
 };
 
+namespace {
+
+// The console's mapping lookup, backfill and poll status call the in-process control services
+// directly (their handlers do not use the server context).
+void LinkConsole(fetcher::FetcherApp& fetcher_app, converter::ConverterApp& converter_app,
+                 mapper::MapperApp& mapper_app, importer::ImporterApp& importer_app) {
+  auto* mapper = static_cast<zarc::v1::MapperControl::Service*>(mapper_app.control_service());
+  auto* fetcher = static_cast<zarc::v1::FetcherControl::Service*>(fetcher_app.control_service());
+  importer::ImporterApp::ConsoleLinks links;
+  links.process = "zarc run";
+  links.resolve = [mapper](const zarc::v1::ResolveRequest& req)
+      -> absl::StatusOr<zarc::v1::ResolveResponse> {
+    grpc::ServerContext ctx;
+    zarc::v1::ResolveResponse resp;
+    grpc::Status s = mapper->Resolve(&ctx, &req, &resp);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    return resp;
+  };
+  links.sync = [fetcher](const zarc::v1::SyncRequest& req) -> absl::StatusOr<zarc::v1::SyncResponse> {
+    grpc::ServerContext ctx;
+    zarc::v1::SyncResponse resp;
+    grpc::Status s = fetcher->Sync(&ctx, &req, &resp);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    return resp;
+  };
+  links.poll_status = [fetcher]() -> absl::StatusOr<zarc::v1::SyncStatus> {
+    grpc::ServerContext ctx;
+    zarc::v1::GetSyncStatusRequest req;
+    zarc::v1::SyncStatus resp;
+    grpc::Status s = fetcher->GetSyncStatus(&ctx, &req, &resp);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    return resp;
+  };
+  links.health = [&converter_app, &mapper_app]() -> absl::Status {
+    for (absl::Status s : {converter_app.health(), mapper_app.health()}) {
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  importer_app.LinkConsole(std::move(links));
+}
+
+}  // namespace
+
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Pipeline::~Pipeline() { Stop(); }
 
@@ -102,6 +147,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(RunConfig config,
   if (!fetcher_app.ok()) return fetcher_app.status();
   impl->fetcher = *std::move(fetcher_app);
 
+  LinkConsole(*impl->fetcher, *impl->converter, *impl->mapper, *impl->importer);
+
   if (embedded) {
     absl::StatusOr<int64_t> restored = impl->importer->RestoreImportLog();
     if (!restored.ok()) return restored.status();
@@ -139,6 +186,8 @@ absl::Status Pipeline::health() {
 
 void Pipeline::Stop() {
   if (impl_ == nullptr) return;
+  // The console reaches into the fetcher and the mapper: it goes first.
+  if (impl_->importer) impl_->importer->StopConsole();
   // Producers first, so nothing new enters a stage that has already stopped.
   if (impl_->fetcher) impl_->fetcher->Stop();
   if (impl_->converter) impl_->converter->Stop();

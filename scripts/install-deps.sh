@@ -10,6 +10,7 @@ apt_packages=(
   libabsl-dev libcpprest-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   dovecot-imapd prometheus python3-yaml python3-jsonschema libboost-dev
+  chromium  # the web console test opens the pages in headless Chromium
 )
 # Node.js may already come from another source (its npm conflicts with Debian's): only add it if absent.
 command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)

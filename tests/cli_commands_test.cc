@@ -89,5 +89,47 @@ TEST(ZarcCommandsTest, UsageErrorsExitTwo) {
   EXPECT_THAT(out, HasSubstr("doctor"));
 }
 
+TEST(ZarcCommandsTest, VersionNamesTheCommitAndTheBuildDate) {
+  for (const std::string form : {"--version", "version"}) {
+    auto [code, out] = Zarc({form});
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_THAT(out, ::testing::ContainsRegex("^zarc [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+    EXPECT_THAT(out, ::testing::ContainsRegex("git commit: [0-9a-f]{40}"));
+    EXPECT_THAT(out, ::testing::ContainsRegex("build date: [0-9]{4}-[0-9]{2}-[0-9]{2}"));
+  }
+  EXPECT_EQ(Zarc({"version", "--extra"}).first, 2);
+}
+
+TEST(ZarcCommandsTest, HealthFailsWhenNothingAnswers) {
+  auto [code, out] = Zarc({"health", "--address=127.0.0.1:1", "--timeout=2"});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("127.0.0.1:1 did not answer"));
+  EXPECT_EQ(Zarc({"health"}).first, 2);
+}
+
+// Every command answers -h and --help with its usage on standard output and exit code 0.
+TEST(ZarcCommandsTest, EveryCommandTakesDashHAndDashDashHelp) {
+  for (const std::string command : {"demo", "run", "fetcher", "converter", "mapper", "importer",
+                                    "sync", "log", "verify", "doctor", "health"}) {
+    for (const std::string flag : {"-h", "--help"}) {
+      auto [code, out] = Zarc({command, flag});
+      EXPECT_EQ(code, 0) << "zarc " << command << " " << flag << ":\n" << out;
+      EXPECT_THAT(out, HasSubstr("usage")) << "zarc " << command << " " << flag;
+    }
+  }
+}
+
+TEST(ZarcCommandsTest, LogCsvWritesOneTablePerFileOrPerTableFlag) {
+  auto [neither, neither_out] = Zarc({"log", "--format=csv", "--importer=127.0.0.1:1"});
+  EXPECT_EQ(neither, 2);
+  EXPECT_THAT(neither_out, HasSubstr("--table days|failed|not_delivered"));
+  EXPECT_EQ(Zarc({"log", "--format=csv", "--table=days", "--output-dir=/tmp/x",
+                  "--importer=127.0.0.1:1"}).first, 2);
+  auto [bad, bad_out] = Zarc({"log", "--format=csv", "--table=all", "--importer=127.0.0.1:1"});
+  EXPECT_EQ(bad, 2);
+  EXPECT_THAT(bad_out, HasSubstr("\"all\" is not one of days, failed, not_delivered"));
+  EXPECT_EQ(Zarc({"log", "--format=json", "--table=days", "--importer=127.0.0.1:1"}).first, 2);
+}
+
 }  // namespace
 }  // namespace zarc

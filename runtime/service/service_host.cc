@@ -1,3 +1,4 @@
+#include "runtime/service/process_metrics.h"
 #include "runtime/service/service_host.h"
 
 #include <grpcpp/grpcpp.h>
@@ -56,6 +57,7 @@ struct ServiceHost::Impl {
   std::string name;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::shared_ptr<prometheus::Collectable> process_metrics;  // process_* at every scrape
   HealthService health;
   std::unique_ptr<grpc::Server> server;
   int grpc_port = 0;
@@ -92,6 +94,8 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
                                                e.what(), "; choose another metrics.port"));
   }
   impl->exposer->RegisterCollectable(impl->registry);
+  impl->process_metrics = NewProcessCollector();
+  impl->exposer->RegisterCollectable(impl->process_metrics);
   const std::vector<int> ports = impl->exposer->GetListeningPorts();
   impl->metrics_port = ports.empty() ? 0 : ports.front();
 

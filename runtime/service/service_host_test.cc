@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/strings/numbers.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -143,6 +144,31 @@ TEST(ServiceHostTest, MetricsEndpointServesRegisteredMetrics) {
   const std::string body = HttpGet((*host)->metrics_port(), "/metrics");
   EXPECT_THAT(body, HasSubstr("zarc_test_events_total 3"));
   EXPECT_THAT(body, HasSubstr("zarc_build_info{service=\"converter\""));
+}
+
+// The standard process metrics every Prometheus client library exports, with plausible values.
+TEST(ServiceHostTest, MetricsEndpointServesProcessMetrics) {
+  auto host = ServiceHost::Start("mapper", LocalConfig(), {});
+  ASSERT_TRUE(host.ok()) << host.status();
+  const std::string body = HttpGet((*host)->metrics_port(), "/metrics");
+  auto value = [&](const std::string& name) {
+    const size_t at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1.0;
+    double v = -1;
+    const size_t start = at + name.size() + 2;
+    (void)absl::SimpleAtod(body.substr(start, body.find('\n', start) - start), &v);
+    return v;
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6) << body;
+  EXPECT_GT(value("process_virtual_memory_bytes"), 1e6);
+  EXPECT_GE(value("process_cpu_seconds_total"), 0.0);
+  EXPECT_GT(value("process_open_fds"), 3.0);
+  EXPECT_GT(value("process_max_fds"), 3.0);
+  const double start = value("process_start_time_seconds");
+  const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  EXPECT_GT(start, now - 3600);
+  EXPECT_LE(start, now + 5);
+  EXPECT_THAT(body, HasSubstr("# TYPE process_cpu_seconds_total counter"));
 }
 
 TEST(ServiceHostTest, BusyPortIsAClearError) {

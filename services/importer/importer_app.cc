@@ -10,6 +10,8 @@
 #include "runtime/ledger/ledger.h"
 #include "runtime/ledger/verify_reports.h"
 #include "runtime/log/log.h"
+#include "runtime/build_info/build_info.h"
+#include "services/importer/console/console_server.h"
 #include "services/importer/eml_target.h"
 #include "services/importer/graph_target.h"
 #include "services/importer/imap_target.h"
@@ -63,6 +65,32 @@ ImapTls ParseTls(const std::string& s) {
   return ImapTls::kImplicit;
 }
 
+
+// gRPC to a mapper or fetcher in another process, for the console's forms.
+template <typename Service>
+std::shared_ptr<typename Service::Stub> Connect(const std::string& address) {
+  return std::shared_ptr<typename Service::Stub>(
+      Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())).release());
+}
+
+template <typename Call>
+absl::Status CallWithDeadline(const std::string& what, const std::string& address, Call call) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::Status s = call(&ctx);
+  if (s.ok()) return absl::OkStatus();
+  // The code carries over (NOT_FOUND: no scheduled poll yet), the words say where it came from.
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat("the ", what, " at ", address, " answered ", s.error_message(),
+                                   " (console.", what, "_address)"));
+}
+
+std::string When(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0) return "none yet";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
+}
+
 }  // namespace
 
 struct ImporterApp::Impl {
@@ -79,6 +107,8 @@ struct ImporterApp::Impl {
   std::unique_ptr<kafka::StageWorker> worker;
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<kafka::StageWorker> ledger_worker;
+  ImporterApp::ConsoleLinks console_links;
+  std::unique_ptr<console::ConsoleServer> console;
 };
 
 ImporterApp::ImporterApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -242,11 +272,126 @@ absl::Status ImporterApp::Start() {
   if (!ledger_worker.ok()) return ledger_worker.status();
   impl_->ledger_worker = *std::move(ledger_worker);
   log::Info("importer", "consuming deliveries", {{"target", impl_->target->name()}});
+  if (c.console.enabled) return StartConsole();
+  return absl::OkStatus();
+}
+
+void ImporterApp::LinkConsole(ConsoleLinks links) { impl_->console_links = std::move(links); }
+
+void ImporterApp::StopConsole() {
+  if (impl_ != nullptr && impl_->console) impl_->console->Stop();
+}
+
+int ImporterApp::console_port() const { return impl_->console ? impl_->console->port() : 0; }
+
+absl::Status ImporterApp::StartConsole() {
+  const console::ConsoleConfig& cc = impl_->config.console;
+  ConsoleLinks links = impl_->console_links;
+  if (!links.resolve && !cc.mapper_address.empty()) {
+    auto stub = Connect<zarc::v1::MapperControl>(cc.mapper_address);
+    links.resolve = [stub, address = cc.mapper_address](const zarc::v1::ResolveRequest& req)
+        -> absl::StatusOr<zarc::v1::ResolveResponse> {
+      zarc::v1::ResolveResponse resp;
+      absl::Status s = CallWithDeadline("mapper", address, [&](grpc::ClientContext* ctx) {
+        return stub->Resolve(ctx, req, &resp);
+      });
+      if (!s.ok()) return s;
+      return resp;
+    };
+  }
+  if (!links.sync && !cc.fetcher_address.empty()) {
+    auto stub = Connect<zarc::v1::FetcherControl>(cc.fetcher_address);
+    links.sync = [stub, address = cc.fetcher_address](const zarc::v1::SyncRequest& req)
+        -> absl::StatusOr<zarc::v1::SyncResponse> {
+      zarc::v1::SyncResponse resp;
+      absl::Status s = CallWithDeadline("fetcher", address, [&](grpc::ClientContext* ctx) {
+        return stub->Sync(ctx, req, &resp);
+      });
+      if (!s.ok()) return s;
+      return resp;
+    };
+    links.poll_status = [stub, address = cc.fetcher_address]() -> absl::StatusOr<zarc::v1::SyncStatus> {
+      zarc::v1::GetSyncStatusRequest req;
+      zarc::v1::SyncStatus resp;
+      absl::Status s = CallWithDeadline("fetcher", address, [&](grpc::ClientContext* ctx) {
+        return stub->GetSyncStatus(ctx, req, &resp);
+      });
+      if (!s.ok()) return s;
+      return resp;
+    };
+  }
+  console::ConsoleSources sources;
+  sources.resolve = links.resolve;
+  sources.sync = links.sync;
+  sources.load_log = [this](StatusLog* log) -> absl::Status {
+    // The figures of record are the whole topic's, as zarc log shows them; this replica's own
+    // results are the fallback when the broker cannot be read.
+    absl::Status s = ReadImportLog(impl_->config.kafka, absl::Seconds(20), log);
+    if (!s.ok()) {
+      log::Warn("console", "the status log shows this replica's results only", {{"error", s}});
+      for (const zarc::v1::ImportResult& r : impl_->status_log.Results()) log->Add(r);
+    }
+    return absl::OkStatus();
+  };
+  sources.completeness = [this] { return ledger::LatestVerifyReport(*impl_->messages); };
+  sources.status = [this, links]() {
+    console::ConnectorStatus st;
+    st.process = links.process;
+    const BuildInfo& b = GetBuildInfo();
+    st.version = absl::StrCat("zarc ", b.version, ", commit ", b.git_sha.substr(0, 12), ", ", b.date);
+    absl::Status stage = health();
+    st.rows.push_back({"Importer stage", stage.ok() ? "running" : absl::StrCat("stopped: ", stage.message())});
+    if (!stage.ok()) st.errors.push_back(absl::StrCat("the importer stage stopped: ", stage.message()));
+    if (links.health) {
+      absl::Status whole = links.health();
+      st.rows.push_back({"Other stages of this process", whole.ok() ? "running" : absl::StrCat("not serving: ", whole.message())});
+      if (!whole.ok()) st.errors.push_back(std::string(whole.message()));
+    }
+    st.rows.push_back({"Delivery target", impl_->target->name()});
+    const std::vector<zarc::v1::ImportResult> seen = impl_->status_log.Results();
+    google::protobuf::Timestamp newest;
+    for (const auto& r : seen) {
+      if (r.completed_at().seconds() > newest.seconds()) newest = r.completed_at();
+    }
+    st.rows.push_back({"Results seen by this importer", absl::StrCat(seen.size())});
+    st.rows.push_back({"Newest result", When(newest)});
+    if (links.poll_status) {
+      absl::StatusOr<zarc::v1::SyncStatus> poll = links.poll_status();
+      if (poll.ok()) {
+        static const char* kStates[] = {"not started", "running", "done", "failed"};
+        st.rows.push_back({"Scheduled poll", absl::StrCat(kStates[poll->state() & 3], ", ",
+                                                          poll->meetings_captured(), " of ",
+                                                          poll->meetings_found(), " meetings captured, ",
+                                                          poll->meetings_failed(), " failed")});
+        st.rows.push_back({"Last completed poll window ends", When(poll->last_completed_window_end())});
+        if (!poll->error().empty()) st.errors.push_back(absl::StrCat("scheduled poll: ", poll->error()));
+      } else if (absl::IsNotFound(poll.status())) {
+        st.rows.push_back({"Scheduled poll", "none has run (polling is off, or the first poll has "
+                                             "not started yet)"});
+      } else {
+        st.rows.push_back({"Scheduled poll", absl::StrCat("unknown: ", poll.status().message())});
+        st.errors.push_back(std::string(poll.status().message()));
+      }
+    } else {
+      st.rows.push_back({"Scheduled poll", "unknown (the fetcher runs in another process; set "
+                                           "console.fetcher_address)"});
+    }
+    st.rows.push_back({"Last webhook", "unknown (the fetcher does not report it; see its "
+                                       "Prometheus metrics)"});
+    st.rows.push_back({"Lag per stage", "unknown here (consumer lag is in each service's "
+                                        "Prometheus metrics and the Grafana dashboard)"});
+    return st;
+  };
+  absl::StatusOr<std::unique_ptr<console::ConsoleServer>> server =
+      console::ConsoleServer::Start(cc, std::move(sources));
+  if (!server.ok()) return server.status();
+  impl_->console = *std::move(server);
   return absl::OkStatus();
 }
 
 void ImporterApp::Stop() {
   if (impl_ == nullptr) return;
+  if (impl_->console) impl_->console->Stop();
   if (impl_->worker) impl_->worker->Stop();
   if (impl_->ledger_worker) impl_->ledger_worker->Stop();
 }

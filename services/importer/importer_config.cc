@@ -62,6 +62,7 @@ config::Schema<ImporterConfig> ImporterSchema() {
       .Duration("graph.patience", &C::graph_patience, "2m",
                 "how long one Graph request keeps waiting out 429s and failures before the "
                 "delivery is retried later")
+      .Include(console::ConsoleSchema(), &C::console)
       .Check([](const C& c) -> absl::Status {
         if (c.target == "graph" && (c.graph_tenant_id.empty() || c.graph_client_id.empty() ||
                                     c.graph_client_secret.empty())) {

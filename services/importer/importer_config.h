@@ -7,6 +7,7 @@
 #include "runtime/config/config.h"
 #include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
+#include "services/importer/console/console_config.h"
 
 namespace zarc::importer {
 
@@ -43,6 +44,8 @@ struct ImporterConfig {
   std::string graph_client_secret;
   std::string graph_ca_file;
   absl::Duration graph_patience;
+
+  console::ConsoleConfig console;  // the read-only web console (console.*)
 };
 
 config::Schema<ImporterConfig> ImporterSchema();

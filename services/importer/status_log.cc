@@ -42,22 +42,11 @@ bool Replaces(const ImportResult& kept, const ImportResult& next) {
   return true;
 }
 
-std::string CsvField(absl::string_view s) {
-  if (s.find_first_of(",\"\r\n") == absl::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string CsvRow(std::initializer_list<std::string> fields) {
   std::string out;
   for (const std::string& f : fields) {
     if (!out.empty()) out.push_back(',');
-    out += CsvField(f);
+    out += SpreadsheetSafeCsvField(f);
   }
   return out + "\r\n";
 }
@@ -139,6 +128,18 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   return report;
 }
 
+std::vector<ImportResult> StatusLog::Results(const std::string& from_day,
+                                             const std::string& to_day) const {
+  std::vector<ImportResult> out;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [key, r] : results_) {
+    const std::string day = Day(r.completed_at());
+    if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
 StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
                                const std::string& from_day, const std::string& to_day) {
   StatusLog log;
@@ -146,15 +147,10 @@ StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
   return log.Report(from_day, to_day);
 }
 
-absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
-                                              const std::string& from_day,
-                                              const std::string& to_day, absl::Duration timeout) {
-  if (absl::Status s = ValidateDay(from_day, "from"); !s.ok()) return s;
-  if (absl::Status s = ValidateDay(to_day, "to"); !s.ok()) return s;
+absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log) {
   absl::StatusOr<std::vector<kafka::Record>> records =
       kafka::ReadTopic(config, kafka::kImportLogTopic, timeout);
   if (!records.ok()) return records.status();
-  StatusLog log;
   for (const kafka::Record& record : *records) {
     ImportResult r;
     if (!r.ParseFromString(record.value)) {
@@ -162,8 +158,18 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
                 {{"partition", record.partition}, {"offset", record.offset}});
       continue;
     }
-    log.Add(r);
+    log->Add(r);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
+                                              const std::string& from_day,
+                                              const std::string& to_day, absl::Duration timeout) {
+  if (absl::Status s = ValidateDay(from_day, "from"); !s.ok()) return s;
+  if (absl::Status s = ValidateDay(to_day, "to"); !s.ok()) return s;
+  StatusLog log;
+  if (absl::Status s = ReadImportLog(config, timeout, &log); !s.ok()) return s;
   return log.Report(from_day, to_day);
 }
 
@@ -208,31 +214,69 @@ std::string RenderTable(const StatusReport& report) {
   return out;
 }
 
-std::string RenderDaysCsv(const StatusReport& report) {
-  std::string out = CsvRow({"day", "available_from_source", "available_for_import", "imported",
-                            "partially_imported", "skipped", "failed"});
-  for (const DayFigures& f : report.days) {
-    out += CsvRow({f.day, absl::StrCat(f.available_from_source), absl::StrCat(f.available_for_import),
-                   absl::StrCat(f.imported), absl::StrCat(f.partially_imported),
-                   absl::StrCat(f.skipped), absl::StrCat(f.failed)});
+std::string SpreadsheetSafeCsvField(absl::string_view value) {
+  std::string s;
+  if (!value.empty() && absl::string_view("=+-@\t\r").find(value.front()) != absl::string_view::npos) {
+    s.push_back('\'');
   }
+  s.append(value.data(), value.size());
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
   return out;
 }
 
-std::string RenderFailedCsv(const StatusReport& report) {
-  std::string out = CsvRow({"day", "item_id", "source_user", "microsoft_365_user", "reason"});
-  for (const FailedItem& f : report.failed) {
-    out += CsvRow({f.day, f.item_id, f.source_user, f.mailbox, f.reason});
+absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name) {
+  for (CsvTable t : kCsvTables) {
+    if (name == CsvTableName(t)) return t;
   }
-  return out;
+  return absl::InvalidArgumentError(
+      absl::StrCat("table \"", name, "\" is not one of days, failed, not_delivered"));
 }
 
-std::string RenderCsv(const StatusReport& report) {
-  std::string not_delivered = CsvRow({"day", "item_id", "address", "rule", "reason"});
-  for (const NotDelivered& n : report.not_delivered) {
-    not_delivered += CsvRow({n.day, n.item_id, n.address, n.rule, n.reason});
+absl::string_view CsvTableName(CsvTable table) {
+  switch (table) {
+    case CsvTable::kDays:
+      return "days";
+    case CsvTable::kFailed:
+      return "failed";
+    case CsvTable::kNotDelivered:
+      return "not_delivered";
   }
-  return RenderDaysCsv(report) + "\r\n" + RenderFailedCsv(report) + "\r\n" + not_delivered;
+  return "days";
+}
+
+std::string RenderCsv(const StatusReport& report, CsvTable table) {
+  std::string out;
+  switch (table) {
+    case CsvTable::kDays:
+      out = CsvRow({"day", "available_from_source", "available_for_import", "imported",
+                    "partially_imported", "skipped", "failed"});
+      for (const DayFigures& f : report.days) {
+        out += CsvRow({f.day, absl::StrCat(f.available_from_source),
+                       absl::StrCat(f.available_for_import), absl::StrCat(f.imported),
+                       absl::StrCat(f.partially_imported), absl::StrCat(f.skipped),
+                       absl::StrCat(f.failed)});
+      }
+      break;
+    case CsvTable::kFailed:
+      out = CsvRow({"day", "item_id", "source_user", "microsoft_365_user", "reason"});
+      for (const FailedItem& f : report.failed) {
+        out += CsvRow({f.day, f.item_id, f.source_user, f.mailbox, f.reason});
+      }
+      break;
+    case CsvTable::kNotDelivered:
+      out = CsvRow({"day", "item_id", "address", "rule", "reason"});
+      for (const NotDelivered& n : report.not_delivered) {
+        out += CsvRow({n.day, n.item_id, n.address, n.rule, n.reason});
+      }
+      break;
+  }
+  return out;
 }
 
 std::string RenderJson(const StatusReport& report) {

@@ -63,6 +63,10 @@ class StatusLog {
   void Add(const zarc::v1::ImportResult& result);
   // Days in [from_day, to_day] (YYYY-MM-DD, inclusive; empty: unbounded).
   StatusReport Report(const std::string& from_day = "", const std::string& to_day = "") const;
+  // The results the report counts, one per (item_id, mailbox), for days in [from_day, to_day],
+  // ordered by item id then mailbox.
+  std::vector<zarc::v1::ImportResult> Results(const std::string& from_day = "",
+                                              const std::string& to_day = "") const;
 
  private:
   mutable absl::Mutex mutex_;
@@ -73,6 +77,10 @@ class StatusLog {
 StatusReport BuildStatusReport(const std::vector<zarc::v1::ImportResult>& results,
                                const std::string& from_day = "", const std::string& to_day = "");
 
+// Reads zarc.import-log from the beginning (kafka::ReadTopic) into `log`. Records that do not
+// parse as ImportResult are skipped with a warning.
+absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log);
+
 // Reads zarc.import-log from the beginning (kafka::ReadTopic) and builds the report. Records that
 // do not parse as ImportResult are skipped with a warning.
 absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
@@ -82,11 +90,21 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
 
 // A fixed-width text table: the daily figures, then the failed items.
 std::string RenderTable(const StatusReport& report);
-// RFC 4180 CSV (CRLF line ends, fields with , " CR LF quoted): the daily figures table, an empty
-// line, then the failed items table. Each table has its own header row.
-std::string RenderCsv(const StatusReport& report);
-std::string RenderDaysCsv(const StatusReport& report);
-std::string RenderFailedCsv(const StatusReport& report);
+// The tables of the status log, each written as its own CSV file.
+enum class CsvTable { kDays, kFailed, kNotDelivered };
+// "days", "failed", "not_delivered" and back; an unknown name is InvalidArgument listing the names.
+absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name);
+absl::string_view CsvTableName(CsvTable table);
+inline constexpr CsvTable kCsvTables[] = {CsvTable::kDays, CsvTable::kFailed,
+                                          CsvTable::kNotDelivered};
+
+// One table as RFC 4180 CSV: a header row, CRLF line ends, fields with , " CR LF quoted. Every
+// cell is safe to open in a spreadsheet (see SpreadsheetSafeCsvField).
+std::string RenderCsv(const StatusReport& report, CsvTable table);
+// One RFC 4180 field. A value starting with = + - @ TAB or CR is prefixed with ' so that a
+// spreadsheet shows it as text instead of evaluating it (OWASP "CSV injection"): a reason or a
+// participant name comes from outside.
+std::string SpreadsheetSafeCsvField(absl::string_view value);
 // {"days":[{...}], "failed":[{...}]}
 std::string RenderJson(const StatusReport& report);
 

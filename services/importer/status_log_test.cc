@@ -95,11 +95,13 @@ TEST(StatusLogTest, RenderersShowTheSameFigures) {
   EXPECT_THAT(table, HasSubstr("Microsoft 365 user"));
   EXPECT_THAT(table, HasSubstr("bob@x.com"));
 
-  const std::string csv = RenderCsv(report);
-  EXPECT_THAT(csv, HasSubstr("day,available_from_source,available_for_import,imported,"
-                             "partially_imported,skipped,failed\r\n2024-03-05,2,2,1,0,0,1\r\n"));
-  EXPECT_THAT(csv, HasSubstr("2024-03-05,a/2/1,host@example.com,bob@x.com,"
-                             "\"refused: \"\"too big\"\", try smaller\r\nsecond line\"\r\n"));
+  EXPECT_EQ(RenderCsv(report, CsvTable::kDays),
+            "day,available_from_source,available_for_import,imported,"
+            "partially_imported,skipped,failed\r\n2024-03-05,2,2,1,0,0,1\r\n");
+  EXPECT_EQ(RenderCsv(report, CsvTable::kFailed),
+            "day,item_id,source_user,microsoft_365_user,reason\r\n"
+            "2024-03-05,a/2/1,host@example.com,bob@x.com,"
+            "\"refused: \"\"too big\"\", try smaller\r\nsecond line\"\r\n");
 
   absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
   ASSERT_TRUE(v.ok()) << v.status();
@@ -134,7 +136,9 @@ TEST(StatusLogTest, ParticipantsThatReachedNoMailboxAreListedOnce) {
   EXPECT_EQ(report.not_delivered[0].address, "guest@partner.example");
   EXPECT_EQ(report.not_delivered[0].rule, "external");
   EXPECT_THAT(RenderTable(report), HasSubstr("guest@partner.example  external  outside the tenant's domains"));
-  EXPECT_THAT(RenderCsv(report), HasSubstr("guest@partner.example,external"));
+  EXPECT_EQ(RenderCsv(report, CsvTable::kNotDelivered),
+            "day,item_id,address,rule,reason\r\n"
+            "2024-03-05,item-1,guest@partner.example,external,outside the tenant's domains\r\n");
   absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
   ASSERT_TRUE(v.ok());
   ASSERT_EQ(json::Array(*v, "not_delivered").size(), 1u);
@@ -147,6 +151,35 @@ TEST(StatusLogTest, DaysAreValidated) {
   absl::Status s = ValidateDay("5.3.2024", "from");
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_THAT(s.message(), HasSubstr("YYYY-MM-DD"));
+}
+
+// A cell a spreadsheet would evaluate (=HYPERLINK(...), +cmd, -1+1, @SUM) is shown as text.
+TEST(StatusLogTest, CsvCellsAreSafeAgainstFormulaInjection) {
+  EXPECT_EQ(SpreadsheetSafeCsvField("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(SpreadsheetSafeCsvField("+1"), "'+1");
+  EXPECT_EQ(SpreadsheetSafeCsvField("-2+3"), "'-2+3");
+  EXPECT_EQ(SpreadsheetSafeCsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(SpreadsheetSafeCsvField("\tx"), "'\tx");
+  EXPECT_EQ(SpreadsheetSafeCsvField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(SpreadsheetSafeCsvField("a=b"), "a=b");
+  EXPECT_EQ(SpreadsheetSafeCsvField(""), "");
+
+  ImportResult r = Result("=cmd|'/c calc'!A0", "bob@x.com", zarc::v1::IMPORT_OUTCOME_FAILED, kDay1,
+                          "@evil");
+  const std::string csv = RenderCsv(BuildStatusReport({r}), CsvTable::kFailed);
+  EXPECT_THAT(csv, HasSubstr(",'=cmd|'/c calc'!A0,"));
+  EXPECT_THAT(csv, HasSubstr(",'@evil\r\n"));
+}
+
+TEST(StatusLogTest, CsvTablesHaveNames) {
+  for (CsvTable t : kCsvTables) {
+    absl::StatusOr<CsvTable> back = ParseCsvTable(CsvTableName(t));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, t);
+  }
+  absl::StatusOr<CsvTable> bad = ParseCsvTable("everything");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("\"everything\" is not one of days, failed, not_delivered"));
 }
 
 }  // namespace

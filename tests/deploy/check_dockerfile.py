@@ -34,7 +34,8 @@ BUILD_TOOLS = {"build-essential", "cmake", "ninja-build", "pkg-config", "protobu
                "protobuf-compiler-grpc", "googletest"}
 # install-deps.sh packages for developing and testing, not for building the binary.
 NOT_FOR_IMAGE = {"ccache", "git", "curl", "ca-certificates", "unzip", "python3", "dovecot-imapd",
-                 "prometheus", "python3-yaml", "python3-jsonschema", "nodejs", "npm"}
+                 "prometheus", "python3-yaml", "python3-jsonschema", "nodejs", "npm",
+                 "chromium"}
 
 
 def stages(dockerfile):

@@ -17,33 +17,54 @@ for tool in "$helm" "$kubectl"; do
   [ -x "$tool" ] || { echo "$tool is missing: run scripts/install-deps.sh"; exit 1; }
 done
 values() { [ "$1" = full ] && echo "-f $chart/ci/full-values.yaml" || true; }
-# The chart reads deploy/dashboards and deploy/alerts through symbolic links; helm says so on stderr.
-quiet_links() { grep -v 'found symbolic link in path' || true; }
 
 case "$cmd" in
   helm-lint)  # helm-lint default|full
     # shellcheck disable=SC2046
-    "$helm" lint --strict $(values "$1") "$chart" 2>&1 | quiet_links | tee "$out/lint-$1.txt"
+    "$helm" lint --strict $(values "$1") "$chart" 2>&1 | tee "$out/lint-$1.txt"
     grep -q '0 chart(s) failed' "$out/lint-$1.txt"
     ;;
   helm-template)  # helm-template default|full: render, validate against the schemas, check semantics
     # shellcheck disable=SC2046
-    "$helm" template zarc "$chart" --namespace zarc $(values "$1") > "$out/rendered-$1.yaml" 2> >(quiet_links >&2)
+    "$helm" template zarc "$chart" --namespace zarc $(values "$1") > "$out/rendered-$1.yaml"
     $py "$here/validate_manifests.py" --node-modules "$modules" "$out/rendered-$1.yaml"
     $py "$here/check_rendered.py" "$1" "$out/rendered-$1.yaml" "$root/deploy"
     ;;
   helm-refuses)  # values that must not render
     for case in "--set fetcher.replicas=2|one replica per Zoom account" \
-                "--set converter.autoscaling.enabled=true --set converter.keda.enabled=true|not both"; do
+                "--set converter.autoscaling.enabled=true --set converter.keda.enabled=true|not both" \
+                "--set config.logFormat=xml|config.logFormat must be one of the following" \
+                "--set importer.replicas=many|importer.replicas: Invalid type. Expected: integer" \
+                "--set fetcher.service.grpcPort=70000|fetcher.service.grpcPort: Must be less than or equal to 65535" \
+                "--set fetchr.replicas=1|Additional property fetchr is not allowed"; do
       bad=${case%%|*} why=${case#*|}
       # shellcheck disable=SC2086
       if "$helm" template zarc "$chart" $bad > /dev/null 2> "$out/refused.txt"; then
         echo "FAIL: helm template $bad rendered"; exit 1
       fi
-      quiet_links < "$out/refused.txt"
+      cat "$out/refused.txt"
       grep -q "$why" "$out/refused.txt" || { echo "FAIL: $bad refused for another reason"; exit 1; }
     done
     echo "helm-refuses: ok"
+    ;;
+  chart-readme)  # the chart's README is generated from values.yaml's `# --` comments
+    $py "$root/scripts/gen-chart-readme.py" "$chart" "$out/README.md"
+    diff -u "$chart/README.md" "$out/README.md" \
+      || { echo "FAIL: deploy/helm/zarc/README.md is stale: run scripts/gen-chart-readme.py deploy/helm/zarc"; exit 1; }
+    echo "chart-readme: current"
+    ;;
+  chart-copies)  # the chart ships copies of deploy/alerts and deploy/dashboards (no symbolic links)
+    if find "$chart" -type l | grep -q .; then
+      find "$chart" -type l; echo "FAIL: the chart holds symbolic links (helm packages them badly)"; exit 1
+    fi
+    for f in alerts/zarc-alerts.yaml dashboards/zarc-pipeline.json; do
+      cmp "$root/deploy/$f" "$chart/$f" \
+        || { echo "FAIL: $chart/$f differs from deploy/$f: cp deploy/$f deploy/helm/zarc/$f"; exit 1; }
+    done
+    for f in "$root"/deploy/dashboards/*.json; do
+      [ -f "$chart/dashboards/$(basename "$f")" ] || { echo "FAIL: the chart lacks dashboards/$(basename "$f")"; exit 1; }
+    done
+    echo "chart-copies: the chart's alerts and dashboards equal deploy/'s"
     ;;
   kustomize)  # kustomize base|overlays/example
     "$kubectl" kustomize "$root/deploy/k8s/$1" > "$out/kustomize-${1//\//-}.yaml"
@@ -64,6 +85,14 @@ case "$cmd" in
   promtool-test)
     (cd "$root/deploy/alerts" && promtool test rules zarc-alerts_test.yaml)
     $py "$here/check_alert_tests.py" "$root/deploy/alerts/zarc-alerts.yaml" "$root/deploy/alerts/zarc-alerts_test.yaml"
+    ;;
+  runbook)  # every alert links its section of docs/runbook.md
+    $py "$here/check_runbook.py" "$root/deploy/alerts/zarc-alerts.yaml" "$root/docs/runbook.md"
+    # The check must notice an alert without its link.
+    grep -v 'runbook_url:' "$root/deploy/alerts/zarc-alerts.yaml" > "$out/no-runbook.yaml"
+    if $py "$here/check_runbook.py" "$out/no-runbook.yaml" "$root/docs/runbook.md" > "$out/selftest.txt"; then
+      echo "FAIL: check_runbook.py accepted alerts without runbook_url"; exit 1
+    fi
     ;;
   dockerfile)  # dockerfile [BINARY...]
     $py "$here/check_dockerfile.py" "$root/Dockerfile" "$root/scripts/install-deps.sh" "$@"

@@ -1,0 +1,217 @@
+// The web console as an admin's browser sees it: zarc run archives a small simulated tenant with
+// the console on (basic auth, the password from a _FILE secret), headless Chromium renders the
+// pages, and the figures it shows are those of `zarc log --format json`. A screenshot is taken,
+// and a request without credentials is refused.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/json/json.h"
+#include "runtime/testing/subprocess.h"
+#include "tests/support/mailbox_audit.h"
+#include "tests/support/processes.h"
+
+namespace zarc {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ReadFile;
+using testing::Subprocess;
+
+constexpr char kFrom[] = "2024-03-01";
+constexpr char kTo[] = "2024-03-04";
+constexpr char kPassword[] = "console-test-password";
+
+// Chromium is part of the test environment (scripts/install-deps.sh): missing is a failure.
+std::string ChromiumPath() {
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
+    if (std::filesystem::exists(p)) return p;
+  }
+  return "";
+}
+
+// Headless Chromium with nothing that reaches outside hosts, a fresh profile each time.
+std::pair<int, std::string> Chromium(const std::string& profile_root, std::vector<std::string> args) {
+  static int n = 0;
+  const std::string profile = absl::StrCat(profile_root, "/chromium-profile-", n++);
+  std::filesystem::create_directories(profile);
+  std::vector<std::string> argv = {ChromiumPath(), "--headless", "--no-sandbox", "--disable-gpu",
+                                   "--disable-quic", "--no-first-run", "--disable-background-networking",
+                                   "--disable-component-update", "--disable-sync",
+                                   "--user-data-dir=" + profile};
+  argv.insert(argv.end(), args.begin(), args.end());
+  // Chromium's own chatter goes to stderr; only the DOM is wanted.
+  std::vector<std::string> shell = {"/bin/sh", "-c", "exec \"$@\" 2>>'" + profile_root + "/chromium.log'",
+                                    "sh"};
+  shell.insert(shell.end(), argv.begin(), argv.end());
+  return testing::RunCommand(shell, absl::Seconds(90));
+}
+
+int ConsolePort(const std::string& log_path) {
+  for (absl::Time deadline = absl::Now() + absl::Seconds(30); absl::Now() < deadline;) {
+    const std::string text = ReadFile(log_path);
+    const size_t at = text.find("console_port=");
+    if (at != std::string::npos) return testing::PortFrom(text.substr(at), "console_port");
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return 0;
+}
+
+// day -> field -> number, from the rows <tr data-day="D"> ... <td ... data-field="F">N</td>.
+std::map<std::string, std::map<std::string, int64_t>> DaysFromDom(const std::string& dom) {
+  std::map<std::string, std::map<std::string, int64_t>> out;
+  const std::regex row("<tr data-day=\"([0-9-]{10})\">(.*?)</tr>");
+  const std::regex cell("data-field=\"([a-z_]+)\">([0-9]+)</td>");
+  for (auto r = std::sregex_iterator(dom.begin(), dom.end(), row); r != std::sregex_iterator(); ++r) {
+    const std::string cells = (*r)[2];
+    for (auto c = std::sregex_iterator(cells.begin(), cells.end(), cell); c != std::sregex_iterator(); ++c) {
+      out[(*r)[1]][(*c)[1]] = std::stoll((*c)[2]);
+    }
+  }
+  return out;
+}
+
+TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequired) {
+  ASSERT_FALSE(ChromiumPath().empty())
+      << "headless Chromium is needed: scripts/install-deps.sh installs Debian's chromium";
+  testing::TempDir dir;
+  const std::string manifest_path = dir.path() + "/manifest.json";
+  std::unique_ptr<Subprocess> zoom;
+  absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
+      {"--port=0", "--seed=7", "--users=4", "--meetings=6", "--days=3", std::string("--from=") + kFrom,
+       "--recording-bytes=512", "--audio-bytes=256", "--archive-bytes=256", "--plan=unlimited",
+       "--account-id=acct-console", "--log-level=warn", "--manifest-out=" + manifest_path},
+      dir.path() + "/zoom-sim.log", &zoom);
+  ASSERT_TRUE(zoom_url.ok()) << zoom_url.status();
+  absl::StatusOr<json::Value> manifest = json::Parse(ReadFile(manifest_path), "simulator manifest");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  const int64_t expected_pairs = testing::Pairs(testing::ExpectedFromManifest(*manifest));
+  ASSERT_GT(expected_pairs, 0);
+
+  // The password comes from a file, the way Kubernetes mounts a Secret.
+  const std::string secret_file = dir.path() + "/console-viewer-secret";
+  std::ofstream(secret_file) << kPassword << "\n";
+  testing::ZarcRunProcess run(
+      {"--run.data_dir=" + dir.path() + "/data", "--importer.target=eml", "--mapper.mode=csv-only",
+       "--mapper.tenant_domains=" + json::String(*manifest, "domain"), "--fetcher.poll_interval=0",
+       "--zoom.api_url=" + *zoom_url + "/v2", "--zoom.oauth_url=" + *zoom_url + "/oauth/token",
+       "--zoom.account_id=acct-console", "--zoom.client_id=zarc-sim-client",
+       "--console.enabled=true", "--console.port=0", "--console.auth=basic"},
+      {{"ZARC_ZOOM_CLIENT_SECRET", "zarc-sim-secret"},
+       {"ZARC_CONSOLE_VIEWER_SECRET_FILE", secret_file}},
+      dir.path() + "/zarc-run.log");
+  absl::Status started = run.Start();
+  ASSERT_TRUE(started.ok()) << started;
+  const int console_port = ConsolePort(run.log_path());
+  ASSERT_GT(console_port, 0) << testing::TailOf(run.log_path());
+  EXPECT_THAT(ReadFile(run.log_path()), Not(HasSubstr(kPassword)));  // secrets are never logged
+
+  auto [sync_code, sync_out] = testing::RunCommand(
+      {testing::BinPath("zarc"), "sync", std::string("--from=") + kFrom, std::string("--to=") + kTo,
+       absl::StrCat("--fetcher=127.0.0.1:", run.grpc_port())},
+      absl::Seconds(120));
+  ASSERT_EQ(sync_code, 0) << sync_out;
+  absl::StatusOr<json::Value> log = absl::UnknownError("not read");
+  for (absl::Time deadline = absl::Now() + absl::Seconds(120); absl::Now() < deadline;) {
+    log = run.StatusLog();
+    if (log.ok() && testing::SumDays(*log, "available_for_import") >= expected_pairs) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(testing::SumDays(*log, "available_for_import"), expected_pairs)
+      << testing::TailOf(run.log_path());
+
+  // What helm test's pods run: zarc health against the gRPC port.
+  auto [health_code, health_out] = testing::RunCommand(
+      {testing::BinPath("zarc"), "health", absl::StrCat("--address=127.0.0.1:", run.grpc_port())},
+      absl::Seconds(30));
+  EXPECT_EQ(health_code, 0) << health_out;
+  EXPECT_THAT(health_out, HasSubstr("SERVING"));
+
+  const std::string base = absl::StrCat("http://127.0.0.1:", console_port);
+  const std::string authed = absl::StrCat("http://viewer:", kPassword, "@127.0.0.1:", console_port);
+
+  // Without credentials: refused. The browser gets nothing to show (it would ask for a password);
+  // curl sees the 401 and its challenge.
+  auto [refused_code, refused] = Chromium(dir.path(), {"--dump-dom", base + "/days"});
+  ASSERT_EQ(refused_code, 0) << refused;
+  EXPECT_THAT(refused, Not(HasSubstr("data-day=")));
+  auto [curl_code, curl_out] =
+      testing::RunCommand({"/usr/bin/curl", "-s", "-i", "--max-time", "20", base + "/days"}, absl::Seconds(30));
+  ASSERT_EQ(curl_code, 0) << curl_out;
+  EXPECT_THAT(curl_out, ::testing::StartsWith("HTTP/1.1 401"));
+  EXPECT_THAT(curl_out, HasSubstr("WWW-Authenticate: Basic realm=\"zarc console\""));
+  EXPECT_THAT(curl_out, HasSubstr("this console needs credentials"));
+  EXPECT_THAT(curl_out, Not(HasSubstr("data-day=")));
+  auto [wrong_code, wrong_out] = testing::RunCommand(
+      {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "viewer:wrong", base + "/days"},
+      absl::Seconds(30));
+  EXPECT_EQ(wrong_out, "401");
+
+  // With them: the figures per day are zarc log's, field by field.
+  auto [dom_code, dom] = Chromium(dir.path(), {"--dump-dom", authed + "/days"});
+  ASSERT_EQ(dom_code, 0) << dom;
+  const auto shown = DaysFromDom(dom);
+  const std::vector<json::Value> days = json::Array(*log, "days");
+  ASSERT_FALSE(days.empty());
+  ASSERT_EQ(shown.size(), days.size()) << dom;
+  for (const json::Value& d : days) {
+    const std::string day = json::String(d, "day");
+    ASSERT_TRUE(shown.count(day)) << day << " is not on the console:\n" << dom;
+    for (const char* field : {"available_from_source", "available_for_import", "imported",
+                              "partially_imported", "skipped", "failed"}) {
+      EXPECT_EQ(shown.at(day).at(field), json::Int(d, field)) << day << " " << field;
+    }
+  }
+
+  // A day's items: one row per delivery of that day.
+  const std::string first_day = json::String(days[0], "day");
+  auto [day_code, day_dom] = Chromium(dir.path(), {"--dump-dom", authed + "/day?d=" + first_day});
+  ASSERT_EQ(day_code, 0);
+  EXPECT_THAT(day_dom, HasSubstr("Items of " + first_day));
+  EXPECT_THAT(day_dom, HasSubstr("<td>imported</td>"));
+
+  // The status page says what it knows, and what it does not.
+  auto [status_code, status_dom] = Chromium(dir.path(), {"--dump-dom", authed + "/"});
+  ASSERT_EQ(status_code, 0);
+  EXPECT_THAT(status_dom, HasSubstr("zarc run"));
+  EXPECT_THAT(status_dom, HasSubstr("Scheduled poll"));
+  EXPECT_THAT(status_dom, HasSubstr("Lag per stage"));
+
+  // A picture of the status log, as an admin would see it.
+  const std::string png = dir.path() + "/console-days.png";
+  auto [shot_code, shot_out] = Chromium(
+      dir.path(), {"--screenshot=" + png, "--window-size=1280,900", authed + "/days"});
+  ASSERT_EQ(shot_code, 0) << shot_out;
+  const std::string image = ReadFile(png);
+  ASSERT_GT(image.size(), 1000u);
+  EXPECT_EQ(image.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+
+  // zarc log's CSV, one table per file, is what the console offers for download.
+  const std::string csv_dir = dir.path() + "/csv";
+  auto [csv_code, csv_out] = testing::RunCommand(
+      {testing::BinPath("zarc"), "log", absl::StrCat("--importer=127.0.0.1:", run.grpc_port()),
+       "--format=csv", "--output-dir=" + csv_dir},
+      absl::Seconds(60));
+  ASSERT_EQ(csv_code, 0) << csv_out;
+  for (const std::string table : {"days", "failed", "not_delivered"}) {
+    const std::string file = ReadFile(csv_dir + "/" + table + ".csv");
+    EXPECT_THAT(file, ::testing::StartsWith("day,")) << table;
+    auto [table_code, table_out] = testing::RunCommand(
+        {testing::BinPath("zarc"), "log", absl::StrCat("--importer=127.0.0.1:", run.grpc_port()),
+         "--format=csv", "--table=" + table},
+        absl::Seconds(60));
+    EXPECT_EQ(table_code, 0);
+    EXPECT_EQ(table_out, file) << table;
+  }
+}
+
+}  // namespace
+}  // namespace zarc
