@@ -4,6 +4,10 @@
 #                                              (default: the whole suite)
 #   scripts/sanitize.sh tsan [CTEST_ARGS...]   ThreadSanitizer on the concurrent runtime pieces
 #                                              zarc owns (default: that set)
+#   scripts/sanitize.sh ci                     ASan+UBSan on the representative subset CI runs:
+#                                              the unit tests of the runtime and of every stage
+#                                              (no Azurite, Dovecot or simulator runs; memory
+#                                              bounds are not meaningful under ASan)
 # Any report fails the test that triggered it (halt_on_error / -fno-sanitize-recover).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +16,12 @@ shift || true
 case "$kind" in
   asan) sanitize=address,undefined dir=build-asan
         default=() ;;
+  ci) sanitize=address,undefined dir=build-asan
+      export ZARC_SANITIZE_TARGETS="ledger_test fetcher_test reconciler_test converter_unit_test importer_unit_test http_test blob_test mapper_unit_test kafka_unit_test"
+      default=(-L "unit|fetcher|converter|importer|http|mapper|kafka|blob" -E "Sim|Memory|Rss|Dovecot|Azurite|Graph|Crash|AppTest") ;;
   tsan) sanitize=thread dir=build-tsan
         default=(-R "RateLimiter|ZoomApiTest|Reconciler|Ledger|HttpServer|StatusLog|ByteStream|Base64|Config") ;;
-  *) echo "usage: scripts/sanitize.sh asan|tsan [ctest args]"; exit 2 ;;
+  *) echo "usage: scripts/sanitize.sh asan|tsan|ci [ctest args]"; exit 2 ;;
 esac
 [ $# -gt 0 ] || set -- "${default[@]}"
 bash scripts/install-deps.sh
