@@ -57,6 +57,39 @@ TEST(EmlTargetTest, WritesAFileMailClientsParseOnceAndFindsItAgain) {
   EXPECT_THAT(out, HasSubstr("<abc@zarc.archive> | Quarterly review | Hello"));
 }
 
+TEST(EmlTargetTest, MailboxFoldersAreReadableAndNeverShared) {
+  EXPECT_EQ(MailboxPathSegment("Alice@Example.com"), "alice@example.com");
+  EXPECT_EQ(MailboxPathSegment("o'brien+zoom@example.com"), "o'brien+zoom@example.com");
+  const std::string dollar = MailboxPathSegment("a$b@x");
+  EXPECT_THAT(dollar, ::testing::StartsWith("a_b@x~"));
+  EXPECT_NE(dollar, MailboxPathSegment("a_b@x"));
+  EXPECT_NE(MailboxPathSegment("a/b@x"), MailboxPathSegment("a*b@x"));
+  EXPECT_EQ(MailboxPathSegment("A$B@X"), dollar);  // one mailbox, whatever its case
+  EXPECT_NE(MailboxPathSegment("../x"), "_._x");
+  EXPECT_EQ(MailboxPathSegment("../x").find('/'), std::string::npos);
+
+  // Two such mailboxes each get their own .eml.
+  zarc::testing::TempDir dir;
+  auto store = blob::OpenBlobStore({.url = "file://" + dir.path()});
+  ASSERT_TRUE(store.ok());
+  EmlTarget target(**store);
+  const std::string message = "Message-ID: <m@zarc.archive>\r\nSubject: x\r\n\r\nHello\r\n";
+  for (const std::string mailbox : {"a$b@x", "a_b@x"}) {
+    DeliveryRequest request{
+        .mailbox = mailbox,
+        .message_id = "m@zarc.archive",
+        .topic = "t",
+        .internal_date = absl::FromUnixSeconds(1709647200),
+        .size = message.size(),
+        .open = [&]() -> absl::StatusOr<std::unique_ptr<io::ByteSource>> {
+          return std::unique_ptr<io::ByteSource>(std::make_unique<io::StringSource>(message));
+        }};
+    absl::StatusOr<DeliveryOutcome> outcome = target.Deliver(request);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(*outcome, DeliveryOutcome::kDelivered) << mailbox;
+  }
+}
+
 TEST(EmlTargetTest, SanitizesPathSegments) {
   EXPECT_EQ(SanitizePathSegment("../etc/passwd", 80), "_._etc_passwd");
   EXPECT_EQ(SanitizePathSegment("  a   b  ", 80), "a b");
