@@ -1,6 +1,9 @@
 #include "runtime/http/http_server.h"
 
+#include <cerrno>
 #include <exception>
+#include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -11,9 +14,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,14 +40,37 @@ using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
 
+namespace {
+
+// One open connection, as the admission control sees it.
+struct Connection {
+  explicit Connection(asio::any_io_executor e) : executor(std::move(e)) {}
+  asio::any_io_executor executor;  // the connection's strand
+  // Set and cleared by the session, and used by an eviction, only on `executor`.
+  beast::tcp_stream* stream = nullptr;
+  // Key in HttpServer::Impl::idle while the connection waits for (the headers of) a request;
+  // 0 while it has one in progress. Guarded by HttpServer::Impl::connections_mu.
+  uint64_t idle_seq = 0;
+};
+
+}  // namespace
+
 struct HttpServer::Impl {
   ServerOptions options;
   Handler handler;
   std::optional<asio::ssl::context> tls;  // outlives the io_context and so every session
+  // Declared before `io`: a session destroyed with the io_context unregisters itself here.
+  absl::Mutex connections_mu;
+  int open_connections ABSL_GUARDED_BY(connections_mu) = 0;
+  uint64_t next_idle_seq ABSL_GUARDED_BY(connections_mu) = 1;
+  // Connections that may be closed to admit a new one, oldest first.
+  std::map<uint64_t, std::shared_ptr<Connection>> idle ABSL_GUARDED_BY(connections_mu);
   asio::io_context io;
   tcp::acceptor acceptor{io};
   uint16_t port = 0;
   std::vector<std::thread> threads;
+  // Joined in Stop() after the I/O threads, before `io` is destroyed.
+  std::optional<asio::thread_pool> handler_pool;
   absl::Mutex stop_mu;
   bool stopped ABSL_GUARDED_BY(stop_mu) = false;
 };
@@ -53,6 +82,71 @@ constexpr size_t kStreamChunkBytes = 64 * 1024;
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
 }
+
+// Takes a slot for a new connection; at the cap, closes the longest-idle connection to make
+// room. False when every connection has a request in progress.
+bool Admit(HttpServer::Impl& server) {
+  std::shared_ptr<Connection> victim;
+  {
+    absl::MutexLock lock(&server.connections_mu);
+    if (server.open_connections < server.options.max_connections) {
+      ++server.open_connections;
+      return true;
+    }
+    if (server.idle.empty()) return false;
+    auto oldest = server.idle.begin();
+    victim = std::move(oldest->second);
+    victim->idle_seq = 0;
+    server.idle.erase(oldest);
+    // The victim keeps its slot until its session ends; the new one is let in now, so the count
+    // can pass the cap by the connections being closed at this moment.
+    ++server.open_connections;
+  }
+  asio::post(victim->executor, [victim] {
+    if (victim->stream == nullptr) return;
+    beast::error_code ec;
+    victim->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    victim->stream->close();
+  });
+  return true;
+}
+
+void MarkIdle(HttpServer::Impl& server, const std::shared_ptr<Connection>& connection) {
+  absl::MutexLock lock(&server.connections_mu);
+  if (connection->idle_seq != 0) return;
+  connection->idle_seq = server.next_idle_seq++;
+  server.idle.emplace(connection->idle_seq, connection);
+}
+
+void MarkBusy(HttpServer::Impl& server, const std::shared_ptr<Connection>& connection) {
+  absl::MutexLock lock(&server.connections_mu);
+  if (connection->idle_seq == 0) return;
+  server.idle.erase(connection->idle_seq);
+  connection->idle_seq = 0;
+}
+
+// Ties a session's stream to its Connection for the session's lifetime; runs on the strand.
+class ConnectionScope {
+ public:
+  ConnectionScope(HttpServer::Impl& server, std::shared_ptr<Connection> connection,
+                  beast::tcp_stream& stream)
+      : server_(server), connection_(std::move(connection)) {
+    connection_->stream = &stream;
+  }
+  ~ConnectionScope() {
+    connection_->stream = nullptr;
+    absl::MutexLock lock(&server_.connections_mu);
+    if (connection_->idle_seq != 0) server_.idle.erase(connection_->idle_seq);
+    connection_->idle_seq = 0;
+    --server_.open_connections;
+  }
+  ConnectionScope(const ConnectionScope&) = delete;
+  ConnectionScope& operator=(const ConnectionScope&) = delete;
+
+ private:
+  HttpServer::Impl& server_;
+  std::shared_ptr<Connection> connection_;
+};
 
 ServerResponse CallHandler(const Handler& handler, const ServerRequest& request) {
   try {
@@ -69,6 +163,31 @@ ServerResponse CallHandler(const Handler& handler, const ServerRequest& request)
   response.headers.emplace_back("Content-Type", "text/plain");
   response.body = "internal server error\n";
   return response;
+}
+
+// Runs the handler on the handler pool and resumes the session on its strand with the answer.
+awaitable<ServerResponse> RunHandler(HttpServer::Impl& server, const ServerRequest& request) {
+  ServerResponse response;
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&server, &request, &response](auto completion) {
+        asio::post(*server.handler_pool,
+                   [&server, &request, &response, completion = std::move(completion)]() mutable {
+                     response = CallHandler(server.handler, request);
+                     auto executor = asio::get_associated_executor(completion);
+                     asio::post(executor, std::move(completion));
+                   });
+      },
+      use_awaitable);
+  co_return response;
+}
+
+ServerResponse TooLarge(size_t limit) {
+  ServerResponse too_large;
+  too_large.status = 413;
+  too_large.headers.emplace_back("Content-Type", "text/plain");
+  too_large.body =
+      absl::StrCat("request body is larger than the server's limit of ", limit, " bytes\n");
+  return too_large;
 }
 
 bool IsManagedHeader(absl::string_view name) {
@@ -161,27 +280,58 @@ awaitable<bool> WriteResponse(Stream& stream, ServerResponse response, unsigned 
   co_return !ec && keep_alive;
 }
 
+// Reads and discards what a refused client is still sending (bounded), so it reads the answer
+// instead of a reset.
 template <class Stream>
-awaitable<void> ServeRequests(Stream& stream, HttpServer::Impl& server, std::string remote) {
+awaitable<void> Drain(Stream& stream, beast::flat_buffer& buffer) {
+  constexpr size_t kDrainBytes = 1 << 20;
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  size_t drained = buffer.size();
+  buffer.consume(buffer.size());
+  while (drained < kDrainBytes) {
+    beast::error_code ec;
+    const size_t n = co_await stream.async_read_some(buffer.prepare(kStreamChunkBytes),
+                                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    drained += n;
+  }
+}
+
+template <class Stream>
+awaitable<void> ServeRequests(Stream& stream, HttpServer::Impl& server,
+                              const std::shared_ptr<Connection>& connection, std::string remote) {
+  const ServerOptions& options = server.options;
+  auto& socket = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   while (true) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(server.options.max_body_bytes);
-    parser.header_limit(64 * 1024);
+    MarkIdle(server, connection);
     beast::error_code ec;
-    beast::get_lowest_layer(stream).expires_after(ToChrono(server.options.idle_timeout));
-    co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-    if (ec == bhttp::error::body_limit) {
-      ServerResponse too_large;
-      too_large.status = 413;
-      too_large.headers.emplace_back("Content-Type", "text/plain");
-      too_large.body = absl::StrCat("request body is larger than the server's limit of ",
-                                    server.options.max_body_bytes, " bytes\n");
-      co_await WriteResponse(stream, std::move(too_large), parser.get().version(), false, false,
-                             server.options.idle_timeout);
+    if (buffer.size() == 0) {  // keep-alive: wait for the first byte of the next request
+      socket.expires_after(ToChrono(options.idle_timeout));
+      const size_t n = co_await stream.async_read_some(buffer.prepare(kStreamChunkBytes),
+                                                       asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;  // closed by the peer, timed out, or evicted
+      buffer.commit(n);
+    }
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(options.max_body_bytes);
+    parser.header_limit(64 * 1024);
+    socket.expires_after(ToChrono(options.header_timeout));
+    co_await bhttp::async_read_header(stream, buffer, parser,
+                                      asio::redirect_error(use_awaitable, ec));
+    if (!ec) {
+      MarkBusy(server, connection);
+      socket.expires_after(ToChrono(options.body_timeout));
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
+    if (ec == bhttp::error::body_limit) {  // from Content-Length, or while reading the body
+      MarkBusy(server, connection);
+      co_await WriteResponse(stream, TooLarge(options.max_body_bytes), parser.get().version(),
+                             false, false, options.idle_timeout);
+      co_await Drain(stream, buffer);
       co_return;
     }
-    if (ec) co_return;  // closed by the peer, timed out, or not HTTP
+    if (ec) co_return;  // closed, too slow, evicted, or not HTTP
 
     bhttp::request<bhttp::string_body>& message = parser.get();
     ServerRequest request;
@@ -196,53 +346,98 @@ awaitable<void> ServeRequests(Stream& stream, HttpServer::Impl& server, std::str
     request.body = std::move(message.body());
     request.remote_address = remote;
 
-    ServerResponse response = CallHandler(server.handler, request);
+    socket.expires_never();  // the handler's time is not the client's
+    ServerResponse response = co_await RunHandler(server, request);
     const bool keep_alive =
         co_await WriteResponse(stream, std::move(response), message.version(),
                                message.keep_alive(), message.method() == bhttp::verb::head,
-                               server.options.idle_timeout);
+                               options.idle_timeout);
     if (!keep_alive) co_return;
   }
 }
 
 awaitable<void> PlainSession(beast::tcp_stream stream, HttpServer::Impl& server,
-                             std::string remote) {
-  co_await ServeRequests(stream, server, std::move(remote));
+                             std::shared_ptr<Connection> connection, std::string remote) {
+  ConnectionScope scope(server, connection, stream);
+  co_await ServeRequests(stream, server, connection, std::move(remote));
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-awaitable<void> TlsSession(beast::tcp_stream tcp, HttpServer::Impl& server, std::string remote) {
+awaitable<void> TlsSession(beast::tcp_stream tcp, HttpServer::Impl& server,
+                           std::shared_ptr<Connection> connection, std::string remote) {
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *server.tls);
+  ConnectionScope scope(server, connection, beast::get_lowest_layer(stream));
+  MarkIdle(server, connection);
   beast::error_code ec;
-  beast::get_lowest_layer(stream).expires_after(ToChrono(server.options.idle_timeout));
+  beast::get_lowest_layer(stream).expires_after(ToChrono(server.options.header_timeout));
   co_await stream.async_handshake(asio::ssl::stream_base::server,
                                   asio::redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  co_await ServeRequests(stream, server, std::move(remote));
+  co_await ServeRequests(stream, server, connection, std::move(remote));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
 }
 
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors ||
+         ec == boost::system::errc::too_many_files_open_in_system;
+}
+
 awaitable<void> AcceptLoop(HttpServer::Impl& server) {
+  asio::steady_timer pause(server.io);
+  bool out_of_descriptors = false;  // logged once per episode, not once per failed accept
+  bool at_capacity = false;
   while (true) {
     // A strand per connection: tcp_stream's timer and its I/O must not run concurrently.
     tcp::socket socket(asio::make_strand(server.io));
     beast::error_code ec;
     co_await server.acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !server.acceptor.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {
+      if (OutOfDescriptors(ec) && !out_of_descriptors) {
+        out_of_descriptors = true;
+        log::Warn("http_server",
+                  "out of file descriptors: pausing accepts (raise the open-files limit, or "
+                  "lower max_connections)",
+                  {{"port", server.port}, {"error", ec.message()}});
+      }
+      // The pending connection stays in the backlog; retrying at once would spin a core.
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (out_of_descriptors) {
+      out_of_descriptors = false;
+      log::Info("http_server", "accepting connections again", {{"port", server.port}});
+    }
+    if (!Admit(server)) {
+      if (!at_capacity) {
+        log::Warn("http_server",
+                  "every connection has a request in progress: closing new connections until "
+                  "one finishes",
+                  {{"port", server.port}, {"max_connections", server.options.max_connections}});
+      }
+      at_capacity = true;
+      socket.close(ec);
+      continue;
+    }
+    at_capacity = false;
     std::string remote;
     tcp::endpoint peer = socket.remote_endpoint(ec);
     if (!ec) remote = peer.address().to_string();
     beast::tcp_stream stream(std::move(socket));
     auto executor = stream.get_executor();
+    auto connection = std::make_shared<Connection>(executor);
     if (server.tls.has_value()) {
-      asio::co_spawn(executor, TlsSession(std::move(stream), server, std::move(remote)),
+      asio::co_spawn(executor,
+                     TlsSession(std::move(stream), server, std::move(connection), std::move(remote)),
                      asio::detached);
     } else {
-      asio::co_spawn(executor, PlainSession(std::move(stream), server, std::move(remote)),
-                     asio::detached);
+      asio::co_spawn(
+          executor,
+          PlainSession(std::move(stream), server, std::move(connection), std::move(remote)),
+          asio::detached);
     }
   }
 }
@@ -262,6 +457,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOption
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->options.threads = std::max(1, options.threads);
+  impl->options.handler_threads = std::max(1, options.handler_threads);
+  impl->options.max_connections = std::max(1, options.max_connections);
   impl->handler = std::move(handler);
   if (!options.tls_cert_file.empty()) {
     try {
@@ -296,6 +493,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOption
   }
   Impl& server = *impl;
   server.port = server.acceptor.local_endpoint(ec).port();
+  server.handler_pool.emplace(static_cast<size_t>(server.options.handler_threads));
   asio::co_spawn(server.io, AcceptLoop(server), asio::detached);
   for (int i = 0; i < server.options.threads; ++i) {
     server.threads.emplace_back([&server] { server.io.run(); });
@@ -314,6 +512,8 @@ void HttpServer::Stop() {
   impl_->io.stop();
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  // Handlers still running finish; their sessions are destroyed with the io_context.
+  if (impl_->handler_pool.has_value()) impl_->handler_pool->join();
   beast::error_code ec;
   impl_->acceptor.close(ec);
 }

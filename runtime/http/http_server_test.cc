@@ -3,8 +3,11 @@
 #include <atomic>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -202,6 +205,132 @@ TEST(HttpServerTest, TlsRoundTripWithSelfSignedCertificate) {
   auto plain = NewHttpClient()->Send(
       {.url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/"), .timeout = absl::Seconds(5)});
   EXPECT_FALSE(plain.ok() && plain->status == 200);
+}
+
+// Connects and sends `bytes` one at a time, `gap` apart, until the server closes the connection.
+// Returns how long the server let it drip, and whether any answer came back.
+struct Drip {
+  absl::Duration lasted;
+  bool answered = false;
+};
+Drip DripBytes(uint16_t port, const std::string& bytes, absl::Duration gap) {
+  boost::asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  socket.non_blocking(true);
+  const absl::Time start = absl::Now();
+  Drip drip;
+  for (char c : bytes) {
+    beast::error_code ec;
+    boost::asio::write(socket, boost::asio::buffer(&c, 1), ec);
+    if (ec) break;
+    char reply[256];
+    const size_t n = socket.read_some(boost::asio::buffer(reply), ec);
+    if (ec != boost::asio::error::would_block) {  // data, or the server closed it
+      drip.answered = !ec && n > 0;
+      break;
+    }
+    absl::SleepFor(gap);
+  }
+  drip.lasted = absl::Now() - start;
+  return drip;
+}
+
+TEST(HttpServerTest, SlowDripClientIsCutOffAtTheHeaderDeadline) {
+  std::atomic<bool> called{false};
+  auto server = HttpServer::Start(
+      {.header_timeout = absl::Milliseconds(800), .body_timeout = absl::Milliseconds(800)},
+      [&](const ServerRequest&) {
+        called = true;
+        return ServerResponse{};
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  // Headers a byte every 100 ms: valid, but never finished in time (slowloris).
+  const std::string headers =
+      "POST /zoom/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + std::string(200, 'p') +
+      "\r\n\r\n";
+  const Drip slow_headers = DripBytes((*server)->port(), headers, absl::Milliseconds(100));
+  EXPECT_FALSE(slow_headers.answered);
+  EXPECT_LT(slow_headers.lasted, absl::Seconds(3)) << "a header drip was allowed to go on";
+  // A body dripped after quick headers is cut off at the body deadline.
+  const std::string body_drip =
+      "POST /zoom/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" +
+      std::string(100, 'b');
+  const Drip slow_body = DripBytes((*server)->port(), body_drip, absl::Milliseconds(100));
+  EXPECT_FALSE(slow_body.answered);
+  EXPECT_LT(slow_body.lasted, absl::Seconds(4)) << "a body drip was allowed to go on";
+  EXPECT_FALSE(called);
+}
+
+TEST(HttpServerTest, IdleConnectionsAtTheCapDoNotKeepOutARealRequest) {
+  auto server = HttpServer::Start({.max_connections = 16}, [](const ServerRequest& request) {
+    ServerResponse response;
+    response.body = request.path;
+    return response;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  boost::asio::io_context io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 200; ++i) {
+    idle.emplace_back(io);
+    idle.back().connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), (*server)->port()));
+  }
+  const absl::Time start = absl::Now();
+  auto response = NewHttpClient()->Send(
+      {.url = absl::StrCat("http://127.0.0.1:", (*server)->port(), "/real"),
+       .timeout = absl::Seconds(5)});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "/real");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  // The oldest idle connections were closed to make room: reading them gives end of stream.
+  beast::error_code ec;
+  char byte;
+  idle.front().read_some(boost::asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+}
+
+TEST(HttpServerTest, ASlowHandlerDoesNotHoldUpOtherConnections) {
+  // One I/O thread: if handlers ran on it, /fast would wait for /slow.
+  auto server = HttpServer::Start({.threads = 1, .handler_threads = 4},
+                                  [](const ServerRequest& request) {
+                                    if (request.path == "/slow") absl::SleepFor(absl::Seconds(3));
+                                    return ServerResponse{};
+                                  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string base = absl::StrCat("http://127.0.0.1:", (*server)->port());
+  std::thread slow([&] { (void)NewHttpClient()->Send({.url = base + "/slow"}); });
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time start = absl::Now();
+  auto fast = NewHttpClient()->Send({.url = base + "/fast"});
+  const absl::Duration took = absl::Now() - start;
+  slow.join();
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  EXPECT_EQ(fast->status, 200);
+  EXPECT_LT(took, absl::Seconds(1));
+}
+
+TEST(HttpServerTest, ChunkedBodyPastTheLimitGets413WhileReading) {
+  bool called = false;
+  auto server = HttpServer::Start({.max_body_bytes = 1024}, [&](const ServerRequest&) {
+    called = true;
+    return ServerResponse{};
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  boost::asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), (*server)->port()));
+  std::string request = "POST /zoom/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) request += "200\r\n" + std::string(512, 'z') + "\r\n";
+  request += "0\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> response;
+  beast::error_code ec;
+  bhttp::read(socket, buffer, response, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_FALSE(called);
 }
 
 }  // namespace

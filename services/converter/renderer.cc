@@ -220,6 +220,20 @@ std::string Excerpt(absl::string_view text) {
   return flat;
 }
 
+// A Zoom file name as an attachment name: one header-safe path segment. A mail client that saves
+// it under its own folder must never be led outside it ("../x", "/etc/x", "C:\\x").
+std::string SafeFileName(absl::string_view raw) {
+  std::string name = SanitizeHeaderText(raw, kMaxFileNameChars);
+  for (char& c : name) {
+    if (c == '/' || c == '\\' || c == ':') c = '_';
+  }
+  for (char& c : name) {
+    if (c != '.') break;
+    c = '_';
+  }
+  return name;
+}
+
 // One artifact and how it will appear.
 struct ArtifactPlan {
   const Artifact* artifact = nullptr;
@@ -776,7 +790,7 @@ absl::StatusOr<RenderedMessage> RenderMessage(const zarc::v1::MeetingCaptured& e
     ArtifactPlan p;
     p.artifact = &a;
     p.blob = a.blob();
-    p.file_name = SanitizeHeaderText(a.file_name(), kMaxFileNameChars);
+    p.file_name = SafeFileName(a.file_name());
     if (p.file_name.empty()) {
       p.file_name =
           absl::StrCat(absl::StrReplaceAll(absl::AsciiStrToLower(v1::ArtifactKind_Name(a.kind())),

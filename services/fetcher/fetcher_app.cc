@@ -248,9 +248,14 @@ absl::Status FetcherApp::Start() {
         http::ServerOptions{.host = c.host.listen_address,
                             .port = static_cast<uint16_t>(c.webhook_port),
                             .threads = 2,
+                            .handler_threads = 4,
+                            .max_connections = static_cast<int>(c.webhook_max_connections),
                             .tls_cert_file = c.webhook_tls_cert,
                             .tls_key_file = c.webhook_tls_key,
-                            .max_body_bytes = 4 << 20},
+                            .max_body_bytes = static_cast<size_t>(c.webhook_max_body_bytes),
+                            .idle_timeout = c.webhook_idle_timeout,
+                            .header_timeout = c.webhook_read_timeout,
+                            .body_timeout = c.webhook_read_timeout},
         [f, secret](const http::ServerRequest& request) {
           if (request.path != "/zoom/webhook") {
             http::ServerResponse r;

@@ -67,6 +67,18 @@ config::Schema<FetcherConfig> FetcherSchema() {
               "PEM certificate for HTTPS on the webhook port")
       .String("fetcher.webhook_tls_key", &FetcherConfig::webhook_tls_key, "",
               "PEM private key for HTTPS on the webhook port")
+      .Int("fetcher.webhook_max_connections", &FetcherConfig::webhook_max_connections, 1024, 1,
+           65536,
+           "connections the webhook endpoint keeps open at once; at the cap a new one closes the "
+           "longest-idle one")
+      .Int("fetcher.webhook_max_body_bytes", &FetcherConfig::webhook_max_body_bytes, 64 * 1024,
+           1024, 16 << 20,
+           "largest webhook request body accepted (Zoom sends a few KB); larger ones get 413")
+      .Duration("fetcher.webhook_read_timeout", &FetcherConfig::webhook_read_timeout, "10s",
+                "time a webhook request's headers, and then its body, may take to arrive; a "
+                "slower client is disconnected")
+      .Duration("fetcher.webhook_idle_timeout", &FetcherConfig::webhook_idle_timeout, "60s",
+                "how long an idle keep-alive connection to the webhook endpoint stays open")
       .Check([](const FetcherConfig& c) -> absl::Status {
         for (const std::string& domain : c.zoom_domains) {
           if (absl::Status s = CheckZoomDomain(domain); !s.ok()) return s;

@@ -49,6 +49,10 @@ struct FetcherConfig {
   std::string webhook_secret;
   std::string webhook_tls_cert;
   std::string webhook_tls_key;
+  int64_t webhook_max_connections = 1024;
+  int64_t webhook_max_body_bytes = 64 * 1024;
+  absl::Duration webhook_read_timeout;
+  absl::Duration webhook_idle_timeout;
 };
 
 config::Schema<FetcherConfig> FetcherSchema();

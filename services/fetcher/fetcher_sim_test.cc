@@ -1,7 +1,14 @@
 // The fetcher against the Zoom simulator over real HTTP: what a compliance admin relies on.
 #include <prometheus/registry.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -458,6 +465,11 @@ TEST(FetcherSimTest, WebhooksAreVerifiedAndCapturedOnceWithoutAPoll) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->status, 401) << r->body;
   }
+  // Nothing of them was recorded, queued or captured.
+  EXPECT_TRUE(fetcher.Staging()->List("state/fetcher/webhooks/")->empty());
+  EXPECT_EQ(fetcher.app().fetcher().QueueLength(), 0u);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(fetcher.events().empty());
 
   // The real event is acknowledged at once and captured shortly after, without any poll.
   const absl::Time sent = absl::Now();
@@ -481,6 +493,107 @@ TEST(FetcherSimTest, WebhooksAreVerifiedAndCapturedOnceWithoutAPoll) {
   for (const auto& e : fetcher.events()) ++per_meeting[e.meeting().uuid()];
   EXPECT_EQ(per_meeting[uuid], 1);
   EXPECT_EQ(per_meeting.size(), 4u);
+  fetcher.app().Stop();
+}
+
+// Opens up to `wanted` TCP connections to 127.0.0.1:port that never send a byte, raising the
+// soft open-files limit (up to the hard limit) as needed; `spare` descriptors stay free.
+std::vector<int> OpenIdleConnections(int port, int wanted, int spare) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  const rlim_t need = static_cast<rlim_t>(wanted + spare);
+  if (limit.rlim_cur < need) {
+    limit.rlim_cur = std::min(need, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const int allowed = static_cast<int>(std::min<rlim_t>(wanted, limit.rlim_cur - spare));
+  if (allowed < wanted) {
+    std::cout << "open-files hard limit is " << limit.rlim_max << ": using " << allowed
+              << " idle connections instead of " << wanted << "\n";
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> fds;
+  for (int i = 0; i < allowed; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      close(fd);
+      break;
+    }
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+TEST(FetcherSimTest, TheWebhookEndpointWithstandsIdleOversizedAndSlowClients) {
+  const zoom_sim::TenantOptions options = TenantOf(2, 1, 2);
+  zoom_sim::SimulatorOptions sim_options;
+  sim_options.webhook_secret = "whsec-test";
+  SimHarness sim(options, sim_options);
+  const zoom_sim::Tenant tenant = sim.sim().TenantSnapshot();
+  FetcherHarness fetcher(sim, tenant, [](FetcherConfig& c) {
+    c.webhook_secret = "whsec-test";
+    c.webhook_read_timeout = absl::Seconds(1);
+  });
+  ASSERT_TRUE(fetcher.app().Start().ok());
+  const int port = fetcher.app().webhook_port();
+  ASSERT_GT(port, 0);
+  const std::string uuid = tenant.meetings[0].uuid;
+  absl::StatusOr<zoom_sim::WebhookRequest> real = sim.sim().BuildWebhook("recording.completed", uuid);
+  ASSERT_TRUE(real.ok()) << real.status();
+
+  // A validly signed body past the 64 KiB limit: 413, nothing recorded or captured.
+  const std::string padded = real->body + std::string(100 * 1024, ' ');
+  absl::StatusOr<http::ClientResponse> too_large =
+      Post(port, zoom_sim::SignWebhook("", "whsec-test", padded, absl::Now()));
+  ASSERT_TRUE(too_large.ok()) << too_large.status();
+  EXPECT_EQ(too_large->status, 413) << too_large->body;
+
+  // A client dripping its headers a byte at a time is disconnected at the read deadline.
+  {
+    const int fd = OpenIdleConnections(port, 1, 64).at(0);
+    const std::string head = "POST /zoom/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " +
+                             std::string(100, 's') + "\r\n\r\n";
+    const absl::Time start = absl::Now();
+    bool cut_off = false;
+    for (char c : head) {
+      if (send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+        cut_off = true;
+        break;
+      }
+      char reply;
+      if (recv(fd, &reply, 1, MSG_DONTWAIT) == 0) {  // end of stream: the server closed it
+        cut_off = true;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    close(fd);
+    EXPECT_TRUE(cut_off);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  }
+  EXPECT_TRUE(fetcher.Staging()->List("state/fetcher/webhooks/")->empty());
+  EXPECT_TRUE(fetcher.events().empty());
+
+  // 10,000 connections that never send a byte still leave room for Zoom's event.
+  std::vector<int> idle = OpenIdleConnections(port, 10000, 1024 + 256);
+  std::cout << "holding " << idle.size() << " idle connections\n";
+  EXPECT_GE(idle.size(), 5000u);
+  const absl::Time sent = absl::Now();
+  absl::StatusOr<http::ClientResponse> ok = Post(port, *real);
+  const absl::Duration took = absl::Now() - sent;
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_LT(took, absl::Seconds(3));
+  std::cout << "signed event answered in " << took << " beside the idle connections\n";
+  for (int fd : idle) close(fd);
+  ASSERT_TRUE(WaitFor([&] { return !fetcher.events().empty(); }, absl::Seconds(30)));
+  EXPECT_EQ(fetcher.events()[0].meeting().uuid(), uuid);
+  EXPECT_EQ(fetcher.events().size(), 1u);
   fetcher.app().Stop();
 }
 

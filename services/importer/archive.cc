@@ -40,7 +40,7 @@ std::string Archive::MessageBlobName(const zarc::v1::MailboxDelivery& d) {
 }
 
 std::string Archive::MailboxPrefix(absl::string_view mailbox) {
-  return absl::StrCat("mailboxes/", SanitizePathSegment(absl::AsciiStrToLower(mailbox), 200), "/");
+  return absl::StrCat("mailboxes/", MailboxPathSegment(mailbox), "/");
 }
 
 std::string Archive::RecordName(const zarc::v1::MailboxDelivery& d) {

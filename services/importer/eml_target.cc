@@ -35,11 +35,19 @@ std::string SanitizePathSegment(absl::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string MailboxPathSegment(absl::string_view mailbox) {
+  const std::string lowered = absl::AsciiStrToLower(mailbox);
+  std::string segment = SanitizePathSegment(lowered, 200);
+  if (segment == lowered) return segment;
+  absl::StrAppend(&segment, "~", crypto::Sha256Hex(lowered).substr(0, 16));
+  return segment;
+}
+
 std::string EmlTarget::FileName(const DeliveryRequest& request) {
   const std::string day = absl::FormatTime("%Y-%m-%d", request.internal_date, absl::UTCTimeZone());
   const std::string topic = SanitizePathSegment(request.topic, 80);
   const std::string hash = crypto::Sha256Hex(request.message_id).substr(0, 12);
-  return absl::StrCat(SanitizePathSegment(absl::AsciiStrToLower(request.mailbox), 200), "/Inbox/",
+  return absl::StrCat(MailboxPathSegment(request.mailbox), "/Inbox/",
                       kZoomFolderName, "/", day, " ", topic, " ", hash, ".eml");
 }
 

@@ -31,4 +31,10 @@ class EmlTarget final : public MailboxTarget {
 // digits, space and -_.,@+()' kept; others become '_'; at most `max_bytes`; never starting with '.'.
 std::string SanitizePathSegment(absl::string_view text, size_t max_bytes);
 
+// The folder name of a mailbox: the lowercased address itself when SanitizePathSegment keeps it
+// unchanged (every ordinary address), else the sanitized address + '~' + a hash of the lowercased
+// address. SanitizePathSegment never keeps '~', so two mailboxes never share a folder
+// ("a$b@x" and "a_b@x" differ).
+std::string MailboxPathSegment(absl::string_view mailbox);
+
 }  // namespace zarc::importer

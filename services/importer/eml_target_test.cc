@@ -3,7 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 #include "runtime/testing/subprocess.h"
 
@@ -55,6 +61,88 @@ TEST(EmlTargetTest, WritesAFileMailClientsParseOnceAndFindsItAgain) {
   const std::string out = (*p)->ReadRemaining(absl::Seconds(30));
   ASSERT_EQ(*(*p)->Wait(absl::Seconds(10)), 0) << out;
   EXPECT_THAT(out, HasSubstr("<abc@zarc.archive> | Quarterly review | Hello"));
+}
+
+TEST(EmlTargetTest, MailboxFoldersAreReadableAndNeverShared) {
+  EXPECT_EQ(MailboxPathSegment("Alice@Example.com"), "alice@example.com");
+  EXPECT_EQ(MailboxPathSegment("o'brien+zoom@example.com"), "o'brien+zoom@example.com");
+  const std::string dollar = MailboxPathSegment("a$b@x");
+  EXPECT_THAT(dollar, ::testing::StartsWith("a_b@x~"));
+  EXPECT_NE(dollar, MailboxPathSegment("a_b@x"));
+  EXPECT_NE(MailboxPathSegment("a/b@x"), MailboxPathSegment("a*b@x"));
+  EXPECT_EQ(MailboxPathSegment("A$B@X"), dollar);  // one mailbox, whatever its case
+  EXPECT_NE(MailboxPathSegment("../x"), "_._x");
+  EXPECT_EQ(MailboxPathSegment("../x").find('/'), std::string::npos);
+
+  // Two such mailboxes each get their own .eml.
+  zarc::testing::TempDir dir;
+  auto store = blob::OpenBlobStore({.url = "file://" + dir.path()});
+  ASSERT_TRUE(store.ok());
+  EmlTarget target(**store);
+  const std::string message = "Message-ID: <m@zarc.archive>\r\nSubject: x\r\n\r\nHello\r\n";
+  for (const std::string mailbox : {"a$b@x", "a_b@x"}) {
+    DeliveryRequest request{
+        .mailbox = mailbox,
+        .message_id = "m@zarc.archive",
+        .topic = "t",
+        .internal_date = absl::FromUnixSeconds(1709647200),
+        .size = message.size(),
+        .open = [&]() -> absl::StatusOr<std::unique_ptr<io::ByteSource>> {
+          return std::unique_ptr<io::ByteSource>(std::make_unique<io::StringSource>(message));
+        }};
+    absl::StatusOr<DeliveryOutcome> outcome = target.Deliver(request);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(*outcome, DeliveryOutcome::kDelivered) << mailbox;
+  }
+}
+
+TEST(EmlTargetTest, HostileTopicsAndMailboxesNeverLeaveTheFolder) {
+  zarc::testing::TempDir dir;
+  const std::string root = dir.path() + "/mail";
+  auto store = blob::OpenBlobStore({.url = "file://" + root});
+  ASSERT_TRUE(store.ok());
+  EmlTarget target(**store);
+  const std::string message = "Message-ID: <h@zarc.archive>\r\nSubject: x\r\n\r\nHello\r\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"alice@example.com", "../../../../etc/cron.d/evil"},
+      {"alice@example.com", "/etc/passwd"},
+      {"alice@example.com", std::string("a\x01\x1b[31m\r\nb\0c", 13)},
+      {"alice@example.com", ".."},
+      {"../../escape", "topic"},
+      {"/abs/mailbox", "topic"},
+      {"..", "topic"},
+  };
+  int n = 0;
+  for (const auto& [mailbox, topic] : cases) {
+    DeliveryRequest request{
+        .mailbox = mailbox,
+        .message_id = absl::StrCat("h", n++, "@zarc.archive"),
+        .topic = topic,
+        .internal_date = absl::FromUnixSeconds(1709647200),
+        .size = message.size(),
+        .open = [&]() -> absl::StatusOr<std::unique_ptr<io::ByteSource>> {
+          return std::unique_ptr<io::ByteSource>(std::make_unique<io::StringSource>(message));
+        }};
+    const std::string name = EmlTarget::FileName(request);
+    for (char c : name) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << name;
+    absl::StatusOr<DeliveryOutcome> outcome = target.Deliver(request);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(*outcome, DeliveryOutcome::kDelivered) << name;
+  }
+  // Every file is under the root, exactly three levels down: <mailbox>/Inbox/Zoom Meetings/.
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    const std::string relative = std::filesystem::relative(e.path(), root).string();
+    EXPECT_FALSE(absl::StartsWith(relative, "..")) << relative;
+    if (absl::StartsWith(relative, ".zarc-meta/")) continue;  // the local store's own sidecars
+    ++files;
+    EXPECT_EQ(std::count(relative.begin(), relative.end(), '/'), 3) << relative;
+  }
+  EXPECT_EQ(files, static_cast<int>(cases.size()));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().filename(), "mail") << "written outside the folder: " << e.path();
+  }
 }
 
 TEST(EmlTargetTest, SanitizesPathSegments) {

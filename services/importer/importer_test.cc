@@ -153,6 +153,28 @@ TEST_F(ImporterTest, DeliversArchivesOnceAndRecognisesTheReplay) {
   EXPECT_EQ(Counter(registry_, "zarc_importer_delivery_latency_seconds", {{"target", "fake"}}), 2);
 }
 
+TEST_F(ImporterTest, MailboxesThatSanitizeAlikeEachGetTheItemAndTheirOwnRecord) {
+  // '$' is not kept in a path segment: both would have been "mailboxes/a_b@example.com/".
+  for (const std::string mailbox : {"a$b@example.com", "a_b@example.com"}) {
+    absl::StatusOr<zarc::v1::ImportResult> r =
+        importer_->Import(testing::DeliveryFor(item_, mailbox, 2));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_IMPORTED) << mailbox << ": " << r->reason();
+    EXPECT_EQ(target_.copies(mailbox), 1) << mailbox;
+  }
+  auto records = archive_store_->List("mailboxes/");
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_NE((*records)[0].name, (*records)[1].name);
+  // The ordinary address keeps its readable folder; the other is told apart by a hash.
+  ASSERT_EQ(archive_->ListMailbox("a_b@example.com")->size(), 1u);
+  EXPECT_THAT((*archive_->ListMailbox("a_b@example.com"))[0].name,
+              HasSubstr("mailboxes/a_b@example.com/2024/03/05/"));
+  ASSERT_EQ(archive_->ListMailbox("A$B@example.com")->size(), 1u);
+  EXPECT_THAT((*archive_->ListMailbox("a$b@example.com"))[0].name,
+              HasSubstr("mailboxes/a_b@example.com~"));
+}
+
 TEST_F(ImporterTest, TransientFailureProducesNoResultAndTheRetryDeliversOnce) {
   const zarc::v1::MailboxDelivery d = testing::DeliveryFor(item_, "alice@example.com", 1);
   target_.Script(absl::UnavailableError("IMAP server down"));

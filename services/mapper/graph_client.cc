@@ -221,7 +221,9 @@ absl::StatusOr<std::optional<DirectoryUser>> ParseUserLookup(const std::string& 
   if (!v.ok()) return v.status();
   std::optional<DirectoryUser> found;
   for (const json::Value& u : json::Array(*v, "value")) {
+    if (!u.is_object()) continue;
     DirectoryUser user = ParseUser(u);
+    if (user.id.empty()) continue;  // not a user: never resolve an address to it
     // Prefer the user whose primary address it is, should two users claim it.
     if (!found.has_value() || absl::EqualsIgnoreCase(user.mail, address)) found = std::move(user);
   }

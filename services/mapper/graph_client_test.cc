@@ -190,5 +190,27 @@ TEST_F(GraphClientTest, NextLinkOnTheConfiguredGraphIsFollowed) {
   EXPECT_EQ(*members, (std::set<std::string>{"u-1", "u-2"}));
 }
 
+TEST(GraphJsonTest, TruncatedOrMistypedUserAnswersAreErrorsOrNoUserNeverACrash) {
+  const std::string body =
+      R"({"@odata.count":1,"value":[{"id":"u-1","mail":"alice@example.com",)"
+      R"("proxyAddresses":["SMTP:alice@example.com"],"accountEnabled":true}]})";
+  absl::StatusOr<std::optional<DirectoryUser>> whole = ParseUserLookup(body, "alice@example.com");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_TRUE(whole->has_value());
+  for (size_t n = 0; n < body.size(); ++n) {
+    absl::StatusOr<std::optional<DirectoryUser>> cut =
+        ParseUserLookup(body.substr(0, n), "alice@example.com");
+    // Never a user made up from half an answer: a truncation is an error (the lookup is retried),
+    // never "not found", which would drop the participant.
+    ASSERT_FALSE(cut.ok()) << "accepted a Graph answer cut at " << n << " bytes";
+    EXPECT_THAT(cut.status().message(), HasSubstr("Graph")) << cut.status();
+  }
+  for (const std::string& bad : std::vector<std::string>{R"({"value":5})", R"({"value":[5,null,"x",{"mail":["a"]},{"mail":"alice@example.com"}]})", "[]", "null",
+        std::string(100000, '[') + std::string(100000, ']'), "{\"value\":[\"\xff\xfe\"]}"}) {
+    absl::StatusOr<std::optional<DirectoryUser>> r = ParseUserLookup(bad, "alice@example.com");
+    EXPECT_TRUE(!r.ok() || !r->has_value()) << bad.substr(0, 80);
+  }
+}
+
 }  // namespace
 }  // namespace zarc::mapper

@@ -58,6 +58,7 @@ class ZarcRunProcess {
   // Sends `signo` (SIGKILL: a crash; SIGTERM: a clean stop) and waits for the exit.
   void Stop(int signo);
   int grpc_port() const { return service_.grpc_port; }
+  int metrics_port() const { return service_.metrics_port; }
   const std::string& log_path() const { return log_path_; }
   // `zarc log --format=json` through this process's importer.
   absl::StatusOr<json::Value> StatusLog();
