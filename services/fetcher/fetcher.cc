@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/blob/random_id.h"
+#include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/log/log.h"
 #include "services/fetcher/zoom_webhook.h"
 
@@ -60,6 +63,36 @@ Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followu
 
 Fetcher::~Fetcher() { Stop(); }
 
+zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl::Status& error,
+                                         absl::Time now) {
+  zarc::v1::ImportResult r;
+  r.set_item_id(ledger::ItemId(meeting.account_id, meeting.uuid, ledger::kNotCapturedVersion));
+  r.set_source_user(!meeting.host_email.empty() ? absl::AsciiStrToLower(meeting.host_email)
+                                                : meeting.host_id);
+  r.set_outcome(zarc::v1::IMPORT_OUTCOME_FAILED);
+  r.set_reason(absl::StrCat("meeting \"", meeting.topic, "\" (", meeting.uuid,
+                            ") not captured from Zoom: ", error.message(),
+                            "; the next poll or zarc sync tries it again"));
+  if (meeting.start_time != absl::InfinitePast()) {
+    r.mutable_meeting_start()->set_seconds(absl::ToUnixSeconds(meeting.start_time));
+  }
+  r.mutable_completed_at()->set_seconds(absl::ToUnixSeconds(now));
+  r.set_target("none");
+  r.set_stage(std::string(ledger::kFetcherStage));
+  return r;
+}
+
+void Fetcher::ReportNotCaptured(const ZoomMeeting& meeting, const absl::Status& error) {
+  log::Error("fetcher", "meeting not captured; reported to the status log as failed",
+             {{"meeting_uuid", meeting.uuid}, {"error", error}});
+  if (!options_.report_not_captured) return;
+  if (absl::Status s = options_.report_not_captured(NotCapturedResult(meeting, error, absl::Now()));
+      !s.ok()) {
+    log::Error("fetcher", "cannot report a meeting that was not captured to the status log",
+               {{"meeting_uuid", meeting.uuid}, {"error", s}});
+  }
+}
+
 namespace {
 constexpr int kWebhookWaitingAttempts = 3;
 
@@ -73,10 +106,12 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
                                                      SyncProgress& progress) {
   Listing out;
   std::set<std::string> seen;
-  auto keep = [&](std::vector<ZoomMeeting>& items) {
+  auto keep = [&](std::vector<ZoomMeeting>& items, const ZoomUser* host = nullptr) {
     for (ZoomMeeting& m : items) {
       if (m.start_time < from || m.start_time >= to) continue;
       if (!seen.insert(m.uuid).second) continue;
+      // A listing names the host by id only; the user listed is the host.
+      if (m.host_email.empty() && host != nullptr) m.host_email = host->email;
       out.meetings.push_back(std::move(m));
     }
   };
@@ -128,7 +163,7 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
           clamped = true;
           break;
         }
-        keep(page->items);
+        keep(page->items, &user);
         token = page->next_page_token;
       } while (!token.empty());
       if (!failed.ok()) {
@@ -155,7 +190,8 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
 
 void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                          zarc::v1::CaptureSource source, MissingFilePolicy policy,
-                         std::vector<ZoomMeeting>& still_pending) {
+                         std::vector<ZoomMeeting>& still_pending,
+                         std::map<std::string, absl::Status>* errors) {
   std::atomic<size_t> next{0};
   absl::Mutex pending_mutex;
   auto work = [&]() {
@@ -167,7 +203,12 @@ void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progr
                    {{"meeting_uuid", meetings[i].uuid}, {"error", outcome.status()}});
         absl::MutexLock lock(&pending_mutex);
         still_pending.push_back(meetings[i]);  // retried with the pending ones
+        if (errors != nullptr) (*errors)[meetings[i].uuid] = outcome.status();
         continue;
+      }
+      if (errors != nullptr) {
+        absl::MutexLock lock(&pending_mutex);
+        errors->erase(meetings[i].uuid);
       }
       switch (*outcome) {
         case CaptureOutcome::kCaptured: ++progress.captured; break;
@@ -218,12 +259,17 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
                                            : MissingFilePolicy::kCaptureWithout;
   };
   std::vector<ZoomMeeting> pending;
-  CaptureAll(listing->meetings, progress, source, policy(0), pending);
+  std::map<std::string, absl::Status> errors;
+  CaptureAll(listing->meetings, progress, source, policy(0), pending, &errors);
+  bool stopped = false;
   for (int round = 1; round <= options_.pending_rounds && !pending.empty(); ++round) {
     {
       absl::MutexLock lock(&mutex_);
       mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pending_delay);
-      if (stopping_) break;
+      if (stopping_) {
+        stopped = true;
+        break;
+      }
     }
     std::vector<ZoomMeeting> refreshed;
     for (const ZoomMeeting& m : pending) {
@@ -238,7 +284,15 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
     }
     pending.clear();
     progress.failed = 0;  // failures are counted again for the meetings retried
-    CaptureAll(refreshed, progress, source, policy(round), pending);
+    CaptureAll(refreshed, progress, source, policy(round), pending, &errors);
+  }
+  // Given up for this sync: the status log must show each such meeting as found and failed (a
+  // meeting still waiting for its files when the fetcher stops is not given up).
+  if (!stopped) {
+    for (const ZoomMeeting& m : pending) {
+      auto error = errors.find(m.uuid);
+      if (error != errors.end()) ReportNotCaptured(m, error->second);
+    }
   }
   progress.pending = static_cast<int64_t>(pending.size());
   absl::Time until = std::min(to, listing->complete_until);
@@ -488,6 +542,7 @@ void Fetcher::WebhookWorker() {
     if (++job.attempts >= 10) {
       log::Warn("fetcher", "webhook meeting not captured after 10 attempts; the next poll or "
                 "restart will try again", {{"meeting_uuid", job.meeting.uuid}});
+      if (!outcome.ok()) ReportNotCaptured(job.meeting, outcome.status());
       continue;
     }
     if (!outcome.ok()) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +40,15 @@ struct SyncProgress {
   absl::Time completed_until ABSL_GUARDED_BY(mutex) = absl::InfinitePast();
 };
 
+// Sends one ImportResult to the status log (zarc.import-log) and returns once it is acknowledged.
+using ResultReporter = std::function<absl::Status(const zarc::v1::ImportResult&)>;
+
+// The status-log record of a meeting found at Zoom that the fetcher gave up capturing: item id
+// ledger::ItemId(account, uuid, ledger::kNotCapturedVersion), stage "fetcher", outcome FAILED, no
+// mailbox, the host as source user, and `error` in the reason.
+zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl::Status& error,
+                                         absl::Time now);
+
 // The fetcher's work: walking date ranges the way Zoom allows (a month per user-recordings call,
 // seven days per archive-files call), capturing each meeting on a pool of threads, and taking
 // webhook events off a queue. Thread-safe.
@@ -65,6 +75,9 @@ class Fetcher {
     // Accepted webhook events are recorded here before Zoom gets its 200 and removed once
     // captured, so a crash in between loses nothing: Start() queues what is left.
     std::string webhook_prefix = "state/fetcher/webhooks";
+    // Where a meeting the fetcher gives up capturing (a sync's last round, a webhook's last
+    // attempt) is reported, so the status log counts it as available and failed. Empty: logged only.
+    ResultReporter report_not_captured;
   };
 
   Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups, blob::BlobStore& state,
@@ -119,9 +132,12 @@ class Fetcher {
     int attempts = 0;
     absl::Time not_before = absl::InfinitePast();
   };
+  // `errors` gets the error of each meeting whose capture failed (by uuid).
   void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                   zarc::v1::CaptureSource source, MissingFilePolicy policy,
-                  std::vector<ZoomMeeting>& still_pending);
+                  std::vector<ZoomMeeting>& still_pending,
+                  std::map<std::string, absl::Status>* errors = nullptr);
+  void ReportNotCaptured(const ZoomMeeting& meeting, const absl::Status& error);
   void WebhookWorker();
   // Writes the event's meeting object create-once under webhook_prefix; returns its name.
   absl::StatusOr<std::string> RecordWebhook(const json::Value& object, const std::string& account_id,

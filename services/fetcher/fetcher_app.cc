@@ -170,6 +170,19 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                absl::Seconds(60));
     };
   }
+  // Meetings the fetcher gives up capturing go to the status log through the same broker.
+  ResultReporter report_not_captured;
+  if (impl->producer != nullptr) {
+    kafka::Producer* p = impl->producer.get();
+    report_not_captured = [p](const zarc::v1::ImportResult& result) {
+      return p->ProduceAndWait({kafka::OutgoingRecord{
+                                   .topic = std::string(kafka::kImportLogTopic),
+                                   .key = result.item_id(),
+                                   .value = result.SerializeAsString(),
+                                   .headers = {{"zarc-event", "zarc.v1.ImportResult"}}}},
+                               absl::Seconds(60));
+    };
+  }
   impl->hosts = std::make_unique<ZoomHostPolicy>(ZoomHostsFor(config));
   impl->tokens = std::make_unique<ZoomTokenSource>(
       *impl->http,
@@ -211,7 +224,8 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                        .pending_delay = config.pending_delay,
                        .poll_interval = config.poll_interval,
                        .poll_overlap = config.poll_overlap,
-                       .first_poll_lookback = config.first_poll_lookback},
+                       .first_poll_lookback = config.first_poll_lookback,
+                       .report_not_captured = std::move(report_not_captured)},
       metrics);
   Fetcher* fetcher = impl->fetcher.get();
   MeetingCapturer* capturer = impl->capturer.get();

@@ -14,6 +14,7 @@
 #include "runtime/json/json.h"
 #include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/log/log.h"
 
 namespace zarc::importer {
@@ -91,7 +92,16 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   std::map<std::string, std::set<std::string>> items;
   StatusReport report;
   absl::MutexLock lock(&mutex_);
+  // Meetings with a result past the fetcher (on any day): their fetcher failures are superseded.
+  std::set<absl::string_view> captured;
   for (const auto& [key, r] : results_) {
+    if (r.stage() != ledger::kFetcherStage) captured.insert(ledger::MeetingOf(r.item_id()));
+  }
+  auto superseded = [&](const ImportResult& r) {
+    return r.stage() == ledger::kFetcherStage && captured.count(ledger::MeetingOf(r.item_id())) > 0;
+  };
+  for (const auto& [key, r] : results_) {
+    if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
     if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     DayFigures& f = days[day];
@@ -118,6 +128,7 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   // Every result of an item carries the item's unmapped addresses: list each address once.
   std::map<std::tuple<std::string, std::string, std::string>, NotDelivered> not_delivered;
   for (const auto& [key, r] : results_) {
+    if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
     if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     for (const zarc::v1::AddressResolution& u : r.unmapped()) {

@@ -57,6 +57,10 @@ struct StatusReport {
 // result counts per (item_id, mailbox): the newest by completed_at, except that a
 // SKIPPED_DUPLICATE never replaces an earlier IMPORTED or PARTIALLY_IMPORTED of the same pair
 // (the duplicate was of that very import: a replay must not turn an import into a skip).
+// A fetcher's result (stage "fetcher": a meeting found at Zoom but not captured, item id
+// ledger::ItemId(account, uuid, ledger::kNotCapturedVersion)) counts as available from source and
+// failed until any other stage reports a result for the same meeting, on any day: from then on
+// the meeting was captured after all and only its captured versions count.
 // Thread-safe.
 class StatusLog {
  public:
