@@ -31,17 +31,19 @@ importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) 
     report.days.push_back({d.day(), d.available_from_source(), d.available_for_import(),
                            d.imported(), d.partially_imported(), d.skipped(), d.failed()});
   }
-  for (const auto& r : resp.failed()) {
+  auto item = [](const zarc::v1::ImportResult& r) {
     importer::FailedItem f;
     f.day = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(r.completed_at().seconds()),
                              absl::UTCTimeZone());
     f.item_id = r.item_id();
-    f.source_user = r.source_user();
+    f.source_user = r.source_user().empty() ? "-" : r.source_user();
     f.mailbox = r.mailbox().empty() ? "-" : r.mailbox();
     f.reason = r.reason();
     f.result = r;
-    report.failed.push_back(std::move(f));
-  }
+    return f;
+  };
+  for (const auto& r : resp.failed()) report.failed.push_back(item(r));
+  for (const auto& r : resp.partially_imported()) report.partial.push_back(item(r));
   for (const auto& n : resp.not_delivered()) {
     report.not_delivered.push_back({n.day(), n.item_id(), n.address(), n.rule(), n.reason()});
   }

@@ -51,6 +51,9 @@ struct StatusReport {
   std::vector<NotDelivered> not_delivered;  // by day, item id, address
   std::vector<DayFigures> days;  // ascending
   std::vector<FailedItem> failed;  // by day, then item id
+  // Partially imported deliveries with what they lack (files too large to attach, files the
+  // fetcher could not capture), in the same shape and order as `failed`.
+  std::vector<FailedItem> partial;
 };
 
 // Accumulates ImportResults (from the importer and the mapper) and reports them per day. One
@@ -84,14 +87,15 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
                                               const std::string& to_day,
                                               absl::Duration timeout = absl::Seconds(30));
 
-// A fixed-width text table: the daily figures, then the failed items.
+// A fixed-width text table: the daily figures, then the failed and partially imported items.
 std::string RenderTable(const StatusReport& report);
 // RFC 4180 CSV (CRLF line ends, fields with , " CR LF quoted): the daily figures table, an empty
-// line, then the failed items table. Each table has its own header row.
+// line, then the failed items table, then the not-delivered addresses, then the partially
+// imported items. Each table has its own header row.
 std::string RenderCsv(const StatusReport& report);
 std::string RenderDaysCsv(const StatusReport& report);
 std::string RenderFailedCsv(const StatusReport& report);
-// {"days":[{...}], "failed":[{...}]}
+// {"days":[{...}], "failed":[{...}], "not_delivered":[{...}], "partially_imported_items":[{...}]}
 std::string RenderJson(const StatusReport& report);
 
 void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out);

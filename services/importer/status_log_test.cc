@@ -67,6 +67,27 @@ TEST(StatusLogTest, AMeetingTheFetcherCouldNotCaptureIsFailedUntilItIsCaptured) 
   EXPECT_EQ(report.failed.size(), 1u);
 }
 
+TEST(StatusLogTest, PartiallyImportedItemsAreListedWithWhatTheyLack) {
+  const std::string reason =
+      "TRANSCRIPT file f1 not captured: not yet available (Zoom is still processing it)";
+  StatusReport report = BuildStatusReport(
+      {Result("a/1/v1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED, kDay1, reason),
+       Result("a/1/v2", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1 + 60)});
+  ASSERT_EQ(report.partial.size(), 1u);
+  EXPECT_EQ(report.partial[0].item_id, "a/1/v1");
+  EXPECT_EQ(report.partial[0].reason, reason);
+  EXPECT_THAT(RenderTable(report), HasSubstr("partially imported items:"));
+  EXPECT_THAT(RenderTable(report), HasSubstr(reason));
+  EXPECT_THAT(RenderCsv(report), HasSubstr(reason));
+  absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(json::Array(*v, "partially_imported_items").size(), 1u);
+  zarc::v1::GetImportStatusResponse proto;
+  ToProto(report, &proto);
+  ASSERT_EQ(proto.partially_imported_size(), 1);
+  EXPECT_EQ(proto.partially_imported(0).reason(), reason);
+}
+
 TEST(StatusLogTest, DailyFiguresAddUpAndFailedItemsCarryReasons) {
   std::vector<ImportResult> results = {
       Result("a/1/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1),
