@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,11 @@ struct SyncProgress {
   absl::Time completed_until ABSL_GUARDED_BY(mutex) = absl::InfinitePast();
 };
 
+// Which Zoom sources a sync or poll lists. kAuto asks GET /archive_files whether the account has
+// the Archiving API (remembered for a day): with it, both; without, cloud recordings only.
+enum class ZoomSources { kAuto, kRecordings, kArchive, kBoth };
+absl::StatusOr<ZoomSources> ParseZoomSources(absl::string_view text);
+
 // Sends one ImportResult to the status log (zarc.import-log) and returns once it is acknowledged.
 using ResultReporter = std::function<absl::Status(const zarc::v1::ImportResult&)>;
 
@@ -55,7 +61,8 @@ zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl:
 class Fetcher {
  public:
   struct Options {
-    bool use_archiving_api = false;
+    ZoomSources sources = ZoomSources::kRecordings;
+    absl::Duration archiving_recheck = absl::Hours(24);
     int concurrency = 4;
     // Listing windows: Zoom allows one month for user recordings and 7 days for archive files.
     int recordings_window_days = 30;
@@ -120,6 +127,16 @@ class Fetcher {
   absl::StatusOr<Listing> ListWindow(absl::Time from, absl::Time to, bool archiving,
                                      SyncProgress& progress);
 
+  // What the configured sources come to now: kAuto is detected (and remembered for
+  // Options::archiving_recheck). Never kAuto.
+  ZoomSources ResolveSources();
+  // Whether the account has the Archiving API, as last detected; nullopt before any detection.
+  struct ArchivingState {
+    bool available = false;
+    std::string why;  // Zoom's answer, in plain words
+  };
+  std::optional<ArchivingState> archiving_state();
+
   absl::StatusOr<absl::Time> LastCompletedWindowEnd();
   absl::Status RecordCompletedWindowEnd(absl::Time end);
 
@@ -145,6 +162,12 @@ class Fetcher {
   // Queues the webhook events a previous run accepted but did not capture.
   void RequeueRecordedWebhooks();
   void PollLoop();
+  // The meeting as Zoom lists it now, from the sources that apply (one answering 404 is fine).
+  absl::StatusOr<ZoomMeeting> Refetch(const ZoomMeeting& listed, ZoomSources sources);
+
+  absl::Mutex archiving_mutex_;
+  std::optional<ArchivingState> archiving_ ABSL_GUARDED_BY(archiving_mutex_);
+  absl::Time archiving_checked_ ABSL_GUARDED_BY(archiving_mutex_) = absl::InfinitePast();
 
   ZoomApi& api_;
   MeetingCapturer& capturer_;

@@ -836,6 +836,14 @@ ServerResponse Simulator::GetMeetingArchive(absl::string_view raw_meeting) {
 }
 
 ServerResponse Simulator::ListArchives(absl::string_view query) {
+  {
+    // Zoom's spec does not publish this answer; a refusal is what an account without the
+    // feature gets, and what the fetcher's detection must tell from an empty listing.
+    absl::MutexLock lock(&mu_);
+    if (!tenant_.archiving) {
+      return ZoomError(400, 300, "Archiving is not enabled for this account.");
+    }
+  }
   absl::StatusOr<int> page_size = PageSize(query);
   if (!page_size.ok()) return ZoomError(400, 300, page_size.status().message());
   const absl::Time now = Now();
