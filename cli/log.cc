@@ -20,14 +20,15 @@ namespace {
 constexpr char kLogUsage[] =
     "usage: zarc log (--brokers HOST:PORT | --importer HOST:PORT) [--from YYYY-MM-DD] "
     "[--to YYYY-MM-DD] [--format table|csv|json]\n"
-    "       [--table days|failed|not_delivered | --output-dir DIR]\n\n"
+    "       [--table days|failed|not_delivered|partially_imported | --output-dir DIR]\n\n"
     "Prints the status log per day: items available from source, available for import (after\n"
     "fan-out to mailboxes), imported, partially imported, skipped (duplicates), failed; then every\n"
     "failed item with its item ID, source user, Microsoft 365 user and reason.\n"
     "  --brokers    read the zarc.import-log topic directly (also ZARC_KAFKA_BROKERS)\n"
     "  --importer   ask a running importer (zarc importer, or zarc run) over gRPC\n"
     "  --format csv writes one table: the one --table names to standard output, or each table\n"
-    "               to its own file with --output-dir (days.csv, failed.csv, not_delivered.csv).\n"
+    "               to its own file with --output-dir (days.csv, failed.csv, not_delivered.csv,\n"
+    "               partially_imported.csv).\n"
     "               A cell starting with = + - @ is prefixed with ' so spreadsheets show text.\n";
 
 // A running importer answers with the same figures; turn them back into a report to render.
@@ -37,24 +38,26 @@ importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) 
     report.days.push_back({d.day(), d.available_from_source(), d.available_for_import(),
                            d.imported(), d.partially_imported(), d.skipped(), d.failed()});
   }
-  for (const auto& r : resp.failed()) {
+  auto item = [](const zarc::v1::ImportResult& r) {
     importer::FailedItem f;
     f.day = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(r.completed_at().seconds()),
                              absl::UTCTimeZone());
     f.item_id = r.item_id();
-    f.source_user = r.source_user();
+    f.source_user = r.source_user().empty() ? "-" : r.source_user();
     f.mailbox = r.mailbox().empty() ? "-" : r.mailbox();
     f.reason = r.reason();
     f.result = r;
-    report.failed.push_back(std::move(f));
-  }
+    return f;
+  };
+  for (const auto& r : resp.failed()) report.failed.push_back(item(r));
+  for (const auto& r : resp.partially_imported()) report.partial.push_back(item(r));
   for (const auto& n : resp.not_delivered()) {
     report.not_delivered.push_back({n.day(), n.item_id(), n.address(), n.rule(), n.reason()});
   }
   return report;
 }
 
-// days.csv, failed.csv and not_delivered.csv in `dir` (created if missing), each written whole
+// days.csv, failed.csv, not_delivered.csv and partially_imported.csv in `dir` (created if missing), each written whole
 // under a temporary name and renamed, so a reader never sees half a table.
 int WriteCsvFiles(const importer::StatusReport& report, const std::string& dir) {
   std::error_code ec;
@@ -128,7 +131,7 @@ int Log(const std::vector<std::string>& args) {
   if (format == "csv" && table.has_value() == !output_dir.empty()) {
     std::fprintf(stderr,
                  "zarc log: --format csv writes one table per file: give --table "
-                 "days|failed|not_delivered (to standard output) or --output-dir DIR (one file "
+                 "days|failed|not_delivered|partially_imported (to standard output) or --output-dir DIR (one file "
                  "per table), not %s\n",
                  table.has_value() ? "both" : "neither");
     return kExitUsage;

@@ -122,7 +122,7 @@ TEST(ZarcCommandsTest, EveryCommandTakesDashHAndDashDashHelp) {
 TEST(ZarcCommandsTest, LogCsvWritesOneTablePerFileOrPerTableFlag) {
   auto [neither, neither_out] = Zarc({"log", "--format=csv", "--importer=127.0.0.1:1"});
   EXPECT_EQ(neither, 2);
-  EXPECT_THAT(neither_out, HasSubstr("--table days|failed|not_delivered"));
+  EXPECT_THAT(neither_out, HasSubstr("--table days|failed|not_delivered|partially_imported"));
   EXPECT_EQ(Zarc({"log", "--format=csv", "--table=days", "--output-dir=/tmp/x",
                   "--importer=127.0.0.1:1"}).first, 2);
   auto [bad, bad_out] = Zarc({"log", "--format=csv", "--table=all", "--importer=127.0.0.1:1"});

@@ -23,6 +23,11 @@ std::string ItemId(absl::string_view account_id, absl::string_view meeting_uuid,
   return absl::StrCat(account_id, "/", meeting_uuid, "/v", version);
 }
 
+absl::string_view MeetingOf(absl::string_view item_id) {
+  const size_t slash = item_id.rfind("/v");
+  return slash == absl::string_view::npos ? item_id : item_id.substr(0, slash);
+}
+
 Ledger::Ledger(blob::BlobStore& store, std::string prefix)
     : store_(store), prefix_(std::move(prefix)) {}
 
@@ -94,6 +99,7 @@ bool Settles(const std::vector<zarc::v1::ImportResult>& results) {
   std::set<std::string> mailboxes;
   int fanout = 0;
   for (const zarc::v1::ImportResult& r : results) {
+    if (r.stage() == kFetcherStage) continue;
     if (r.stage() == "mapper" && r.mailbox().empty()) return true;
     mailboxes.insert(absl::AsciiStrToLower(r.mailbox()));
     fanout = std::max(fanout, r.fanout());

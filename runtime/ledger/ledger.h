@@ -14,6 +14,17 @@ namespace zarc::ledger {
 // message by it, and every later record (delivery, import result, ledger entry) carries it.
 std::string ItemId(absl::string_view account_id, absl::string_view meeting_uuid, int version);
 
+// The item id the fetcher reports a meeting under when it could not capture it at all (its
+// ImportResult has stage "fetcher", outcome FAILED, no mailbox): version 0, which no captured
+// version ever has. A result of any other stage for the same meeting supersedes it in the status
+// log (the meeting was captured after all).
+inline constexpr int kNotCapturedVersion = 0;
+inline constexpr absl::string_view kFetcherStage = "fetcher";
+
+// "account/meeting-uuid" of an item id (everything before its "/vN"), to tell versions of one
+// meeting apart from other meetings.
+absl::string_view MeetingOf(absl::string_view item_id);
+
 // The settlement ledger: the final ImportResult of every (item, mailbox) pair, kept in a blob
 // store so that what happened to each item outlives the broker (the one-machine mode's embedded
 // Kafka keeps nothing across a restart). The importer writes it from zarc.import-log; the
@@ -47,7 +58,8 @@ class Ledger {
 // Whether one item's results settle every delivery it produced: a mapper result (no participant
 // could be mapped) settles the item alone; otherwise there must be a result for as many distinct
 // mailboxes as the item's fan-out. Any outcome settles its pair, FAILED included (it is in the
-// status log with its reason).
+// status log with its reason). A fetcher result never settles anything: it says the meeting was
+// not captured, so there is no delivery it could stand for.
 bool Settles(const std::vector<zarc::v1::ImportResult>& results);
 
 }  // namespace zarc::ledger

@@ -69,6 +69,22 @@ TEST_F(LedgerTest, AMapperResultSettlesAnItemThatReachedNoMailbox) {
   EXPECT_TRUE(Settles(*results));
 }
 
+TEST_F(LedgerTest, AFetcherFailureIsKeptButSettlesNothing) {
+  Ledger ledger(*store_);
+  const std::string never = ItemId("acct", "m1", kNotCapturedVersion);
+  ASSERT_TRUE(ledger.Record(Result(never, "", zarc::v1::IMPORT_OUTCOME_FAILED, 0, "fetcher")).ok());
+  auto results = ledger.ForItem(never);
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_FALSE(Settles(*results));
+  // The captured version is another item: the failure tells the reconciler nothing about it.
+  auto captured = ledger.ForItem(ItemId("acct", "m1", 1));
+  ASSERT_TRUE(captured.ok());
+  EXPECT_TRUE(captured->empty());
+  EXPECT_EQ(MeetingOf(never), "acct/m1");
+  EXPECT_EQ(MeetingOf(ItemId("acct", "/a//v1==", 12)), "acct//a//v1==");
+}
+
 TEST_F(LedgerTest, TheFirstResultStandsButADeliveryReplacesAFailure) {
   Ledger ledger(*store_);
   const std::string item = ItemId("acct", "m1", 1);

@@ -100,6 +100,7 @@ absl::StatusOr<zarc::v1::MessageRendered> ConverterStage::Convert(
     *out.add_artifacts() = std::move(p);
   }
   for (const std::string& p : rendered->problems) out.add_problems(p);
+  for (const zarc::v1::MissingFile& m : captured.missing()) *out.add_missing() = m;
   count("rendered");
   if (metrics_->bytes) metrics_->bytes->Increment(static_cast<double>(rendered->size));
   log::Info("converter", "message rendered",

@@ -285,6 +285,25 @@ std::string NotReadyReason(const ZoomFile& f) {
   return "not yet available (Zoom is still processing it)";
 }
 
+// Zoom lists a file it is still processing with `file_type` "", but its `recording_type` already
+// says what it will be: the item and the status log name the file by it.
+std::string TypeOfListed(const ZoomFile& f) {
+  if (!f.file_type.empty()) return f.file_type;
+  static const auto* const kByRecordingType = new std::map<std::string, std::string>{
+      {"audio_transcript", "TRANSCRIPT"},
+      {"chat_file", "CHAT"},
+      {"closed_caption", "CC"},
+      {"timeline", "TIMELINE"},
+      {"audio_only", "M4A"},
+      {"shared_screen_with_speaker_view", "MP4"},
+      {"shared_screen_with_gallery_view", "MP4"},
+      {"active_speaker", "MP4"},
+      {"gallery_view", "MP4"},
+      {"shared_screen", "MP4"}};
+  auto it = kByRecordingType->find(f.recording_type);
+  return it == kByRecordingType->end() ? "" : it->second;
+}
+
 std::string DescribeMissing(const zarc::v1::MissingFile& m) {
   return absl::StrCat(m.file_type().empty() ? "a" : m.file_type(), " file ", m.file_id(), " ",
                       m.reason(),
@@ -353,7 +372,7 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
       if (wait) return count(CaptureOutcome::kPending);
       zarc::v1::MissingFile m;
       m.set_file_id(id);
-      m.set_file_type(f.file_type);
+      m.set_file_type(TypeOfListed(f));
       m.set_reason(NotReadyReason(f));
       missing[id] = std::move(m);
       continue;
@@ -460,7 +479,7 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
       }
       zarc::v1::MissingFile m;
       m.set_file_id(id);
-      m.set_file_type(f.file_type);
+      m.set_file_type(TypeOfListed(f));
       m.set_reason(absl::StrCat("not captured: ", got.status().message()));
       m.set_final(final);
       missing[id] = std::move(m);

@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/blob/random_id.h"
+#include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/log/log.h"
 #include "services/fetcher/zoom_webhook.h"
 
@@ -60,6 +63,36 @@ Fetcher::Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followu
 
 Fetcher::~Fetcher() { Stop(); }
 
+zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl::Status& error,
+                                         absl::Time now) {
+  zarc::v1::ImportResult r;
+  r.set_item_id(ledger::ItemId(meeting.account_id, meeting.uuid, ledger::kNotCapturedVersion));
+  r.set_source_user(!meeting.host_email.empty() ? absl::AsciiStrToLower(meeting.host_email)
+                                                : meeting.host_id);
+  r.set_outcome(zarc::v1::IMPORT_OUTCOME_FAILED);
+  r.set_reason(absl::StrCat("meeting \"", meeting.topic, "\" (", meeting.uuid,
+                            ") not captured from Zoom: ", error.message(),
+                            "; the next poll or zarc sync tries it again"));
+  if (meeting.start_time != absl::InfinitePast()) {
+    r.mutable_meeting_start()->set_seconds(absl::ToUnixSeconds(meeting.start_time));
+  }
+  r.mutable_completed_at()->set_seconds(absl::ToUnixSeconds(now));
+  r.set_target("none");
+  r.set_stage(std::string(ledger::kFetcherStage));
+  return r;
+}
+
+void Fetcher::ReportNotCaptured(const ZoomMeeting& meeting, const absl::Status& error) {
+  log::Error("fetcher", "meeting not captured; reported to the status log as failed",
+             {{"meeting_uuid", meeting.uuid}, {"error", error}});
+  if (!options_.report_not_captured) return;
+  if (absl::Status s = options_.report_not_captured(NotCapturedResult(meeting, error, absl::Now()));
+      !s.ok()) {
+    log::Error("fetcher", "cannot report a meeting that was not captured to the status log",
+               {{"meeting_uuid", meeting.uuid}, {"error", s}});
+  }
+}
+
 namespace {
 constexpr int kWebhookWaitingAttempts = 3;
 
@@ -67,20 +100,115 @@ absl::Time FloorDay(absl::Time t) {
   const absl::CivilDay day = absl::ToCivilDay(t, absl::UTCTimeZone());
   return absl::FromCivil(day, absl::UTCTimeZone());
 }
+
+bool ListsRecordings(ZoomSources s) { return s == ZoomSources::kRecordings || s == ZoomSources::kBoth; }
+bool ListsArchive(ZoomSources s) { return s == ZoomSources::kArchive || s == ZoomSources::kBoth; }
+
+// One meeting instance (one UUID) is one item whichever sources list it: the files of `from`
+// that `into` lacks are added to it.
+void MergeMeeting(ZoomMeeting& into, const ZoomMeeting& from) {
+  std::set<std::string> have;
+  for (const ZoomFile& f : into.files) have.insert(f.StableId());
+  for (const ZoomFile& f : from.files) {
+    if (have.insert(f.StableId()).second) into.files.push_back(f);
+  }
+  into.archived |= from.archived;
+  if (into.host_email.empty()) into.host_email = from.host_email;
+  if (into.topic.empty()) into.topic = from.topic;
+  if (into.start_time == absl::InfinitePast()) into.start_time = from.start_time;
+}
 }  // namespace
+
+absl::StatusOr<ZoomSources> ParseZoomSources(absl::string_view text) {
+  if (text == "auto") return ZoomSources::kAuto;
+  if (text == "recordings") return ZoomSources::kRecordings;
+  if (text == "archive") return ZoomSources::kArchive;
+  if (text == "both") return ZoomSources::kBoth;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "fetcher.sources = \"", text, "\" is not a source; use auto, recordings, archive or both"));
+}
+
+std::optional<Fetcher::ArchivingState> Fetcher::archiving_state() {
+  absl::MutexLock lock(&archiving_mutex_);
+  return archiving_;
+}
+
+ZoomSources Fetcher::ResolveSources() {
+  if (options_.sources != ZoomSources::kAuto) return options_.sources;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&archiving_mutex_);
+    if (archiving_.has_value() && now - archiving_checked_ < options_.archiving_recheck) {
+      return archiving_->available ? ZoomSources::kBoth : ZoomSources::kRecordings;
+    }
+  }
+  // A one-hour listing is the cheapest question Zoom answers: a refusal (4xx) means the account
+  // lacks the feature (or the app its scope); a transient error decides nothing and is asked again.
+  absl::StatusOr<ZoomPage<ZoomMeeting>> probe = api_.ArchiveFiles(now - absl::Hours(1), now, "");
+  ArchivingState state;
+  if (probe.ok()) {
+    state = {.available = true, .why = "GET /archive_files answered"};
+  } else if (absl::IsFailedPrecondition(probe.status()) || absl::IsNotFound(probe.status())) {
+    state = {.available = false, .why = std::string(probe.status().message())};
+  } else {
+    log::Warn("fetcher", "cannot tell whether the account has the Archiving API; listing cloud "
+              "recordings only this time", {{"error", probe.status()}});
+    return ZoomSources::kRecordings;
+  }
+  log::Info("fetcher", state.available ? "the account has the Archiving API: listing cloud "
+                                         "recordings and archive files"
+                                       : "the account has no Archiving API: listing cloud "
+                                         "recordings only",
+            {{"answer", state.why}});
+  absl::MutexLock lock(&archiving_mutex_);
+  archiving_ = state;
+  archiving_checked_ = now;
+  return state.available ? ZoomSources::kBoth : ZoomSources::kRecordings;
+}
+
+absl::StatusOr<ZoomMeeting> Fetcher::Refetch(const ZoomMeeting& listed, ZoomSources sources) {
+  std::optional<ZoomMeeting> out;
+  absl::Status last = absl::NotFoundError(absl::StrCat("Zoom lists no files of ", listed.uuid));
+  absl::Status failed;
+  auto take = [&](absl::StatusOr<ZoomMeeting> got) {
+    if (!got.ok()) {
+      // 404: this source has nothing of the meeting. Anything else: the answer is incomplete.
+      if (!absl::IsNotFound(got.status())) failed = got.status();
+      last = got.status();
+      return;
+    }
+    if (!out.has_value()) {
+      out = *std::move(got);
+    } else {
+      MergeMeeting(*out, *got);
+    }
+  };
+  if (ListsRecordings(sources)) take(api_.MeetingRecordings(listed.uuid));
+  if (ListsArchive(sources)) take(api_.MeetingArchiveFiles(listed.uuid));
+  if (!failed.ok()) return failed;
+  if (!out.has_value()) return last;
+  return *std::move(out);
+}
 
 absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time to, bool archiving,
                                                      SyncProgress& progress) {
   Listing out;
-  std::set<std::string> seen;
-  auto keep = [&](std::vector<ZoomMeeting>& items) {
+  const ZoomSources sources = archiving ? ZoomSources::kArchive : ResolveSources();
+  std::map<std::string, size_t> seen;  // uuid -> index in out.meetings
+  auto keep = [&](std::vector<ZoomMeeting>& items, const ZoomUser* host = nullptr) {
     for (ZoomMeeting& m : items) {
       if (m.start_time < from || m.start_time >= to) continue;
-      if (!seen.insert(m.uuid).second) continue;
+      if (auto it = seen.find(m.uuid); it != seen.end()) {
+        MergeMeeting(out.meetings[it->second], m);  // listed by the other source too
+        continue;
+      }
+      seen[m.uuid] = out.meetings.size();
+      // A listing names the host by id only; the user listed is the host.
+      if (m.host_email.empty() && host != nullptr) m.host_email = host->email;
       out.meetings.push_back(std::move(m));
     }
   };
-  if (archiving) {
+  auto list_archive = [&]() -> absl::Status {
     for (absl::Time w = from; w < to;) {
       const absl::Time end = std::min(to, w + absl::Hours(24 * options_.archive_window_days));
       std::string token;
@@ -92,6 +220,10 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
       } while (!token.empty());
       w = end;
     }
+    return absl::OkStatus();
+  };
+  if (!ListsRecordings(sources)) {
+    if (absl::Status s = list_archive(); !s.ok()) return s;
     return out;
   }
   absl::StatusOr<std::vector<ZoomUser>> users = api_.ListActiveUsers();
@@ -128,7 +260,7 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
           clamped = true;
           break;
         }
-        keep(page->items);
+        keep(page->items, &user);
         token = page->next_page_token;
       } while (!token.empty());
       if (!failed.ok()) {
@@ -150,12 +282,18 @@ absl::StatusOr<Fetcher::Listing> Fetcher::ListWindow(absl::Time from, absl::Time
       day = end_day + absl::Hours(24);
     }
   }
+  // Archive files merge into the meetings the recordings listed (same UUID: one item), and add
+  // the meetings only the Archiving API has.
+  if (ListsArchive(sources)) {
+    if (absl::Status s = list_archive(); !s.ok()) return s;
+  }
   return out;
 }
 
 void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                          zarc::v1::CaptureSource source, MissingFilePolicy policy,
-                         std::vector<ZoomMeeting>& still_pending) {
+                         std::vector<ZoomMeeting>& still_pending,
+                         std::map<std::string, absl::Status>* errors) {
   std::atomic<size_t> next{0};
   absl::Mutex pending_mutex;
   auto work = [&]() {
@@ -167,7 +305,12 @@ void Fetcher::CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progr
                    {{"meeting_uuid", meetings[i].uuid}, {"error", outcome.status()}});
         absl::MutexLock lock(&pending_mutex);
         still_pending.push_back(meetings[i]);  // retried with the pending ones
+        if (errors != nullptr) (*errors)[meetings[i].uuid] = outcome.status();
         continue;
+      }
+      if (errors != nullptr) {
+        absl::MutexLock lock(&pending_mutex);
+        errors->erase(meetings[i].uuid);
       }
       switch (*outcome) {
         case CaptureOutcome::kCaptured: ++progress.captured; break;
@@ -205,9 +348,12 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
     progress.done = true;
     return s;
   };
+  const ZoomSources sources = archiving ? ZoomSources::kArchive : ResolveSources();
   log::Info("fetcher", "sync started",
             {{"from", FormatZoomDateTime(from)}, {"to", FormatZoomDateTime(to)},
-             {"api", archiving ? "archive_files" : "user recordings"}});
+             {"api", sources == ZoomSources::kArchive ? "archive_files"
+                     : sources == ZoomSources::kBoth  ? "user recordings and archive_files"
+                                                      : "user recordings"}});
   absl::StatusOr<Listing> listing = ListWindow(from, to, archiving, progress);
   if (!listing.ok()) return finish(listing.status(), absl::InfinitePast());
   progress.found = static_cast<int64_t>(listing->meetings.size());
@@ -218,17 +364,21 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
                                            : MissingFilePolicy::kCaptureWithout;
   };
   std::vector<ZoomMeeting> pending;
-  CaptureAll(listing->meetings, progress, source, policy(0), pending);
+  std::map<std::string, absl::Status> errors;
+  CaptureAll(listing->meetings, progress, source, policy(0), pending, &errors);
+  bool stopped = false;
   for (int round = 1; round <= options_.pending_rounds && !pending.empty(); ++round) {
     {
       absl::MutexLock lock(&mutex_);
       mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.pending_delay);
-      if (stopping_) break;
+      if (stopping_) {
+        stopped = true;
+        break;
+      }
     }
     std::vector<ZoomMeeting> refreshed;
     for (const ZoomMeeting& m : pending) {
-      absl::StatusOr<ZoomMeeting> again =
-          archiving ? api_.MeetingArchiveFiles(m.uuid) : api_.MeetingRecordings(m.uuid);
+      absl::StatusOr<ZoomMeeting> again = Refetch(m, sources);
       if (!again.ok()) {
         refreshed.push_back(m);
         continue;
@@ -238,7 +388,15 @@ absl::Status Fetcher::SyncRange(absl::Time from, absl::Time to, bool archiving,
     }
     pending.clear();
     progress.failed = 0;  // failures are counted again for the meetings retried
-    CaptureAll(refreshed, progress, source, policy(round), pending);
+    CaptureAll(refreshed, progress, source, policy(round), pending, &errors);
+  }
+  // Given up for this sync: the status log must show each such meeting as found and failed (a
+  // meeting still waiting for its files when the fetcher stops is not given up).
+  if (!stopped) {
+    for (const ZoomMeeting& m : pending) {
+      auto error = errors.find(m.uuid);
+      if (error != errors.end()) ReportNotCaptured(m, error->second);
+    }
   }
   progress.pending = static_cast<int64_t>(pending.size());
   absl::Time until = std::min(to, listing->complete_until);
@@ -267,8 +425,12 @@ void Fetcher::RecheckFollowUps(SyncProgress& progress) {
     listed.host_email = f.host_email;
     listed.start_time = f.start_time;
     listed.archived = f.archive;
-    absl::StatusOr<ZoomMeeting> now = f.archive ? api_.MeetingArchiveFiles(f.meeting_uuid)
-                                                : api_.MeetingRecordings(f.meeting_uuid);
+    // A meeting with archive files is looked at in both sources when both are listed.
+    const ZoomSources configured = ResolveSources();
+    const ZoomSources sources = !f.archive ? ZoomSources::kRecordings
+                                : configured == ZoomSources::kBoth ? ZoomSources::kBoth
+                                                                   : ZoomSources::kArchive;
+    absl::StatusOr<ZoomMeeting> now = Refetch(listed, sources);
     if (absl::IsNotFound(now.status())) {
       // Zoom has no files for it any more: the capture keeps the missing ones until the deadline.
       now = listed;
@@ -330,7 +492,7 @@ void Fetcher::PollLoop() {
       const absl::Time from = *last == absl::InfinitePast() ? now - options_.first_poll_lookback
                                                             : *last - options_.poll_overlap;
       SyncProgress progress;
-      absl::Status s = SyncRange(from, now, options_.use_archiving_api, progress,
+      absl::Status s = SyncRange(from, now, /*archiving=*/false, progress,
                                  zarc::v1::CAPTURE_SOURCE_POLL);
       absl::Time until;
       {
@@ -488,6 +650,7 @@ void Fetcher::WebhookWorker() {
     if (++job.attempts >= 10) {
       log::Warn("fetcher", "webhook meeting not captured after 10 attempts; the next poll or "
                 "restart will try again", {{"meeting_uuid", job.meeting.uuid}});
+      if (!outcome.ok()) ReportNotCaptured(job.meeting, outcome.status());
       continue;
     }
     if (!outcome.ok()) {
@@ -497,8 +660,13 @@ void Fetcher::WebhookWorker() {
     job.not_before = absl::Now() + options_.pending_delay * job.attempts;
     // The event's payload is a snapshot: ask Zoom for the meeting's current files before the next
     // attempt, so a file that was still processing (or a refused link) is seen as it is now.
-    absl::StatusOr<ZoomMeeting> now = api_.MeetingRecordings(job.meeting.uuid);
-    if (!now.ok() && absl::IsNotFound(now.status())) now = api_.MeetingArchiveFiles(job.meeting.uuid);
+    // The event's own source is always asked, and the configured ones: a meeting's recordings and
+    // archive files are one item, whichever event came.
+    ZoomSources sources = ResolveSources();
+    if (job.meeting.archived ? sources == ZoomSources::kRecordings : sources == ZoomSources::kArchive) {
+      sources = ZoomSources::kBoth;
+    }
+    absl::StatusOr<ZoomMeeting> now = Refetch(job.meeting, sources);
     if (now.ok()) {
       KeepListedFields(job.meeting, *now);
       job.meeting = *std::move(now);

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,13 +41,28 @@ struct SyncProgress {
   absl::Time completed_until ABSL_GUARDED_BY(mutex) = absl::InfinitePast();
 };
 
+// Which Zoom sources a sync or poll lists. kAuto asks GET /archive_files whether the account has
+// the Archiving API (remembered for a day): with it, both; without, cloud recordings only.
+enum class ZoomSources { kAuto, kRecordings, kArchive, kBoth };
+absl::StatusOr<ZoomSources> ParseZoomSources(absl::string_view text);
+
+// Sends one ImportResult to the status log (zarc.import-log) and returns once it is acknowledged.
+using ResultReporter = std::function<absl::Status(const zarc::v1::ImportResult&)>;
+
+// The status-log record of a meeting found at Zoom that the fetcher gave up capturing: item id
+// ledger::ItemId(account, uuid, ledger::kNotCapturedVersion), stage "fetcher", outcome FAILED, no
+// mailbox, the host as source user, and `error` in the reason.
+zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl::Status& error,
+                                         absl::Time now);
+
 // The fetcher's work: walking date ranges the way Zoom allows (a month per user-recordings call,
 // seven days per archive-files call), capturing each meeting on a pool of threads, and taking
 // webhook events off a queue. Thread-safe.
 class Fetcher {
  public:
   struct Options {
-    bool use_archiving_api = false;
+    ZoomSources sources = ZoomSources::kRecordings;
+    absl::Duration archiving_recheck = absl::Hours(24);
     int concurrency = 4;
     // Listing windows: Zoom allows one month for user recordings and 7 days for archive files.
     int recordings_window_days = 30;
@@ -65,6 +82,9 @@ class Fetcher {
     // Accepted webhook events are recorded here before Zoom gets its 200 and removed once
     // captured, so a crash in between loses nothing: Start() queues what is left.
     std::string webhook_prefix = "state/fetcher/webhooks";
+    // Where a meeting the fetcher gives up capturing (a sync's last round, a webhook's last
+    // attempt) is reported, so the status log counts it as available and failed. Empty: logged only.
+    ResultReporter report_not_captured;
   };
 
   Fetcher(ZoomApi& api, MeetingCapturer& capturer, FollowUpStore& followups, blob::BlobStore& state,
@@ -107,6 +127,16 @@ class Fetcher {
   absl::StatusOr<Listing> ListWindow(absl::Time from, absl::Time to, bool archiving,
                                      SyncProgress& progress);
 
+  // What the configured sources come to now: kAuto is detected (and remembered for
+  // Options::archiving_recheck). Never kAuto.
+  ZoomSources ResolveSources();
+  // Whether the account has the Archiving API, as last detected; nullopt before any detection.
+  struct ArchivingState {
+    bool available = false;
+    std::string why;  // Zoom's answer, in plain words
+  };
+  std::optional<ArchivingState> archiving_state();
+
   absl::StatusOr<absl::Time> LastCompletedWindowEnd();
   absl::Status RecordCompletedWindowEnd(absl::Time end);
 
@@ -119,9 +149,12 @@ class Fetcher {
     int attempts = 0;
     absl::Time not_before = absl::InfinitePast();
   };
+  // `errors` gets the error of each meeting whose capture failed (by uuid).
   void CaptureAll(std::vector<ZoomMeeting>& meetings, SyncProgress& progress,
                   zarc::v1::CaptureSource source, MissingFilePolicy policy,
-                  std::vector<ZoomMeeting>& still_pending);
+                  std::vector<ZoomMeeting>& still_pending,
+                  std::map<std::string, absl::Status>* errors = nullptr);
+  void ReportNotCaptured(const ZoomMeeting& meeting, const absl::Status& error);
   void WebhookWorker();
   // Writes the event's meeting object create-once under webhook_prefix; returns its name.
   absl::StatusOr<std::string> RecordWebhook(const json::Value& object, const std::string& account_id,
@@ -129,6 +162,12 @@ class Fetcher {
   // Queues the webhook events a previous run accepted but did not capture.
   void RequeueRecordedWebhooks();
   void PollLoop();
+  // The meeting as Zoom lists it now, from the sources that apply (one answering 404 is fine).
+  absl::StatusOr<ZoomMeeting> Refetch(const ZoomMeeting& listed, ZoomSources sources);
+
+  absl::Mutex archiving_mutex_;
+  std::optional<ArchivingState> archiving_ ABSL_GUARDED_BY(archiving_mutex_);
+  absl::Time archiving_checked_ ABSL_GUARDED_BY(archiving_mutex_) = absl::InfinitePast();
 
   ZoomApi& api_;
   MeetingCapturer& capturer_;

@@ -35,8 +35,7 @@ grpc::Status CheckRange(const char* call, const Request& request, absl::Time fro
 // queryable until the process ends.
 class ControlService final : public zarc::v1::FetcherControl::Service {
  public:
-  ControlService(Fetcher& fetcher, Verifier& verifier, bool archiving_default)
-      : fetcher_(fetcher), verifier_(verifier), archiving_default_(archiving_default) {}
+  ControlService(Fetcher& fetcher, Verifier& verifier) : fetcher_(fetcher), verifier_(verifier) {}
   ~ControlService() override { Join(); }
 
   void Join() {
@@ -55,7 +54,7 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
     if (grpc::Status s = CheckRange("Sync", *request, from, to); !s.ok()) return s;
     const std::string id = blob::RandomHex(8);
     auto progress = std::make_shared<SyncProgress>();
-    const bool archiving = request->use_archiving_api() || archiving_default_;
+    const bool archiving = request->use_archiving_api();
     absl::MutexLock lock(&mutex_);
     jobs_[id] = progress;
     threads_.emplace_back([this, from, to, archiving, progress] {
@@ -111,7 +110,6 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
  private:
   Fetcher& fetcher_;
   Verifier& verifier_;
-  const bool archiving_default_;
   absl::Mutex mutex_;
   std::map<std::string, std::shared_ptr<SyncProgress>> jobs_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mutex_);
@@ -170,6 +168,19 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                absl::Seconds(60));
     };
   }
+  // Meetings the fetcher gives up capturing go to the status log through the same broker.
+  ResultReporter report_not_captured;
+  if (impl->producer != nullptr) {
+    kafka::Producer* p = impl->producer.get();
+    report_not_captured = [p](const zarc::v1::ImportResult& result) {
+      return p->ProduceAndWait({kafka::OutgoingRecord{
+                                   .topic = std::string(kafka::kImportLogTopic),
+                                   .key = result.item_id(),
+                                   .value = result.SerializeAsString(),
+                                   .headers = {{"zarc-event", "zarc.v1.ImportResult"}}}},
+                               absl::Seconds(60));
+    };
+  }
   impl->hosts = std::make_unique<ZoomHostPolicy>(ZoomHostsFor(config));
   impl->tokens = std::make_unique<ZoomTokenSource>(
       *impl->http,
@@ -203,19 +214,22 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
                                                      ? absl::ZeroDuration()
                                                      : config.reconcile_min_age},
       metrics);
+  absl::StatusOr<ZoomSources> sources = ParseZoomSources(config.sources);
+  if (!sources.ok()) return sources.status();
   impl->fetcher = std::make_unique<Fetcher>(
       *impl->api, *impl->capturer, *impl->followups, *impl->staging,
-      Fetcher::Options{.use_archiving_api = config.use_archiving_api,
+      Fetcher::Options{.sources = *sources,
                        .concurrency = static_cast<int>(config.concurrency),
                        .recordings_window_days = static_cast<int>(config.recordings_window_days),
                        .pending_delay = config.pending_delay,
                        .poll_interval = config.poll_interval,
                        .poll_overlap = config.poll_overlap,
-                       .first_poll_lookback = config.first_poll_lookback},
+                       .first_poll_lookback = config.first_poll_lookback,
+                       .report_not_captured = std::move(report_not_captured)},
       metrics);
   Fetcher* fetcher = impl->fetcher.get();
   MeetingCapturer* capturer = impl->capturer.get();
-  const bool archiving = config.use_archiving_api;
+  const bool archiving = false;  // the configured sources
   impl->verifier = std::make_unique<Verifier>(
       [fetcher, archiving](absl::Time from, absl::Time to) -> absl::StatusOr<ZoomListing> {
         SyncProgress progress;
@@ -227,8 +241,7 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
         return capturer->Capture(m, zarc::v1::CAPTURE_SOURCE_SYNC, "");
       },
       *impl->versions, *impl->ledger, std::move(publish), *impl->staging, metrics);
-  impl->control = std::make_unique<ControlService>(*impl->fetcher, *impl->verifier,
-                                                   config.use_archiving_api);
+  impl->control = std::make_unique<ControlService>(*impl->fetcher, *impl->verifier);
   return std::unique_ptr<FetcherApp>(new FetcherApp(std::move(impl)));
 }
 

@@ -27,8 +27,14 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .String("zoom.ca_file", &FetcherConfig::ca_file, "", "extra PEM CA file for Zoom endpoints")
       .Duration("zoom.retry_backoff", &FetcherConfig::retry_backoff, "500ms",
                 "first wait before retrying a failed Zoom call or download; doubles per attempt")
+      .Enum("fetcher.sources", &FetcherConfig::sources, "recordings",
+            {"auto", "recordings", "archive", "both"},
+            "Zoom sources each sync and poll lists: cloud recordings (per user), archive files "
+            "(the Archiving API), both (merged into one item per meeting instance), or auto: "
+            "both when GET /archive_files shows the account has the Archiving API (asked again "
+            "daily), else recordings")
       .Bool("fetcher.use_archiving_api", &FetcherConfig::use_archiving_api, false,
-            "list meetings with the account-wide archiving API instead of per-user recordings")
+            "replaced by fetcher.sources; setting it true is refused with the replacement named")
       .Int("fetcher.concurrency", &FetcherConfig::concurrency, 4, 1, 64,
            "meetings captured in parallel")
       .Int("fetcher.recordings_window_days", &FetcherConfig::recordings_window_days, 30, 1, 90,
@@ -87,6 +93,12 @@ config::Schema<FetcherConfig> FetcherSchema() {
           return absl::InvalidArgumentError(
               "fetcher.webhook_port is set but fetcher.webhook_secret is not: webhooks cannot be "
               "verified; set ZARC_FETCHER_WEBHOOK_SECRET_FILE or turn webhooks off");
+        }
+        if (c.use_archiving_api) {
+          return absl::InvalidArgumentError(
+              "fetcher.use_archiving_api was replaced by fetcher.sources: set "
+              "fetcher.sources=archive (archive files only), both, or auto (both when the account "
+              "has the Archiving API), and remove fetcher.use_archiving_api");
         }
         if (c.webhook_tls_cert.empty() != c.webhook_tls_key.empty()) {
           return absl::InvalidArgumentError(

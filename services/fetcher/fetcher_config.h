@@ -28,7 +28,8 @@ struct FetcherConfig {
   std::string zoom_plan;
   std::string ca_file;
 
-  bool use_archiving_api = false;
+  std::string sources = "recordings";  // auto | recordings | archive | both
+  bool use_archiving_api = false;       // replaced by `sources`: refused when set
   int64_t concurrency = 4;
   int64_t recordings_window_days = 30;
   absl::Duration poll_interval;

@@ -171,7 +171,7 @@ absl::StatusOr<zarc::v1::ImportResult> Importer::Import(const zarc::v1::MailboxD
     }
     return failed(delivered.status().message());
   }
-  const zarc::v1::ImportOutcome outcome = d.artifacts_out_of_line() > 0
+  const zarc::v1::ImportOutcome outcome = d.artifacts_out_of_line() > 0 || d.missing_size() > 0
                                               ? zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED
                                               : zarc::v1::IMPORT_OUTCOME_IMPORTED;
   const absl::Time now = clock_();
@@ -197,10 +197,16 @@ absl::StatusOr<zarc::v1::ImportResult> Importer::Import(const zarc::v1::MailboxD
   if (*delivered == DeliveryOutcome::kAlreadyThere) {
     result.set_reason("the mailbox already held this Message-ID from an earlier, interrupted attempt");
   }
-  if (outcome == zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED) {
+  if (d.artifacts_out_of_line() > 0) {
     absl::StrAppend(result.mutable_reason(), result.reason().empty() ? "" : "; ",
                     d.artifacts_out_of_line(),
                     " artifact(s) too large to attach are referenced from the archive");
+  }
+  for (const zarc::v1::MissingFile& m : d.missing()) {
+    absl::StrAppend(result.mutable_reason(), result.reason().empty() ? "" : "; ",
+                    m.file_type().empty() ? "a" : m.file_type(), " file ", m.file_id(),
+                    " not captured: ", m.reason(),
+                    m.final() ? " (given up)" : " (a later version adds it once Zoom has it)");
   }
   if (!missing_artifacts.empty()) {
     absl::StrAppend(result.mutable_reason(), "; not in the archive: ", missing_artifacts);

@@ -14,6 +14,7 @@ namespace zarc::importer {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A mailbox in memory; answers from a script first, then by Message-ID.
 class FakeTarget final : public MailboxTarget {
@@ -223,6 +224,20 @@ TEST_F(ImporterTest, OutOfLineArtifactsMakeItPartial) {
   EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED);
   EXPECT_EQ(r->artifacts_out_of_line(), 2);
   EXPECT_THAT(r->reason(), HasSubstr("2 artifact(s)"));
+}
+
+TEST_F(ImporterTest, AFileTheFetcherCouldNotCaptureMakesItPartialAndIsNamed) {
+  zarc::v1::MailboxDelivery d = testing::DeliveryFor(item_, "alice@example.com", 1, 0);
+  zarc::v1::MissingFile* m = d.add_missing();
+  m->set_file_id("f-vtt");
+  m->set_file_type("TRANSCRIPT");
+  m->set_reason("not yet available (Zoom is still processing it)");
+  absl::StatusOr<zarc::v1::ImportResult> r = importer_->Import(d);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED);
+  EXPECT_THAT(r->reason(), HasSubstr("TRANSCRIPT file f-vtt not captured: not yet available "
+                                     "(Zoom is still processing it)"));
+  EXPECT_THAT(r->reason(), Not(HasSubstr("artifact(s)")));
 }
 
 TEST_F(ImporterTest, ArtifactsKeptOutOfLineAreArchivedOnceForAllMailboxes) {

@@ -14,6 +14,7 @@
 #include "runtime/json/json.h"
 #include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/topics.h"
+#include "runtime/ledger/ledger.h"
 #include "runtime/log/log.h"
 
 namespace zarc::importer {
@@ -80,7 +81,16 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   std::map<std::string, std::set<std::string>> items;
   StatusReport report;
   absl::MutexLock lock(&mutex_);
+  // Meetings with a result past the fetcher (on any day): their fetcher failures are superseded.
+  std::set<absl::string_view> captured;
   for (const auto& [key, r] : results_) {
+    if (r.stage() != ledger::kFetcherStage) captured.insert(ledger::MeetingOf(r.item_id()));
+  }
+  auto superseded = [&](const ImportResult& r) {
+    return r.stage() == ledger::kFetcherStage && captured.count(ledger::MeetingOf(r.item_id())) > 0;
+  };
+  for (const auto& [key, r] : results_) {
+    if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
     if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     DayFigures& f = days[day];
@@ -89,7 +99,16 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
     ++f.available_for_import;
     switch (r.outcome()) {
       case zarc::v1::IMPORT_OUTCOME_IMPORTED: ++f.imported; break;
-      case zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED: ++f.partially_imported; break;
+      case zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED:
+        ++f.partially_imported;
+        report.partial.push_back(FailedItem{
+            .day = day,
+            .item_id = r.item_id(),
+            .source_user = r.source_user().empty() ? "-" : r.source_user(),
+            .mailbox = r.mailbox().empty() ? "-" : r.mailbox(),
+            .reason = r.reason().empty() ? "(no reason given)" : r.reason(),
+            .result = r});
+        break;
       case zarc::v1::IMPORT_OUTCOME_SKIPPED_DUPLICATE: ++f.skipped; break;
       default: {
         // FAILED, and anything unknown: an item the log cannot vouch for is not imported.
@@ -107,6 +126,7 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   // Every result of an item carries the item's unmapped addresses: list each address once.
   std::map<std::tuple<std::string, std::string, std::string>, NotDelivered> not_delivered;
   for (const auto& [key, r] : results_) {
+    if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
     if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     for (const zarc::v1::AddressResolution& u : r.unmapped()) {
@@ -122,9 +142,11 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
     f.available_from_source = static_cast<int64_t>(items[day].size());
     report.days.push_back(f);
   }
-  std::sort(report.failed.begin(), report.failed.end(), [](const FailedItem& a, const FailedItem& b) {
+  auto by_day_item_mailbox = [](const FailedItem& a, const FailedItem& b) {
     return std::tie(a.day, a.item_id, a.mailbox) < std::tie(b.day, b.item_id, b.mailbox);
-  });
+  };
+  std::sort(report.failed.begin(), report.failed.end(), by_day_item_mailbox);
+  std::sort(report.partial.begin(), report.partial.end(), by_day_item_mailbox);
   return report;
 }
 
@@ -197,6 +219,21 @@ std::string RenderTable(const StatusReport& report) {
                             f.source_user, w_mbx, f.mailbox, f.reason);
     }
   }
+  if (!report.partial.empty()) {
+    out += "\npartially imported items:\n";
+    size_t w_item = 7, w_src = 11, w_mbx = 14;
+    for (const FailedItem& f : report.partial) {
+      w_item = std::max(w_item, f.item_id.size());
+      w_src = std::max(w_src, f.source_user.size());
+      w_mbx = std::max(w_mbx, f.mailbox.size());
+    }
+    absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %-*s  %s\n", "day", w_item, "item id", w_src,
+                          "source user", w_mbx, "Microsoft 365 user", "reason");
+    for (const FailedItem& f : report.partial) {
+      absl::StrAppendFormat(&out, "%-10s  %-*s  %-*s  %-*s  %s\n", f.day, w_item, f.item_id, w_src,
+                            f.source_user, w_mbx, f.mailbox, f.reason);
+    }
+  }
   if (!report.not_delivered.empty()) {
     out += "\nparticipants not delivered to (the item is archived for the others):\n";
     size_t w_addr = 7, w_rule = 4;
@@ -235,7 +272,7 @@ absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name) {
     if (name == CsvTableName(t)) return t;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("table \"", name, "\" is not one of days, failed, not_delivered"));
+      absl::StrCat("table \"", name, "\" is not one of days, failed, not_delivered, partially_imported"));
 }
 
 absl::string_view CsvTableName(CsvTable table) {
@@ -246,6 +283,8 @@ absl::string_view CsvTableName(CsvTable table) {
       return "failed";
     case CsvTable::kNotDelivered:
       return "not_delivered";
+    case CsvTable::kPartiallyImported:
+      return "partially_imported";
   }
   return "days";
 }
@@ -273,6 +312,12 @@ std::string RenderCsv(const StatusReport& report, CsvTable table) {
       out = CsvRow({"day", "item_id", "address", "rule", "reason"});
       for (const NotDelivered& n : report.not_delivered) {
         out += CsvRow({n.day, n.item_id, n.address, n.rule, n.reason});
+      }
+      break;
+    case CsvTable::kPartiallyImported:
+      out = CsvRow({"day", "item_id", "source_user", "microsoft_365_user", "reason"});
+      for (const FailedItem& f : report.partial) {
+        out += CsvRow({f.day, f.item_id, f.source_user, f.mailbox, f.reason});
       }
       break;
   }
@@ -319,6 +364,18 @@ std::string RenderJson(const StatusReport& report) {
     unmapped[u++] = v;
   }
   root["not_delivered"] = unmapped;
+  json::Value partial = json::Value::array();
+  i = 0;
+  for (const FailedItem& f : report.partial) {
+    json::Value v = json::Value::object();
+    v["day"] = json::Str(f.day);
+    v["item_id"] = json::Str(f.item_id);
+    v["source_user"] = json::Str(f.source_user);
+    v["microsoft_365_user"] = json::Str(f.mailbox);
+    v["reason"] = json::Str(f.reason);
+    partial[i++] = v;
+  }
+  root["partially_imported_items"] = partial;
   return json::Serialize(root);
 }
 
@@ -334,6 +391,7 @@ void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out)
     d->set_failed(f.failed);
   }
   for (const FailedItem& f : report.failed) *out->add_failed() = f.result;
+  for (const FailedItem& f : report.partial) *out->add_partially_imported() = f.result;
   for (const NotDelivered& n : report.not_delivered) {
     zarc::v1::NotDeliveredAddress* a = out->add_not_delivered();
     a->set_day(n.day);

@@ -51,12 +51,19 @@ struct StatusReport {
   std::vector<NotDelivered> not_delivered;  // by day, item id, address
   std::vector<DayFigures> days;  // ascending
   std::vector<FailedItem> failed;  // by day, then item id
+  // Partially imported deliveries with what they lack (files too large to attach, files the
+  // fetcher could not capture), in the same shape and order as `failed`.
+  std::vector<FailedItem> partial;
 };
 
 // Accumulates ImportResults (from the importer and the mapper) and reports them per day. One
 // result counts per (item_id, mailbox): the newest by completed_at, except that a
 // SKIPPED_DUPLICATE never replaces an earlier IMPORTED or PARTIALLY_IMPORTED of the same pair
 // (the duplicate was of that very import: a replay must not turn an import into a skip).
+// A fetcher's result (stage "fetcher": a meeting found at Zoom but not captured, item id
+// ledger::ItemId(account, uuid, ledger::kNotCapturedVersion)) counts as available from source and
+// failed until any other stage reports a result for the same meeting, on any day: from then on
+// the meeting was captured after all and only its captured versions count.
 // Thread-safe.
 class StatusLog {
  public:
@@ -88,15 +95,15 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
                                               const std::string& to_day,
                                               absl::Duration timeout = absl::Seconds(30));
 
-// A fixed-width text table: the daily figures, then the failed items.
+// A fixed-width text table: the daily figures, then the failed and partially imported items.
 std::string RenderTable(const StatusReport& report);
 // The tables of the status log, each written as its own CSV file.
-enum class CsvTable { kDays, kFailed, kNotDelivered };
-// "days", "failed", "not_delivered" and back; an unknown name is InvalidArgument listing the names.
+enum class CsvTable { kDays, kFailed, kNotDelivered, kPartiallyImported };
+// "days", "failed", "not_delivered", "partially_imported" and back; an unknown name is InvalidArgument listing the names.
 absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name);
 absl::string_view CsvTableName(CsvTable table);
 inline constexpr CsvTable kCsvTables[] = {CsvTable::kDays, CsvTable::kFailed,
-                                          CsvTable::kNotDelivered};
+                                          CsvTable::kNotDelivered, CsvTable::kPartiallyImported};
 
 // One table as RFC 4180 CSV: a header row, CRLF line ends, fields with , " CR LF quoted. Every
 // cell is safe to open in a spreadsheet (see SpreadsheetSafeCsvField).
@@ -105,7 +112,7 @@ std::string RenderCsv(const StatusReport& report, CsvTable table);
 // spreadsheet shows it as text instead of evaluating it (OWASP "CSV injection"): a reason or a
 // participant name comes from outside.
 std::string SpreadsheetSafeCsvField(absl::string_view value);
-// {"days":[{...}], "failed":[{...}]}
+// {"days":[{...}], "failed":[{...}], "not_delivered":[{...}], "partially_imported_items":[{...}]}
 std::string RenderJson(const StatusReport& report);
 
 void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out);

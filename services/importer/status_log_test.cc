@@ -35,6 +35,59 @@ void ExpectAddsUp(const StatusReport& report) {
   }
 }
 
+TEST(StatusLogTest, AMeetingTheFetcherCouldNotCaptureIsFailedUntilItIsCaptured) {
+  ImportResult never = Result("a/m1/v0", "", zarc::v1::IMPORT_OUTCOME_FAILED, kDay1,
+                              "capture failed: Zoom call failed after 6 attempts");
+  never.set_stage("fetcher");
+  StatusReport report = BuildStatusReport({never});
+  ASSERT_EQ(report.days.size(), 1u);
+  EXPECT_EQ(report.days[0].available_from_source, 1);
+  EXPECT_EQ(report.days[0].failed, 1);
+  ASSERT_EQ(report.failed.size(), 1u);
+  EXPECT_EQ(report.failed[0].item_id, "a/m1/v0");
+  EXPECT_EQ(report.failed[0].source_user, "host@example.com");
+  EXPECT_EQ(report.failed[0].mailbox, "-");
+  EXPECT_THAT(report.failed[0].reason, HasSubstr("capture failed"));
+
+  // Captured the next day: the failure of the day before no longer counts, on either day.
+  report = BuildStatusReport(
+      {never, Result("a/m1/v1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay2)});
+  ASSERT_EQ(report.days.size(), 1u);
+  EXPECT_EQ(report.days[0].day, "2024-03-06");
+  EXPECT_EQ(report.days[0].imported, 1);
+  EXPECT_EQ(report.days[0].failed, 0);
+  EXPECT_TRUE(report.failed.empty());
+  EXPECT_TRUE(BuildStatusReport({never, Result("a/m1/v1", "alice@x.com",
+                                               zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay2)},
+                                "2024-03-05", "2024-03-05")
+                  .days.empty());
+  // Another meeting's capture supersedes nothing.
+  report = BuildStatusReport(
+      {never, Result("a/m2/v1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1)});
+  EXPECT_EQ(report.failed.size(), 1u);
+}
+
+TEST(StatusLogTest, PartiallyImportedItemsAreListedWithWhatTheyLack) {
+  const std::string reason =
+      "TRANSCRIPT file f1 not captured: not yet available (Zoom is still processing it)";
+  StatusReport report = BuildStatusReport(
+      {Result("a/1/v1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED, kDay1, reason),
+       Result("a/1/v2", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1 + 60)});
+  ASSERT_EQ(report.partial.size(), 1u);
+  EXPECT_EQ(report.partial[0].item_id, "a/1/v1");
+  EXPECT_EQ(report.partial[0].reason, reason);
+  EXPECT_THAT(RenderTable(report), HasSubstr("partially imported items:"));
+  EXPECT_THAT(RenderTable(report), HasSubstr(reason));
+  EXPECT_THAT(RenderCsv(report, CsvTable::kPartiallyImported), HasSubstr(reason));
+  absl::StatusOr<json::Value> v = json::Parse(RenderJson(report), "report");
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(json::Array(*v, "partially_imported_items").size(), 1u);
+  zarc::v1::GetImportStatusResponse proto;
+  ToProto(report, &proto);
+  ASSERT_EQ(proto.partially_imported_size(), 1);
+  EXPECT_EQ(proto.partially_imported(0).reason(), reason);
+}
+
 TEST(StatusLogTest, DailyFiguresAddUpAndFailedItemsCarryReasons) {
   std::vector<ImportResult> results = {
       Result("a/1/1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1),

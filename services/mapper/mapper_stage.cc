@@ -112,6 +112,7 @@ absl::StatusOr<std::vector<kafka::OutgoingRecord>> MapRenderedMessage(
     d.set_fanout(static_cast<int>(by_mailbox.size()));
     d.set_artifacts_out_of_line(artifacts_out_of_line);
     for (const zarc::v1::ArtifactPlacement& a : item.artifacts()) *d.add_artifacts() = a;
+    for (const zarc::v1::MissingFile& m : item.missing()) *d.add_missing() = m;
     d.set_source_user(item.meeting().host_email());
     for (const AddressResolution* r : unmapped) *d.add_unmapped() = *r;
     out.push_back({.topic = std::string(kafka::kDeliveriesTopic),

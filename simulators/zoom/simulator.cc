@@ -718,6 +718,9 @@ ServerResponse Simulator::ListParticipants(absl::string_view raw_meeting,
   if (m == nullptr) return MeetingNotFound(shown);
   const auto hidden = hidden_participants_.find(m->uuid);
   if (hidden != hidden_participants_.end() && hidden->second == 404) return MeetingNotFound(shown);
+  if (hidden != hidden_participants_.end() && hidden->second == 500) {
+    return ZoomError(500, 500, "Internal Error.");
+  }
   const std::string scope = absl::StrCat("participants|", m->uuid, "|", *page_size);
   absl::StatusOr<size_t> start = PageStart(query, scope);
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
@@ -833,6 +836,14 @@ ServerResponse Simulator::GetMeetingArchive(absl::string_view raw_meeting) {
 }
 
 ServerResponse Simulator::ListArchives(absl::string_view query) {
+  {
+    // Zoom's spec does not publish this answer; a refusal is what an account without the
+    // feature gets, and what the fetcher's detection must tell from an empty listing.
+    absl::MutexLock lock(&mu_);
+    if (!tenant_.archiving) {
+      return ZoomError(400, 300, "Archiving is not enabled for this account.");
+    }
+  }
   absl::StatusOr<int> page_size = PageSize(query);
   if (!page_size.ok()) return ZoomError(400, 300, page_size.status().message());
   const absl::Time now = Now();
@@ -1227,7 +1238,7 @@ ServerResponse Simulator::SetState(absl::string_view body) {
   const char* kUsage =
       "body must be {\"file_id\": ID, \"state\": completed|processing|failed|html|"
       "bad_fingerprint}, {\"user_id\": ID, \"recordings_error\": 0|400|404|429} or "
-      "{\"meeting_uuid\": UUID, \"participants\": shown|empty|404}";
+      "{\"meeting_uuid\": UUID, \"participants\": shown|empty|404|500}";
   if (!request.is_object()) return ZoomError(400, 300, kUsage);
   auto text = [&](const char* key) {
     return request.has_string_field(key) ? request.at(key).as_string() : std::string();
@@ -1255,10 +1266,11 @@ ServerResponse Simulator::SetState(absl::string_view body) {
     SetUserRecordingsError(text("user_id"), request.at("recordings_error").as_integer());
   } else if (!text("meeting_uuid").empty()) {
     const std::string p = text("participants");
-    if (p != "shown" && p != "empty" && p != "404") {
+    if (p != "shown" && p != "empty" && p != "404" && p != "500") {
       return ZoomError(400, 300, absl::StrCat("participants \"", p, "\" is not allowed; ", kUsage));
     }
-    SetParticipantsHidden(text("meeting_uuid"), p != "shown", p == "404" ? 404 : 0);
+    SetParticipantsHidden(text("meeting_uuid"), p != "shown",
+                          p == "404" ? 404 : p == "500" ? 500 : 0);
   } else {
     return ZoomError(400, 300, kUsage);
   }

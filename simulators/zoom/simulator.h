@@ -90,7 +90,8 @@ class Simulator {
   // 400: refused; 429: the daily limit, Retry-After the next UTC midnight); 0 turns it off.
   void SetUserRecordingsError(absl::string_view user_id, int http_status);
   // Past meeting participants answers an empty list while hidden (`status` 0), or 404 (`status`
-  // 404), as Zoom does for a meeting whose report is not ready yet.
+  // 404), as Zoom does for a meeting whose report is not ready yet; `status` 500 answers Zoom's
+  // internal error on every call (a meeting whose capture fails until switched back).
   void SetParticipantsHidden(absl::string_view meeting_uuid, bool hidden, int status = 0);
   RateLimiter& rate_limiter() { return limiter_; }
   FaultInjector& fault_injector() { return faults_; }

@@ -696,6 +696,8 @@ TEST_F(SimulatorTest, SingleFilesUsersAndMeetingsCanBeMadeToMisbehave) {
   EXPECT_EQ(Json(Get(participants)).at("participants").size(), 0u);
   ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "404"})"), 200);
   EXPECT_EQ(Get(participants).status, 404);
+  ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "500"})"), 200);
+  EXPECT_EQ(Get(participants).status, 500);
   ASSERT_EQ(state(R"({"meeting_uuid": ")" + m.uuid + R"(", "participants": "shown"})"), 200);
   EXPECT_GT(Json(Get(participants)).at("participants").size(), 0u);
 

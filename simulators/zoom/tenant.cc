@@ -407,6 +407,7 @@ Tenant GenerateTenant(const TenantOptions& options) {
   Rng rng(options.seed);
   Tenant tenant;
   tenant.account_id = RandomChars(rng, 22, kIdAlphabet);
+  tenant.archiving = options.archiving;
   tenant.account_name = "Example Corp";
   tenant.domain = options.domain;
   std::map<std::string, int> used;

@@ -125,6 +125,8 @@ struct Tenant {
   std::string domain;  // internal users' e-mail domain
   std::vector<User> users;
   std::vector<Meeting> meetings;  // ordered by start_time
+  // The account has the Archiving API feature; without it GET /archive_files is refused.
+  bool archiving = true;
 
   const User* FindUser(absl::string_view id_or_email) const;
   const Meeting* FindMeetingByUuid(absl::string_view uuid) const;
