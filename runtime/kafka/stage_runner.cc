@@ -294,6 +294,18 @@ bool StageRunner::Impl::WaitBeforeRetry(const Record& record, absl::Duration del
     internal::MessagePtr message(rd_kafka_consumer_poll(
         consumer.get(),
         std::min(internal::ToTimeoutMs(left), internal::ToTimeoutMs(options.poll_timeout))));
+    // A record from a partition assigned during the wait: keep it for later and pause its
+    // partition. Before the ownership check: the same poll may have revoked the partition in
+    // hand, and this record's position is already consumed, so dropping it would let the
+    // next commit on its partition skip it.
+    if (message != nullptr && message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      held.push_back(internal::RecordFromMessage(message.get()));
+      internal::PartitionListPtr tp(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(message->rkt),
+                                        message->partition);
+      rd_kafka_pause_partitions(consumer.get(), tp.get());
+      paused.emplace(rd_kafka_topic_name(message->rkt), message->partition);
+    }
     if (!StillOwned(record)) {
       log::Info(kComponent, "partition revoked while retrying; its new owner takes the record",
                 {{"stage", options.stage},
@@ -303,14 +315,6 @@ bool StageRunner::Impl::WaitBeforeRetry(const Record& record, absl::Duration del
       keep = false;
       break;
     }
-    if (message == nullptr || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    // From a partition assigned during the wait: keep it for later and pause its partition.
-    held.push_back(internal::RecordFromMessage(message.get()));
-    internal::PartitionListPtr tp(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(message->rkt),
-                                      message->partition);
-    rd_kafka_pause_partitions(consumer.get(), tp.get());
-    paused.emplace(rd_kafka_topic_name(message->rkt), message->partition);
   }
   if (!paused.empty() && !stop->load(std::memory_order_relaxed)) {
     internal::PartitionListPtr list(

@@ -114,7 +114,7 @@ class StageRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<EmbeddedCluster>> cluster = EmbeddedCluster::Start(
-        1, {{"in", 3}, {"in1", 1}, {"out", 3}, {std::string(kDeadLetterTopic), 1}});
+        1, {{"in", 3}, {"in1", 1}, {"tx", 1}, {"ty", 1}, {"out", 3}, {std::string(kDeadLetterTopic), 1}});
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     config_ = testing::FastTestConfig(cluster_->bootstrap_servers());
@@ -398,6 +398,54 @@ TEST_F(StageRunnerTest, ASecondMemberTakesOverPartitionsAndNothingIsLost) {
   EXPECT_GE(MetricValue(registry, "zarc_stage_records_total",
                         {{"stage", "test-stage"}, {"outcome", "ok"}}),
             static_cast<double>(expected.size()));
+}
+
+// One poll can serve a revocation of the partition in hand, then the assignment of another
+// partition, and return that partition's first record: the record must be kept, not dropped
+// (dropping it would let the next commit on its partition pass its offset).
+TEST_F(StageRunnerTest, RecordArrivingWithTheRevocationDuringARetryWaitIsNotLost) {
+  // B owns ty and is waiting out a retry of y0, A owns tx and is waiting out a retry of x0.
+  ProduceValues("ty", {"y0"});
+  Seen seen_b;
+  auto b = Start(Options("handover-group", "ty"),
+                 [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+                   seen_b.Add(r);
+                   return absl::UnavailableError("mailbox down");
+                 });
+  ASSERT_TRUE(seen_b.WaitFor(1, kWait));
+  StageRunnerOptions a_options = Options("handover-group", "tx");
+  a_options.input_topics = {"tx", "ty"};
+  // Long waits, each one poll: the rebalance is served and y0 returned inside one poll call.
+  a_options.initial_backoff = absl::Seconds(4);
+  a_options.max_backoff = absl::Seconds(4);
+  a_options.poll_timeout = absl::Seconds(4);
+  Seen seen_a;
+  auto a = Start(a_options, [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    seen_a.Add(r);
+    if (r.topic == "tx") return absl::UnavailableError("mailbox down");
+    return CopyTo("out", r);
+  });
+  ProduceValues("tx", {"x0"});
+  ASSERT_TRUE(seen_a.WaitFor(2, kWait));
+  // C (tx only) joins and B leaves (y0 uncommitted) at once: one rebalance takes tx from A and
+  // gives it ty, whose y0 is fetched at once, typically within A's same poll.
+  Seen seen_c;
+  auto c = Start(Options("handover-group", "tx"), [&](const Record& r) {
+    seen_c.Add(r);
+    return CopyTo("out", r);
+  });
+  b->StopAndJoin();
+  ASSERT_TRUE(seen_c.WaitFor(1, kWait)) << "C never took tx over";
+  ProduceValues("ty", {"y1"});
+  // Fails on a lost y0; what arrived is compared below.
+  testing::WaitForRecords(config_, "out", 3, absl::Seconds(15)).IgnoreError();
+  a->StopAndJoin();
+  c->StopAndJoin();
+  absl::StatusOr<std::vector<Record>> out = ReadTopic(config_, "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<std::string> values = Values(*out);
+  const std::set<std::string> got(values.begin(), values.end());
+  EXPECT_EQ(got, (std::set<std::string>{"out:x0", "out:y0", "out:y1"}));
 }
 
 TEST(StageRunnerCreateTest, IncompleteOptionsAreRefused) {
