@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -104,6 +105,7 @@ double MetricValue(prometheus::Registry& registry, const std::string& name,
       if (family.type == prometheus::MetricType::Histogram) {
         return static_cast<double>(metric.histogram.sample_count);
       }
+      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
       return metric.counter.value;
     }
   }
@@ -446,6 +448,47 @@ TEST_F(StageRunnerTest, RecordArrivingWithTheRevocationDuringARetryWaitIsNotLost
   const std::vector<std::string> values = Values(*out);
   const std::set<std::string> got(values.begin(), values.end());
   EXPECT_EQ(got, (std::set<std::string>{"out:x0", "out:y0", "out:y1"}));
+}
+
+TEST_F(StageRunnerTest, ATransientFailurePausesOnlyItsPartitionAndIsReportedWhenStuck) {
+  prometheus::Registry registry;
+  StageRunnerOptions options = Options("pause-one-group", "tx");
+  options.input_topics = {"tx", "ty"};
+  options.stuck_alert_after = absl::Milliseconds(300);
+  options.metrics = &registry;
+  std::atomic<bool> mailbox_up{false};
+  Seen seen;
+  auto stage = Start(options, [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    seen.Add(r);
+    if (r.topic == "tx" && !mailbox_up.load()) return absl::UnavailableError("mailbox down");
+    return CopyTo("out", r);
+  });
+  ProduceValues("tx", {"x0", "x1"});
+  ASSERT_TRUE(seen.WaitFor(2, kWait));  // x0 failed at least once
+  ProduceValues("ty", {"y0", "y1", "y2"});
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 3, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), ::testing::UnorderedElementsAre("out:y0", "out:y1", "out:y2"));
+  EXPECT_EQ(seen.Count("x1"), 0) << "x1 was handled before x0, out of order";
+  EXPECT_GT(MetricValue(registry, "zarc_stage_oldest_waiting_seconds", {{"stage", "test-stage"}}),
+            0.3);
+  EXPECT_DOUBLE_EQ(
+      MetricValue(registry, "zarc_stage_stuck_alert_after_seconds", {{"stage", "test-stage"}}),
+      0.3);
+
+  mailbox_up = true;
+  out = testing::WaitForRecords(config_, "out", 5, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  stage->StopAndJoin();
+  EXPECT_THAT(Values(*out), ::testing::IsSupersetOf({"out:x0", "out:x1"}));
+  // In order within tx: x1 only once x0 went through.
+  std::vector<std::string> x_handled;
+  for (const std::string& v : seen.values()) {
+    if (v[0] == 'x' && (x_handled.empty() || x_handled.back() != v)) x_handled.push_back(v);
+  }
+  EXPECT_THAT(x_handled, ElementsAre("x0", "x1"));
+  EXPECT_EQ(MetricValue(registry, "zarc_stage_oldest_waiting_seconds", {{"stage", "test-stage"}}),
+            0);
 }
 
 TEST(StageRunnerCreateTest, IncompleteOptionsAreRefused) {
