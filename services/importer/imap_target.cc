@@ -10,18 +10,23 @@
 namespace zarc::importer {
 namespace {
 
+// A credential missing or empty is the importer's problem, never the item's (a token file is
+// being rewritten, a secret not mounted yet): UNAVAILABLE, so the delivery waits for it.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the ", what, " file \"", path, "\": check it exists and is readable"));
+    return absl::UnavailableError(absl::StrCat("cannot read the ", what, " file \"", path,
+                                               "\": check it exists and is readable; the "
+                                               "delivery is retried until it is"));
   }
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
   absl::StripTrailingAsciiWhitespace(&s);
   if (s.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("the ", what, " file \"", path, "\" is empty"));
+    return absl::UnavailableError(absl::StrCat("the ", what, " file \"", path,
+                                               "\" is empty (being rewritten?); the delivery is "
+                                               "retried until it holds the secret"));
   }
   return s;
 }
@@ -59,14 +64,16 @@ absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox) c
     return absl::InvalidArgumentError(absl::StrCat(
         "imap.auth = \"", options_.auth, "\" is not one of master, plain, xoauth2"));
   }
-  if (absl::IsPermissionDenied(s)) {
-    // The server cannot tell us which: with master or app-only credentials it is usually the
-    // mailbox that is missing; with per-mailbox passwords, the password.
-    return absl::NotFoundError(absl::StrCat("the IMAP server refused the login for mailbox ",
-                                            mailbox,
-                                            " (the mailbox does not exist on the server, or the "
-                                            "importer's credentials are wrong): ",
-                                            s.message()));
+  if (absl::IsPermissionDenied(s) || absl::IsFailedPrecondition(s)) {
+    // A refused login (wrong or expired credentials, a token being renewed, a mechanism or
+    // LOGIN the server does not offer): the server does not say whether the credentials or the
+    // mailbox are at fault. Credentials are the importer's, so this is never the item's failure:
+    // it waits (and raises ZarcStageRecordStuck) until they are fixed.
+    return absl::UnavailableError(absl::StrCat(
+        "the IMAP server refused the login for mailbox ", mailbox,
+        " (check the importer's imap.auth credentials, or that the mailbox exists on the "
+        "server); retried until it succeeds: ",
+        s.message()));
   }
   return s;
 }
