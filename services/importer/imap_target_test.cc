@@ -50,8 +50,8 @@ class ImapTargetDovecotTest : public ::testing::Test {
             .master_user = "zarc-master",
             .password = password};
   }
-  static DeliveryRequest Request() {
-    return {.mailbox = "alice@example.com",
+  static DeliveryRequest Request(const std::string& mailbox = "alice@example.com") {
+    return {.mailbox = mailbox,
             .message_id = "standup-1@zarc.archive",
             .topic = "standup",
             .internal_date = absl::FromUnixSeconds(1709647200),
@@ -81,6 +81,20 @@ TEST_F(ImapTargetDovecotTest, ARefusedLoginWaitsAndTheFixedCredentialsDeliver) {
   absl::StatusOr<DeliveryOutcome> delivered = fixed.Deliver(Request());
   ASSERT_TRUE(delivered.ok()) << delivered.status();
   EXPECT_EQ(*delivered, DeliveryOutcome::kDelivered);
+}
+
+TEST_F(ImapTargetDovecotTest, AMailboxTheServerDoesNotHaveIsItsOwnFailure) {
+  ImapTarget target(Master(dovecot_->options().master_password));
+  // Before any login worked, a refusal cannot be told from bad credentials: it waits.
+  absl::StatusOr<DeliveryOutcome> unknown = target.Deliver(Request("ghost@example.com"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_TRUE(IsTransient(unknown.status())) << unknown.status();
+
+  ASSERT_TRUE(target.Deliver(Request()).ok());
+  absl::StatusOr<DeliveryOutcome> missing = target.Deliver(Request("ghost@example.com"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+  EXPECT_THAT(missing.status().message(), HasSubstr("ghost@example.com"));
 }
 
 TEST_F(ImapTargetDovecotTest, AnXOAuth2TokenFileEmptyOrMissingWaits) {
