@@ -26,6 +26,22 @@ config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client
   return s;
 }
 
+config::Schema<kafka::StageSettings> StageSchema() {
+  using kafka::StageSettings;
+  config::Schema<StageSettings> s;
+  s.Duration("stage.stuck_alert_after", &StageSettings::stuck_alert_after, "1h",
+             "a record failing transiently for longer than this is logged as stuck and raises "
+             "ZarcStageRecordStuck (zarc_stage_oldest_waiting_seconds); it is still retried, "
+             "its partition paused, until Kafka's retention (7 days) deletes it")
+      .Check([](const StageSettings& c) {
+        if (c.stuck_alert_after > absl::ZeroDuration()) return absl::OkStatus();
+        return absl::InvalidArgumentError(
+            absl::StrCat("stage.stuck_alert_after is ", absl::FormatDuration(c.stuck_alert_after),
+                         "; give a positive duration such as 1h"));
+      });
+  return s;
+}
+
 config::Schema<blob::BlobStoreConfig> BlobSchema(const std::string& prefix,
                                                  const std::string& default_url,
                                                  const std::string& default_container) {

@@ -19,6 +19,9 @@ config::Schema<blob::BlobStoreConfig> BlobSchema(const std::string& prefix,
                                                  const std::string& default_url,
                                                  const std::string& default_container);
 
+// stage.stuck_alert_after.
+config::Schema<kafka::StageSettings> StageSchema();
+
 // Checks that a blob config names exactly one kind of store and, for Azure, one credential.
 absl::Status ValidateBlobConfig(const std::string& prefix, const blob::BlobStoreConfig& config);
 

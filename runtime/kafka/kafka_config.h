@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace zarc::kafka {
 
@@ -23,6 +24,11 @@ struct KafkaConfig {
   // Checks what can be checked without a broker: bootstrap servers set, a known security
   // protocol, SASL settings complete when SASL is used.
   absl::Status Validate() const;
+};
+
+// What a deployment tunes in every stage runner of a service (see StageRunnerOptions).
+struct StageSettings {
+  absl::Duration stuck_alert_after = absl::Hours(1);
 };
 
 }  // namespace zarc::kafka

@@ -2,15 +2,16 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <exception>
+#include <map>
+#include <optional>
 #include <random>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,21 @@ bool IsTransient(const absl::Status& status) {
 
 }  // namespace
 
+// A record whose last attempt failed, waiting (its partition paused) for its next attempt.
+struct Waiting {
+  Record record;
+  absl::Time started;        // when the record was taken: processing time
+  absl::Time first_failure;  // how long it has been stuck
+  absl::Time due;            // next attempt
+  absl::Duration backoff;
+  int tries = 0;
+  int counted_attempts = 0;  // failures that count towards max_attempts
+  // Set once the record is given up on: only publishing its dead letter is retried.
+  std::optional<absl::Status> dead_letter;
+  int attempts_given_up_after = 0;
+  bool stuck_reported = false;
+};
+
 // Everything here is used from the thread calling Run() only: librdkafka calls the rebalance
 // callback from inside rd_kafka_consumer_poll on that thread.
 struct StageRunner::Impl {
@@ -42,15 +58,10 @@ struct StageRunner::Impl {
   std::string bootstrap_servers;
   std::unique_ptr<Producer> producer;
   internal::HandlePtr consumer;
-  const std::atomic<bool>* stop = nullptr;
 
-  // Partitions revoked since the record in hand was taken: its outcome must not be committed.
-  std::set<TopicPartition> revoked;
-  // Partitions paused while a record waits out a retry.
-  std::set<TopicPartition> paused;
-  // Records that arrived (from newly assigned partitions) while a record waited out a retry;
-  // handled next, in order. At most one per partition: the partition is paused on arrival.
-  std::deque<Record> held;
+  // At most one per partition, and its partition is paused: records of a partition are
+  // handled in order, while every other partition goes on being consumed.
+  std::map<TopicPartition, Waiting> waiting;
   std::mt19937_64 rng{std::random_device{}()};
 
   prometheus::Counter* ok_total = nullptr;
@@ -58,21 +69,24 @@ struct StageRunner::Impl {
   prometheus::Counter* dead_lettered_total = nullptr;
   prometheus::Counter* dead_letter_total = nullptr;
   prometheus::Histogram* processing_seconds = nullptr;
+  prometheus::Gauge* oldest_waiting_seconds = nullptr;
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   void RegisterMetrics(prometheus::Registry& registry);
-  absl::Status ProcessRecord(const Record& record);
+  // One attempt at `w` (its handler, or only its dead letter once given up). True when the
+  // record is settled and committed; false when it must wait until w.due. An error stops the
+  // stage (a fatal producer error).
+  absl::StatusOr<bool> Attempt(Waiting& w);
   absl::Status Publish(const Record& record, const std::vector<OutgoingRecord>& outputs);
-  absl::Status DeadLetter(const Record& record, const absl::Status& error, int attempts);
+  void Settled(const Waiting& w);
+  void ScheduleRetry(Waiting& w, const absl::Status& error, absl::string_view what);
   void Commit(const Record& record);
-  // Waits `delay` with every partition paused, still polling so the consumer stays in the
-  // group. False if the record in hand must be abandoned (stop requested, partition revoked).
-  bool WaitBeforeRetry(const Record& record, absl::Duration delay);
+  void SetPaused(const TopicPartition& tp, bool paused);
+  // Updates zarc_stage_oldest_waiting_seconds and reports, once per record, one stuck for
+  // longer than stuck_alert_after.
+  void ReportWaiting();
   absl::Duration Jittered(absl::Duration backoff);
-  bool StillOwned(const Record& record) const {
-    return !revoked.count(TopicPartition(record.topic, record.partition));
-  }
 };
 
 void StageRunner::Impl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -109,10 +123,13 @@ void StageRunner::Impl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
   for (int i = 0; i < partitions->cnt; ++i) {
     TopicPartition tp(partitions->elems[i].topic, partitions->elems[i].partition);
-    impl->revoked.insert(tp);
-    impl->paused.erase(tp);
-    std::erase_if(impl->held,
-                  [&](const Record& r) { return r.topic == tp.first && r.partition == tp.second; });
+    // A waiting record is left uncommitted for the partition's next owner. Resumed so that the
+    // partition is not still paused if it comes back to this member.
+    if (impl->waiting.erase(tp) > 0) {
+      log::Info(kComponent, "partition revoked while retrying; its new owner takes the record",
+                {{"stage", impl->options.stage}, {"topic", tp.first}, {"partition", tp.second}});
+      impl->SetPaused(tp, false);
+    }
   }
   if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {
@@ -148,6 +165,20 @@ void StageRunner::Impl::RegisterMetrics(prometheus::Registry& registry) {
            .Add({{"stage", options.stage}},
                 prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                         2.5, 5, 10, 30, 60, 300});
+  oldest_waiting_seconds =
+      &prometheus::BuildGauge()
+           .Name("zarc_stage_oldest_waiting_seconds")
+           .Help(
+               "How long the oldest record waiting for a retry has been failing (0 when none); "
+               "its partition is paused meanwhile.")
+           .Register(registry)
+           .Add({{"stage", options.stage}});
+  prometheus::BuildGauge()
+      .Name("zarc_stage_stuck_alert_after_seconds")
+      .Help("stage.stuck_alert_after: a record failing for longer than this raises an alert.")
+      .Register(registry)
+      .Add({{"stage", options.stage}})
+      .Set(absl::ToDoubleSeconds(options.stuck_alert_after));
 }
 
 absl::Duration StageRunner::Impl::Jittered(absl::Duration backoff) {
@@ -169,14 +200,10 @@ absl::Status StageRunner::Impl::Publish(const Record& record,
   return status;
 }
 
-absl::Status StageRunner::Impl::ProcessRecord(const Record& record) {
-  revoked.clear();
-  const absl::Time started = absl::Now();
-  int counted_attempts = 0;  // failures that count towards max_attempts
-  int tries = 0;
-  absl::Duration backoff = options.initial_backoff;
-  while (true) {
-    ++tries;
+absl::StatusOr<bool> StageRunner::Impl::Attempt(Waiting& w) {
+  const Record& record = w.record;
+  ++w.tries;
+  if (!w.dead_letter.has_value()) {
     absl::StatusOr<std::vector<OutgoingRecord>> outputs;
     try {
       outputs = handler(record);
@@ -189,68 +216,82 @@ absl::Status StageRunner::Impl::ProcessRecord(const Record& record) {
     if (status.ok()) {
       Commit(record);
       if (ok_total != nullptr) ok_total->Increment();
-      if (processing_seconds != nullptr) {
-        processing_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-      }
-      return absl::OkStatus();
+      Settled(w);
+      return true;
     }
     if (status.code() == absl::StatusCode::kInternal && !producer->FatalError().ok()) {
       return status;
     }
     const bool transient = IsTransient(status);
-    if (!transient) ++counted_attempts;
-    if (!transient && counted_attempts >= options.max_attempts) {
-      return DeadLetter(record, status, tries);
+    if (!transient) ++w.counted_attempts;
+    if (transient || w.counted_attempts < options.max_attempts) {
+      if (retried_total != nullptr) retried_total->Increment();
+      ScheduleRetry(w, status, transient ? "transient failure; retrying" : "failure; retrying");
+      return false;
     }
-    if (retried_total != nullptr) retried_total->Increment();
-    const absl::Duration delay = Jittered(backoff);
-    log::Warn(kComponent, transient ? "transient failure; retrying" : "failure; retrying",
-              {{"stage", options.stage},
-               {"topic", record.topic},
-               {"partition", record.partition},
-               {"offset", record.offset},
-               {"attempt", tries},
-               {"error", status},
-               {"retry_in", absl::FormatDuration(delay)}});
-    if (!WaitBeforeRetry(record, delay)) return absl::OkStatus();
-    backoff = std::min(backoff * 2, options.max_backoff);
+    log::Error(kComponent, "giving up on record; sending it to the dead-letter topic",
+               {{"stage", options.stage},
+                {"topic", record.topic},
+                {"partition", record.partition},
+                {"offset", record.offset},
+                {"attempts", w.tries},
+                {"error", status},
+                {"dead_letter_topic", options.dead_letter_topic}});
+    w.dead_letter = status;
+    w.attempts_given_up_after = w.tries;
+    w.backoff = options.initial_backoff;
   }
-}
-
-absl::Status StageRunner::Impl::DeadLetter(const Record& record, const absl::Status& error,
-                                           int attempts) {
+  const absl::Status& error = *w.dead_letter;
   OutgoingRecord letter{options.dead_letter_topic, record.key, record.value, record.headers};
   letter.headers.emplace_back("zarc-error", std::string(error.message()));
   letter.headers.emplace_back("zarc-error-code", absl::StatusCodeToString(error.code()));
-  letter.headers.emplace_back("zarc-attempts", absl::StrCat(attempts));
+  letter.headers.emplace_back("zarc-attempts", absl::StrCat(w.attempts_given_up_after));
   letter.headers.emplace_back("zarc-source-topic", record.topic);
   letter.headers.emplace_back("zarc-source-partition", absl::StrCat(record.partition));
   letter.headers.emplace_back("zarc-source-offset", absl::StrCat(record.offset));
   letter.headers.emplace_back("zarc-stage", options.stage);
-  log::Error(kComponent, "giving up on record; sending it to the dead-letter topic",
-             {{"stage", options.stage},
-              {"topic", record.topic},
-              {"partition", record.partition},
-              {"offset", record.offset},
-              {"attempts", attempts},
-              {"error", error},
-              {"dead_letter_topic", options.dead_letter_topic}});
-  absl::Duration backoff = options.initial_backoff;
-  while (true) {
-    absl::Status status = producer->ProduceAndWait({letter}, options.produce_timeout);
-    if (status.ok()) break;
+  absl::Status status = producer->ProduceAndWait({letter}, options.produce_timeout);
+  if (!status.ok()) {
     if (absl::Status fatal = producer->FatalError(); !fatal.ok()) return fatal;
-    const absl::Duration delay = Jittered(backoff);
-    log::Warn(
-        kComponent, "cannot publish to the dead-letter topic; retrying",
-        {{"stage", options.stage}, {"error", status}, {"retry_in", absl::FormatDuration(delay)}});
-    if (!WaitBeforeRetry(record, delay)) return absl::OkStatus();
-    backoff = std::min(backoff * 2, options.max_backoff);
+    ScheduleRetry(w, status, "cannot publish to the dead-letter topic; retrying");
+    return false;
   }
   Commit(record);
   if (dead_lettered_total != nullptr) dead_lettered_total->Increment();
   if (dead_letter_total != nullptr) dead_letter_total->Increment();
-  return absl::OkStatus();
+  Settled(w);
+  return true;
+}
+
+void StageRunner::Impl::Settled(const Waiting& w) {
+  if (processing_seconds != nullptr) {
+    processing_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - w.started));
+  }
+  if (w.stuck_reported) {
+    log::Info(kComponent, "stuck record settled",
+              {{"stage", options.stage},
+               {"topic", w.record.topic},
+               {"partition", w.record.partition},
+               {"offset", w.record.offset},
+               {"stuck_for", absl::FormatDuration(absl::Now() - w.first_failure)}});
+  }
+}
+
+void StageRunner::Impl::ScheduleRetry(Waiting& w, const absl::Status& error,
+                                      absl::string_view what) {
+  const absl::Time now = absl::Now();
+  if (w.first_failure == absl::InfinitePast()) w.first_failure = now;
+  const absl::Duration delay = Jittered(w.backoff);
+  w.due = now + delay;
+  w.backoff = std::min(w.backoff * 2, options.max_backoff);
+  log::Warn(kComponent, what,
+            {{"stage", options.stage},
+             {"topic", w.record.topic},
+             {"partition", w.record.partition},
+             {"offset", w.record.offset},
+             {"attempt", w.tries},
+             {"error", error},
+             {"retry_in", absl::FormatDuration(delay)}});
 }
 
 void StageRunner::Impl::Commit(const Record& record) {
@@ -273,60 +314,45 @@ void StageRunner::Impl::Commit(const Record& record) {
   }
 }
 
-bool StageRunner::Impl::WaitBeforeRetry(const Record& record, absl::Duration delay) {
-  rd_kafka_topic_partition_list_t* assignment = nullptr;
-  if (rd_kafka_assignment(consumer.get(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    rd_kafka_pause_partitions(consumer.get(), assignment);
-    for (int i = 0; i < assignment->cnt; ++i) {
-      paused.emplace(assignment->elems[i].topic, assignment->elems[i].partition);
-    }
-    rd_kafka_topic_partition_list_destroy(assignment);
+void StageRunner::Impl::SetPaused(const TopicPartition& tp, bool paused) {
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+  const rd_kafka_resp_err_t err = paused ? rd_kafka_pause_partitions(consumer.get(), list.get())
+                                         : rd_kafka_resume_partitions(consumer.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::Warn(kComponent, paused ? "cannot pause partition" : "cannot resume partition",
+              {{"stage", options.stage},
+               {"topic", tp.first},
+               {"partition", tp.second},
+               {"error", rd_kafka_err2name(err)}});
   }
-  const absl::Time deadline = absl::Now() + delay;
-  bool keep = true;
-  while (true) {
-    if (stop->load(std::memory_order_relaxed)) {
-      keep = false;  // left uncommitted: consumed again after restart
-      break;
-    }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) break;
-    internal::MessagePtr message(rd_kafka_consumer_poll(
-        consumer.get(),
-        std::min(internal::ToTimeoutMs(left), internal::ToTimeoutMs(options.poll_timeout))));
-    if (!StillOwned(record)) {
-      log::Info(kComponent, "partition revoked while retrying; its new owner takes the record",
-                {{"stage", options.stage},
-                 {"topic", record.topic},
-                 {"partition", record.partition},
-                 {"offset", record.offset}});
-      keep = false;
-      break;
-    }
-    if (message == nullptr || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    // From a partition assigned during the wait: keep it for later and pause its partition.
-    held.push_back(internal::RecordFromMessage(message.get()));
-    internal::PartitionListPtr tp(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(tp.get(), rd_kafka_topic_name(message->rkt),
-                                      message->partition);
-    rd_kafka_pause_partitions(consumer.get(), tp.get());
-    paused.emplace(rd_kafka_topic_name(message->rkt), message->partition);
-  }
-  if (!paused.empty() && !stop->load(std::memory_order_relaxed)) {
-    internal::PartitionListPtr list(
-        rd_kafka_topic_partition_list_new(static_cast<int>(paused.size())));
-    for (const auto& [topic, partition] : paused) {
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-    }
-    rd_kafka_resume_partitions(consumer.get(), list.get());
-    paused.clear();
-  }
-  return keep;
 }
 
-StageRunner::StageRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  impl_->stop = &stop_;
+void StageRunner::Impl::ReportWaiting() {
+  const absl::Time now = absl::Now();
+  absl::Duration oldest = absl::ZeroDuration();
+  for (auto& [tp, w] : waiting) {
+    const absl::Duration age = now - w.first_failure;
+    oldest = std::max(oldest, age);
+    if (!w.stuck_reported && age >= options.stuck_alert_after) {
+      w.stuck_reported = true;
+      log::Error(kComponent,
+                 "record stuck: still failing after stage.stuck_alert_after; its partition stays "
+                 "paused until the cause (see error) is fixed",
+                 {{"stage", options.stage},
+                  {"topic", tp.first},
+                  {"partition", tp.second},
+                  {"offset", w.record.offset},
+                  {"attempts", w.tries},
+                  {"stuck_for", absl::FormatDuration(age)}});
+    }
+  }
+  if (oldest_waiting_seconds != nullptr) {
+    oldest_waiting_seconds->Set(absl::ToDoubleSeconds(oldest));
+  }
 }
+
+StageRunner::StageRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 StageRunner::~StageRunner() = default;
 
@@ -398,15 +424,28 @@ absl::Status StageRunner::Run() {
              {"topics", absl::StrJoin(impl.options.input_topics, ",")}});
   absl::Status result;
   while (!stop_.load(std::memory_order_relaxed)) {
-    if (!impl.held.empty()) {
-      Record record = std::move(impl.held.front());
-      impl.held.pop_front();
-      result = impl.ProcessRecord(record);
-      if (!result.ok()) break;
-      continue;
+    impl.ReportWaiting();
+    auto next = std::min_element(impl.waiting.begin(), impl.waiting.end(),
+                                 [](const auto& a, const auto& b) { return a.second.due < b.second.due; });
+    absl::Duration timeout = impl.options.poll_timeout;
+    if (next != impl.waiting.end()) {
+      const absl::Duration left = next->second.due - absl::Now();
+      if (left <= absl::ZeroDuration()) {
+        absl::StatusOr<bool> settled = impl.Attempt(next->second);
+        if (!settled.ok()) {
+          result = settled.status();
+          break;
+        }
+        if (*settled) {
+          impl.SetPaused(next->first, false);
+          impl.waiting.erase(next);
+        }
+        continue;
+      }
+      timeout = std::min(timeout, left);
     }
     internal::MessagePtr message(
-        rd_kafka_consumer_poll(consumer, internal::ToTimeoutMs(impl.options.poll_timeout)));
+        rd_kafka_consumer_poll(consumer, internal::ToTimeoutMs(timeout)));
     if (message == nullptr) continue;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
@@ -424,11 +463,27 @@ absl::Status StageRunner::Run() {
                  {"detail", rd_kafka_message_errstr(message.get())}});
       continue;
     }
-    const Record record = internal::RecordFromMessage(message.get());
+    Waiting w{.record = internal::RecordFromMessage(message.get()),
+              .started = absl::Now(),
+              .first_failure = absl::InfinitePast(),
+              .backoff = impl.options.initial_backoff};
     message.reset();
-    result = impl.ProcessRecord(record);
-    if (!result.ok()) break;
+    absl::StatusOr<bool> settled = impl.Attempt(w);
+    if (!settled.ok()) {
+      result = settled.status();
+      break;
+    }
+    if (!*settled) {
+      // Paused, not sought back: the paused partition resumes after this record, which is
+      // retried from here (librdkafka discards what it had fetched beyond it).
+      TopicPartition tp(w.record.topic, w.record.partition);
+      impl.SetPaused(tp, true);
+      impl.waiting.emplace(tp, std::move(w));
+    }
   }
+  // Records still waiting stay uncommitted: consumed again by the partition's next owner.
+  impl.waiting.clear();
+  if (impl.oldest_waiting_seconds != nullptr) impl.oldest_waiting_seconds->Set(0);
   // Leaves the group cleanly (revoking through the rebalance callback), so the partitions move
   // to another member at once instead of after the session timeout.
   if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(consumer); err) {

@@ -41,10 +41,15 @@ struct StageRunnerOptions {
   // How long to wait for delivery reports of one record's outputs before retrying it.
   absl::Duration produce_timeout = absl::Seconds(30);
   absl::Duration poll_timeout = absl::Milliseconds(100);  // bounds how late Stop() is noticed
+  // A record failing for longer than this is logged as stuck once, and
+  // zarc_stage_oldest_waiting_seconds passes zarc_stage_stuck_alert_after_seconds (the
+  // ZarcStageRecordStuck alert).
+  absl::Duration stuck_alert_after = absl::Hours(1);
 
   // Optional, must outlive the runner: zarc_stage_records_total{stage,outcome},
-  // zarc_stage_processing_seconds{stage}, zarc_stage_dead_letter_total{stage} and the
-  // producer's zarc_kafka_produced_total{topic}.
+  // zarc_stage_processing_seconds{stage}, zarc_stage_dead_letter_total{stage},
+  // zarc_stage_oldest_waiting_seconds{stage}, zarc_stage_stuck_alert_after_seconds{stage} and
+  // the producer's zarc_kafka_produced_total{topic}.
   prometheus::Registry* metrics = nullptr;
 
   // For crash tests only: called after a record's outputs are acknowledged and before its
@@ -56,7 +61,8 @@ struct StageRunnerOptions {
 //   consume → handle → produce outputs and wait for their acknowledgement → commit the input.
 // The input offset is committed (synchronously) only after every output is acknowledged, so a
 // crash anywhere before the commit means the record is consumed again; nothing is lost.
-// Records of a partition are handled one at a time, in order.
+// Records of a partition are handled one at a time, in order. A record that failed waits for
+// its retry with only its own partition paused: the other partitions go on being handled.
 class StageRunner {
  public:
   static absl::StatusOr<std::unique_ptr<StageRunner>> Create(const KafkaConfig& config,
@@ -66,8 +72,8 @@ class StageRunner {
   StageRunner(const StageRunner&) = delete;
   StageRunner& operator=(const StageRunner&) = delete;
 
-  // Joins the group and handles records until Stop(). Then finishes the record in hand (unless
-  // it is waiting out a retry: that record stays uncommitted and is consumed again later),
+  // Joins the group and handles records until Stop(). Then finishes the record in hand (records
+  // waiting for a retry stay uncommitted and are consumed again later),
   // leaves the group and flushes the producer. Returns an error only for failures that stop
   // the stage (bad configuration, a fatal client error). Call once.
   absl::Status Run();

@@ -43,6 +43,7 @@ absl::Status ConverterApp::Start() {
       kafka::StageRunnerOptions{.stage = "converter",
                                 .group_id = "zarc-converter",
                                 .input_topics = {std::string(kafka::kMeetingsTopic)},
+                                .stuck_alert_after = impl_->config.stage.stuck_alert_after,
                                 .metrics = impl_->metrics},
       [stage](const kafka::Record& r) { return stage->Handle(r); });
   if (!worker.ok()) return worker.status();

@@ -8,6 +8,7 @@ config::Schema<ConverterConfig> ConverterSchema() {
   config::Schema<ConverterConfig> schema;
   schema.Include(service::HostSchema(7002, 9402), &ConverterConfig::host)
       .Include(common_options::KafkaSchema("zarc-converter"), &ConverterConfig::kafka)
+      .Include(common_options::StageSchema(), &ConverterConfig::stage)
       .Include(common_options::BlobSchema("staging", "file:///var/lib/zarc/staging", "zarc-staging"),
                &ConverterConfig::staging)
       .Int("converter.message_size_limit", &ConverterConfig::message_size_limit, 36'000'000,

@@ -14,6 +14,7 @@ namespace zarc::converter {
 struct ConverterConfig {
   service::HostConfig host;
   kafka::KafkaConfig kafka;
+  kafka::StageSettings stage;
   // Where the fetcher staged the artifacts, and where rendered messages are written.
   blob::BlobStoreConfig staging;
   int64_t message_size_limit = 0;

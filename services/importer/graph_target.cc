@@ -680,9 +680,11 @@ absl::Status Refused(int status, const std::string& body, absl::string_view what
                      "); check the mapping or the user's Exchange Online licence"));
   }
   if (status == 401 || status == 403) {
-    return absl::PermissionDeniedError(
+    // The app's permissions, not the item: waits for them to be granted.
+    return absl::UnavailableError(
         absl::StrCat("Graph refused to ", what, " for ", mailbox, " (", detail,
-                     "); the app registration needs the Mail.ReadWrite application permission"));
+                     "); the app registration needs the Mail.ReadWrite application permission; "
+                     "retried until it has it"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("Graph refused to ", what, " for ", mailbox, " (", detail, ")"));

@@ -449,6 +449,25 @@ TEST_F(GraphTargetTest, ThrottledPastPatienceIsTransient) {
   EXPECT_THAT(out.status().message(), HasSubstr("429"));
 }
 
+TEST_F(GraphTargetTest, AnExpiredClientSecretWaitsInsteadOfFailing) {
+  GraphTargetOptions options = Options();
+  options.credentials.client_secret = "expired-secret";
+  auto target = NewTarget(options);
+  const testing::TestItem item = Render("t-3");
+  absl::StatusOr<DeliveryOutcome> out = target->Deliver(RequestFor(item, "ann@corp.test"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_TRUE(IsTransient(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(), HasSubstr("graph.client_secret"));
+  EXPECT_THAT(out.status().message(), ::testing::Not(HasSubstr("expired-secret")));
+  EXPECT_TRUE(sim_->sim->Messages("ann@corp.test").empty());
+
+  // The secret is rotated: the same delivery goes through.
+  auto fixed = NewTarget(Options());
+  absl::StatusOr<DeliveryOutcome> retried = fixed->Deliver(RequestFor(item, "ann@corp.test"));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(sim_->sim->Messages("ann@corp.test").size(), 1u);
+}
+
 TEST_F(GraphTargetTest, NoMailboxIsAPermanentFailureWithAReason) {
   auto target = NewTarget(Options());
   const testing::TestItem item = Render("nobody-1");

@@ -51,7 +51,8 @@ bool ContainsIgnoreCase(absl::string_view haystack, absl::string_view needle) {
 
 // Codes after which trying again later may succeed (RFC 5530 and Exchange's throttling text).
 bool IsTransientNo(const ImapResponse& r) {
-  static const char* const kCodes[] = {"UNAVAILABLE", "INUSE", "SERVERBUG"};
+  // OVERQUOTA (RFC 5530): the mailbox is full until someone frees or raises its quota.
+  static const char* const kCodes[] = {"UNAVAILABLE", "INUSE", "SERVERBUG", "OVERQUOTA"};
   const std::string code = absl::AsciiStrToUpper(r.code);
   for (const char* c : kCodes) {
     if (code == c) return true;

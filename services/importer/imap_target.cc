@@ -10,18 +10,23 @@
 namespace zarc::importer {
 namespace {
 
+// A credential missing or empty is the importer's problem, never the item's (a token file is
+// being rewritten, a secret not mounted yet): UNAVAILABLE, so the delivery waits for it.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the ", what, " file \"", path, "\": check it exists and is readable"));
+    return absl::UnavailableError(absl::StrCat("cannot read the ", what, " file \"", path,
+                                               "\": check it exists and is readable; the "
+                                               "delivery is retried until it is"));
   }
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
   absl::StripTrailingAsciiWhitespace(&s);
   if (s.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("the ", what, " file \"", path, "\" is empty"));
+    return absl::UnavailableError(absl::StrCat("the ", what, " file \"", path,
+                                               "\" is empty (being rewritten?); the delivery is "
+                                               "retried until it holds the secret"));
   }
   return s;
 }
@@ -59,23 +64,50 @@ absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox) c
     return absl::InvalidArgumentError(absl::StrCat(
         "imap.auth = \"", options_.auth, "\" is not one of master, plain, xoauth2"));
   }
-  if (absl::IsPermissionDenied(s)) {
-    // The server cannot tell us which: with master or app-only credentials it is usually the
-    // mailbox that is missing; with per-mailbox passwords, the password.
-    return absl::NotFoundError(absl::StrCat("the IMAP server refused the login for mailbox ",
-                                            mailbox,
-                                            " (the mailbox does not exist on the server, or the "
-                                            "importer's credentials are wrong): ",
-                                            s.message()));
-  }
   return s;
+}
+
+absl::Status ImapTarget::RefusedLogin(const absl::Status& refused, const std::string& mailbox) {
+  // A refused login (wrong or expired credentials, a token being renewed, a mechanism the server
+  // does not offer) does not say whether the credentials or the mailbox are at fault. With one
+  // credential for every mailbox (master, xoauth2) a login for a mailbox that worked before
+  // tells them apart; per-mailbox passwords are credentials, always.
+  if (!absl::IsPermissionDenied(refused) && !absl::IsFailedPrecondition(refused)) return refused;
+  std::string probe;
+  {
+    absl::MutexLock lock(&mutex_);
+    probe = known_good_mailbox_;
+  }
+  if (options_.auth != "plain" && !probe.empty() && probe != mailbox) {
+    absl::StatusOr<std::unique_ptr<ImapClient>> other = ImapClient::Connect(options_.server);
+    if (other.ok() && LogIn(**other, probe).ok()) {
+      (void)(*other)->Logout();
+      return absl::NotFoundError(absl::StrCat(
+          "the IMAP server refused the login for mailbox ", mailbox,
+          " while the importer's credentials still work for ", probe,
+          ": the mailbox does not exist on the server; check the mapping: ", refused.message()));
+    }
+  }
+  // Credentials are the importer's, never the item's failure: it waits (and raises
+  // ZarcStageRecordStuck) until they are fixed.
+  return absl::UnavailableError(absl::StrCat(
+      "the IMAP server refused the login for mailbox ", mailbox,
+      " (check the importer's imap.auth credentials, or that the mailbox exists on the "
+      "server); retried until it succeeds: ",
+      refused.message()));
 }
 
 absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& request) {
   absl::StatusOr<std::unique_ptr<ImapClient>> connected = ImapClient::Connect(options_.server);
   if (!connected.ok()) return connected.status();
   ImapClient& client = **connected;
-  if (absl::Status s = LogIn(client, request.mailbox); !s.ok()) return s;
+  if (absl::Status s = LogIn(client, request.mailbox); !s.ok()) {
+    return RefusedLogin(s, request.mailbox);
+  }
+  {
+    absl::MutexLock lock(&mutex_);
+    known_good_mailbox_ = request.mailbox;
+  }
 
   absl::StatusOr<std::optional<char>> sep = client.HierarchySeparator();
   if (!sep.ok()) return sep.status();

@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "services/importer/imap_client.h"
 #include "services/importer/mailbox_target.h"
 
@@ -36,7 +38,12 @@ class ImapTarget final : public MailboxTarget {
 
  private:
   absl::Status LogIn(ImapClient& client, const std::string& mailbox) const;
+  // A refused login: NOT_FOUND when the shared credentials still work for another mailbox (so
+  // this mailbox is missing), UNAVAILABLE when they are the problem or that cannot be told.
+  absl::Status RefusedLogin(const absl::Status& refused, const std::string& mailbox);
   ImapTargetOptions options_;
+  absl::Mutex mutex_;
+  std::string known_good_mailbox_ ABSL_GUARDED_BY(mutex_);  // last mailbox logged in to
 };
 
 }  // namespace zarc::importer

@@ -253,6 +253,7 @@ absl::Status ImporterApp::Start() {
   options.group_id = "zarc-importer";
   options.input_topics = {std::string(kafka::kDeliveriesTopic)};
   options.max_backoff = c.retry_max_backoff;
+  options.stuck_alert_after = c.stage.stuck_alert_after;
   options.metrics = impl_->metrics;
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> worker = kafka::StageWorker::Start(
       c.kafka, std::move(options), [this](const kafka::Record& r) { return Handle(r); });
@@ -266,6 +267,7 @@ absl::Status ImporterApp::Start() {
   ledger_options.group_id = "zarc-ledger";
   ledger_options.input_topics = {std::string(kafka::kImportLogTopic)};
   ledger_options.max_backoff = c.retry_max_backoff;
+  ledger_options.stuck_alert_after = c.stage.stuck_alert_after;
   ledger_options.metrics = impl_->metrics;
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> ledger_worker = kafka::StageWorker::Start(
       c.kafka, std::move(ledger_options), [this](const kafka::Record& r) { return HandleResult(r); });

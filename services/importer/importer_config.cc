@@ -10,6 +10,7 @@ config::Schema<ImporterConfig> ImporterSchema() {
   config::Schema<C> s;
   s.Include(service::HostSchema(7004, 9404), &C::host)
       .Include(common_options::KafkaSchema("zarc-importer"), &C::kafka)
+      .Include(common_options::StageSchema(), &C::stage)
       .Include(common_options::BlobSchema("messages", "file:///var/lib/zarc/staging", "zarc-staging"),
                &C::messages)
       .Include(common_options::BlobSchema("archive", "file:///var/lib/zarc/archive", "zarc-archive"),

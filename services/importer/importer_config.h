@@ -15,6 +15,7 @@ namespace zarc::importer {
 struct ImporterConfig {
   service::HostConfig host;
   kafka::KafkaConfig kafka;
+  kafka::StageSettings stage;
   blob::BlobStoreConfig messages;  // where the converter wrote the rendered messages
   blob::BlobStoreConfig archive;   // the archive: every delivered item, per mailbox
 

@@ -95,9 +95,12 @@ absl::StatusOr<std::string> GraphTokenSource::Token() {
       return absl::UnavailableError(absl::StrCat("the token endpoint answered HTTP ", resp->status,
                                                  " (", detail, "); it will be retried"));
     }
-    return absl::UnauthenticatedError(
+    // An expired or wrong secret is the deployment's problem, never an item's: UNAVAILABLE, so
+    // work waits for the fix instead of failing.
+    return absl::UnavailableError(
         absl::StrCat("the token endpoint refused the app's credentials (HTTP ", resp->status, ", ",
-                     detail, "); check graph.tenant_id, graph.client_id and graph.client_secret"));
+                     detail, "); check graph.tenant_id, graph.client_id and graph.client_secret; "
+                     "retried until they work"));
   }
   absl::StatusOr<json::Value> body = json::Parse(resp->body, "token response");
   if (!body.ok()) return absl::UnavailableError(body.status().message());

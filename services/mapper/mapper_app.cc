@@ -125,6 +125,7 @@ absl::Status MapperApp::Start() {
       kafka::StageRunnerOptions{.stage = "mapper",
                                 .group_id = "zarc-mapper",
                                 .input_topics = {std::string(kafka::kMessagesTopic)},
+                                .stuck_alert_after = impl_->config.stage.stuck_alert_after,
                                 .metrics = impl_->metrics},
       [stage](const kafka::Record& r) { return stage->Handle(r); });
   if (!worker.ok()) return worker.status();

@@ -9,6 +9,7 @@ config::Schema<MapperConfig> MapperSchema() {
   config::Schema<MapperConfig> s;
   s.Include(service::HostSchema(7003, 9403), &MapperConfig::host)
       .Include(common_options::KafkaSchema("zarc-mapper"), &MapperConfig::kafka)
+      .Include(common_options::StageSchema(), &MapperConfig::stage)
       .Url("graph.login_url", &MapperConfig::graph_login_url, "https://login.microsoftonline.com",
            "Microsoft identity platform base URL (login.microsoftonline.us for GCC High, "
            "login.chinacloudapi.cn for 21Vianet, or a simulator)")

@@ -14,6 +14,7 @@ namespace zarc::mapper {
 struct MapperConfig {
   service::HostConfig host;
   kafka::KafkaConfig kafka;
+  kafka::StageSettings stage;
 
   // Microsoft Graph and the identity platform (national clouds and simulators are just URLs).
   std::string graph_login_url;

@@ -171,10 +171,16 @@ service imap-login {
   } else {
     absl::StrAppend(&conf, "ssl = no\n");
   }
-  if (options.max_message_bytes > 0) {
+  if (options.max_message_bytes > 0 || options.max_messages > 0) {
     absl::StrAppend(&conf, "mail_plugins = $mail_plugins quota\nplugin {\n  quota_vsizes = yes\n",
-                    "  quota = count:User quota\n  quota_rule = *:storage=10G\n",
-                    "  quota_max_mail_size = ", options.max_message_bytes, "\n}\n");
+                    "  quota = count:User quota\n  quota_rule = *:storage=10G\n");
+    if (options.max_messages > 0) {
+      absl::StrAppend(&conf, "  quota_rule2 = *:messages=", options.max_messages, "\n");
+    }
+    if (options.max_message_bytes > 0) {
+      absl::StrAppend(&conf, "  quota_max_mail_size = ", options.max_message_bytes, "\n");
+    }
+    absl::StrAppend(&conf, "}\n");
   }
   d->config_path_ = dir + "/dovecot.conf";
   if (absl::Status s = WriteFile(d->config_path_, conf); !s.ok()) return s;

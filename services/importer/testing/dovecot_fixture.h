@@ -21,6 +21,9 @@ struct DovecotOptions {
   bool tls = false;
   // Largest message APPEND accepts (imap_max_line_length does not apply to literals); 0: default.
   uint64_t max_message_bytes = 0;
+  // Messages each mailbox may hold (Dovecot's count quota; beyond it APPEND answers
+  // NO [OVERQUOTA]); 0: no limit.
+  uint64_t max_messages = 0;
 };
 
 // A real Dovecot (dovecot-imapd) from a config written into a temporary folder, run as root-safe
