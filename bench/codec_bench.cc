@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "runtime/crypto/digest.h"
+#include "bench/bench_support.h"
 #include "runtime/io/byte_stream.h"
 #include "services/converter/base64_stream.h"
 #include "services/converter/chat_json.h"
@@ -30,29 +31,11 @@ constexpr size_t kBinary = 16 << 20;
 constexpr size_t kChunk = 64 << 10;
 
 const std::string& Binary() {
-  static const std::string* bytes = [] {
-    auto* s = new std::string(kBinary, '\0');
-    uint64_t x = 88172645463325252ull;
-    for (char& c : *s) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      c = static_cast<char>(x);
-    }
-    return s;
-  }();
+  static const std::string* bytes = new std::string(zarc::bench::RandomBytes(kBinary));
   return *bytes;
 }
 
-class NullSink final : public zarc::io::ByteSink {
- public:
-  absl::Status Write(absl::string_view bytes) override {
-    written += bytes.size();
-    return absl::OkStatus();
-  }
-  absl::Status Close() override { return absl::OkStatus(); }
-  uint64_t written = 0;
-};
+using zarc::bench::NullSink;
 
 const char* kNames[] = {"Ann Lee", "Björn Ångström", "渡辺 美咲", "José Núñez", "Zoë O'Brien"};
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "runtime/crypto/digest.h"
+#include "bench/bench_support.h"
 #include "runtime/io/byte_stream.h"
 #include "services/converter/renderer.h"
 
@@ -17,30 +18,11 @@ namespace {
 constexpr size_t kAttachment = 16 << 20;
 
 const std::string& Attachment() {
-  static const std::string* bytes = [] {
-    auto* s = new std::string(kAttachment, '\0');
-    uint64_t x = 88172645463325252ull;
-    for (char& c : *s) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      c = static_cast<char>(x);
-    }
-    return s;
-  }();
+  static const std::string* bytes = new std::string(zarc::bench::RandomBytes(kAttachment));
   return *bytes;
 }
 
-// Counts and drops what the renderer writes (the blob store is not what is measured here).
-class NullSink final : public zarc::io::ByteSink {
- public:
-  absl::Status Write(absl::string_view bytes) override {
-    written += bytes.size();
-    return absl::OkStatus();
-  }
-  absl::Status Close() override { return absl::OkStatus(); }
-  uint64_t written = 0;
-};
+using zarc::bench::NullSink;
 
 zarc::v1::MeetingCaptured Meeting() {
   zarc::v1::MeetingCaptured m;

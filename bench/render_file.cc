@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/crypto/digest.h"
+#include "bench/bench_support.h"
 #include "runtime/io/byte_stream.h"
 #include "services/converter/renderer.h"
 
@@ -26,15 +27,7 @@ class FileSource final : public zarc::io::ByteSource {
   std::FILE* f_;
 };
 
-class NullSink final : public zarc::io::ByteSink {
- public:
-  absl::Status Write(absl::string_view bytes) override {
-    written += bytes.size();
-    return absl::OkStatus();
-  }
-  absl::Status Close() override { return absl::OkStatus(); }
-  uint64_t written = 0;
-};
+using zarc::bench::NullSink;
 
 }  // namespace
 
