@@ -11,6 +11,7 @@
 #include "runtime/http/http_client.h"
 #include "runtime/kafka/admin.h"
 #include "runtime/kafka/topics.h"
+#include "services/fetcher/fetcher.h"
 #include "services/fetcher/fetcher_config.h"
 #include "services/fetcher/zoom_client.h"
 
@@ -21,10 +22,42 @@ CheckResult Skip(std::string name, std::string why) {
   return {std::move(name), absl::OkStatus(), std::move(why), true};
 }
 
-CheckResult CheckZoomToken(const RunConfig& c, http::HttpClient& http) {
+// Whether the account has the Archiving API, and what fetcher.sources makes of it.
+CheckResult CheckZoomArchiving(const fetcher::FetcherConfig& f, fetcher::ZoomApi& api) {
+  const std::string name = "Zoom Archiving API";
+  absl::StatusOr<fetcher::Fetcher::ArchivingState> state =
+      fetcher::ProbeArchiving(api, absl::Now());
+  if (!state.ok()) {
+    return {name, state.status(), "Zoom did not answer GET /archive_files; run zarc doctor again"};
+  }
+  const bool wanted = f.sources == "archive" || f.sources == "both";
+  if (!state->available) {
+    if (wanted) {
+      return {name,
+              absl::FailedPreconditionError(absl::StrCat(
+                  "fetcher.sources=", f.sources, " but the account has no Archiving API (Zoom: ",
+                  state->why, ")")),
+              "set fetcher.sources=auto or recordings, or have Zoom enable the Archiving API and "
+              "give the app the scope archiving:read:admin"};
+    }
+    return {name, absl::OkStatus(), "", false,
+            absl::StrCat("off (Zoom: ", state->why, "); zarc captures cloud recordings only")};
+  }
+  if (f.sources == "recordings") {
+    return {name, absl::OkStatus(), "", false,
+            "on, but fetcher.sources=recordings: archived chat (private messages, edits) and "
+            "meetings only the Archiving API lists are not captured; set fetcher.sources=auto"};
+  }
+  return {name, absl::OkStatus(), "", false,
+          absl::StrCat("on; fetcher.sources=", f.sources, " captures ",
+                       f.sources == "archive" ? "archive files only"
+                                              : "cloud recordings and archive files")};
+}
+
+std::vector<CheckResult> CheckZoom(const RunConfig& c, http::HttpClient& http) {
   const fetcher::FetcherConfig& f = c.fetcher;
   if (f.zoom_account_id.empty() && f.zoom_client_id.empty()) {
-    return Skip("Zoom Server-to-Server OAuth token", "zoom.account_id and zoom.client_id not set");
+    return {Skip("Zoom Server-to-Server OAuth token", "zoom.account_id and zoom.client_id not set")};
   }
   fetcher::ZoomTokenSource tokens(http,
                                   {.oauth_url = f.zoom_oauth_url,
@@ -34,9 +67,9 @@ CheckResult CheckZoomToken(const RunConfig& c, http::HttpClient& http) {
                                   nullptr);
   absl::StatusOr<std::string> token = tokens.Token();
   if (!token.ok()) {
-    return {"Zoom Server-to-Server OAuth token", token.status(),
-            "check zoom.account_id, zoom.client_id and zoom.client_secret against the app in the "
-            "Zoom App Marketplace, and that zoom.oauth_url is reachable"};
+    return {{"Zoom Server-to-Server OAuth token", token.status(),
+             "check zoom.account_id, zoom.client_id and zoom.client_secret against the app in the "
+             "Zoom App Marketplace, and that zoom.oauth_url is reachable"}};
   }
   // One cheap listing proves the scopes (user:read:admin) as well as the token.
   const fetcher::ZoomHostPolicy hosts = fetcher::ZoomHostsFor(f);
@@ -47,11 +80,11 @@ CheckResult CheckZoomToken(const RunConfig& c, http::HttpClient& http) {
   absl::StatusOr<std::string> users = api.Get("/users?status=active&page_size=1",
                                               fetcher::ZoomCategory::kMedium);
   if (!users.ok()) {
-    return {"Zoom API access (token and scopes)", users.status(),
-            "give the app the scopes user:read:admin, cloud_recording:read:admin, "
-            "meeting:read:admin (and archiving:read:admin for the archiving API)"};
+    return {{"Zoom API access (token and scopes)", users.status(),
+             "give the app the scopes user:read:admin, cloud_recording:read:admin, "
+             "meeting:read:admin (and archiving:read:admin for the archiving API)"}};
   }
-  return {"Zoom token and API access", absl::OkStatus(), ""};
+  return {{"Zoom token and API access", absl::OkStatus(), ""}, CheckZoomArchiving(f, api)};
 }
 
 CheckResult CheckClock(const RunConfig& c, http::HttpClient& http) {
@@ -116,7 +149,7 @@ std::vector<CheckResult> RunChecks(const RunConfig& config) {
   std::unique_ptr<http::HttpClient> http =
       http::NewHttpClient(http::ClientOptions{.ca_file = config.fetcher.ca_file});
   std::vector<CheckResult> results;
-  results.push_back(CheckZoomToken(config, *http));
+  for (CheckResult& r : CheckZoom(config, *http)) results.push_back(std::move(r));
   results.push_back(CheckClock(config, *http));
   results.push_back(CheckWebhookSecret(config));
   results.push_back(CheckKafka(config));
@@ -132,7 +165,7 @@ std::string FormatChecks(const std::vector<CheckResult>& results) {
     if (r.skipped) {
       absl::StrAppend(&out, "  -  ", r.name, ": not checked (", r.fix, ")\n");
     } else if (r.status.ok()) {
-      absl::StrAppend(&out, "  ok ", r.name, "\n");
+      absl::StrAppend(&out, "  ok ", r.name, r.detail.empty() ? "" : ": ", r.detail, "\n");
     } else {
       absl::StrAppend(&out, "  !! ", r.name, ": ", r.status.message(), "\n     fix: ", r.fix, "\n");
     }
@@ -144,9 +177,11 @@ int Doctor(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       std::printf("usage: zarc doctor [the options of zarc run: --config=FILE, --key=value ...]\n\n"
-                  "Checks the Zoom token and scopes, the webhook secret, the clock, Kafka and its\n"
-                  "topics, the blob stores, Microsoft Graph and the IMAP server as configured,\n"
-                  "and prints what is wrong and how to fix it. Exit code 3 if anything is wrong.\n");
+                  "Checks the Zoom token and scopes, whether the account has the Archiving API\n"
+                  "(and what fetcher.sources makes of it), the webhook secret, the clock, Kafka\n"
+                  "and its topics, the blob stores, Microsoft Graph and the IMAP server as\n"
+                  "configured, and prints what is wrong and how to fix it. Exit code 3 if\n"
+                  "anything is wrong.\n");
       return kExitOk;
     }
   }

@@ -15,6 +15,7 @@ struct CheckResult {
   absl::Status status;
   std::string fix;      // what to do when status is not OK
   bool skipped = false; // not configured, so not checked (said plainly, not counted as a problem)
+  std::string detail;   // what a passing check found, when that is worth saying
 };
 
 // Runs every check that applies to `config` (the same options `zarc run` and the services take).

@@ -20,7 +20,9 @@ constexpr char kSyncUsage[] =
     "zarc fetcher) and shows progress. DATE is YYYY-MM-DD (UTC) or RFC 3339.\n"
     "  --fetcher    the fetcher's gRPC address (default 127.0.0.1:7001; zarc run: 127.0.0.1:7000)\n"
     "  --importer   the importer's gRPC address, to count deliveries (optional)\n"
-    "  --archiving  list meetings with Zoom's archiving API\n"
+    "  --archiving  list archive files only (Zoom's Archiving API) this time; without it\n"
+    "               the sync lists what fetcher.sources says (default auto: both sources\n"
+    "               when the account has the Archiving API)\n"
     "Exit code 0 when every meeting was captured, 1 when some failed or are still pending.\n";
 
 // Deliveries recorded by the importer so far (all days), or -1 if it cannot be asked.

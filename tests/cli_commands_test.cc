@@ -80,6 +80,48 @@ TEST(ZarcCommandsTest, DoctorFindsAWrongSecretAndSaysHowToFixIt) {
   EXPECT_THAT(bad_out, ::testing::Not(HasSubstr("wrong-secret")));  // never echo a secret
 }
 
+// zarc doctor says whether the account has the Archiving API, and calls it a problem only when
+// fetcher.sources asks for archive files the account cannot give.
+TEST(ZarcCommandsTest, DoctorSaysWhetherTheAccountHasTheArchivingApi) {
+  testing::TempDir dir;
+  for (const bool archiving : {true, false}) {
+    auto sim = Subprocess::Start(
+        {.argv = {testing::BinPath("zarc-zoom-sim"), "--port=0", "--users=2", "--meetings=2",
+                  "--account-id=acct-doctor",
+                  std::string("--archiving=") + (archiving ? "true" : "false")},
+         .merge_stderr = true});
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    absl::StatusOr<std::string> line = (*sim)->WaitForLine("listening on", absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    const std::string url = line->substr(line->find("http://"));
+    auto doctor = [&](const std::string& sources) {
+      return Zarc({"doctor", "--zoom.api_url=" + url + "/v2",
+                   "--zoom.oauth_url=" + url + "/oauth/token", "--zoom.account_id=acct-doctor",
+                   "--zoom.client_id=zarc-sim-client", "--zoom.client_secret=zarc-sim-secret",
+                   "--run.data_dir=" + dir.path(), "--mapper.mode=csv-only",
+                   "--fetcher.sources=" + sources});
+    };
+    auto [auto_code, auto_out] = doctor("auto");
+    EXPECT_EQ(auto_code, 0) << auto_out;
+    auto [both_code, both_out] = doctor("both");
+    auto [rec_code, rec_out] = doctor("recordings");
+    EXPECT_EQ(rec_code, 0) << rec_out;
+    if (archiving) {
+      EXPECT_THAT(auto_out, HasSubstr("ok Zoom Archiving API: on; fetcher.sources=auto captures "
+                                      "cloud recordings and archive files"));
+      EXPECT_EQ(both_code, 0) << both_out;
+      EXPECT_THAT(rec_out, HasSubstr("ok Zoom Archiving API: on, but fetcher.sources=recordings"));
+    } else {
+      EXPECT_THAT(auto_out, HasSubstr("ok Zoom Archiving API: off (Zoom: "));
+      EXPECT_THAT(auto_out, HasSubstr("zarc captures cloud recordings only"));
+      EXPECT_EQ(both_code, 3) << both_out;
+      EXPECT_THAT(both_out, HasSubstr("!! Zoom Archiving API: fetcher.sources=both but the "
+                                      "account has no Archiving API"));
+      EXPECT_THAT(both_out, HasSubstr("fix: set fetcher.sources=auto or recordings"));
+    }
+  }
+}
+
 TEST(ZarcCommandsTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Zarc({"frobnicate"}).first, 2);
   EXPECT_EQ(Zarc({"sync", "--from=2024-03-05", "--to=2024-03-01"}).first, 2);

@@ -7,10 +7,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/crypto/digest.h"
 #include "runtime/json/json.h"
 #include "tests/support/mailbox_audit.h"
 #include "tests/support/processes.h"
@@ -27,20 +27,9 @@ constexpr char kFrom[] = "2024-03-04";
 constexpr char kTo[] = "2024-03-08";
 constexpr char kAccount[] = "acct-sources";
 
-// The decoded text/plain body of one .eml file.
-std::string PlainBody(const std::string& message) {
-  const size_t part = message.find("Content-Type: text/plain");
-  if (part == std::string::npos) return "";
-  const size_t start = message.find("\r\n\r\n", part) + 4;
-  std::string encoded = message.substr(start, message.find("\r\n--", start) - start);
-  std::erase(encoded, '\r');
-  std::erase(encoded, '\n');
-  absl::StatusOr<std::string> body = crypto::Base64Decode(encoded);
-  return body.ok() ? *body : "";
-}
-
 struct Archived {
   testing::AuditResult audit;
+  std::map<std::string, int> by_sources;  // "recordings", "archive", "recordings+archive": meetings
   std::string bodies;  // every message's plain body
   std::string log;
 };
@@ -50,7 +39,11 @@ Archived ArchiveWithAutoSources(const std::string& dir, bool archiving) {
   const std::string manifest_path = dir + "/manifest.json";
   std::unique_ptr<testing::Subprocess> zoom;
   absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
-      {"--port=0", "--seed=53", "--users=3", "--meetings=4", "--days=3",
+      {"--port=0", "--seed=53", "--users=3", "--meetings=12", "--days=3",
+       // Some meetings only recorded (the host is not archived), the rest in both sources.
+       // Archive-only meetings (--archive-only-every) are NOT captured yet: the sync lists them
+       // and silently drops them; that open defect is recorded in issue 12's note.
+       "--recordings-only-every=3",
        std::string("--from=") + kFrom, "--recording-bytes=1024", "--audio-bytes=512",
        "--archive-bytes=512", "--plan=unlimited", std::string("--account-id=") + kAccount,
        std::string("--archiving=") + (archiving ? "true" : "false"),
@@ -62,6 +55,13 @@ Archived ArchiveWithAutoSources(const std::string& dir, bool archiving) {
   EXPECT_TRUE(manifest.ok()) << manifest.status();
   if (!manifest.ok()) return out;
   const auto expected = testing::ExpectedFromManifest(*manifest);
+  for (const json::Value& m : json::Array(*manifest, "meetings")) {
+    std::string sources;
+    for (const json::Value& s : json::Array(m, "sources")) {
+      absl::StrAppend(&sources, sources.empty() ? "" : "+", s.is_string() ? s.as_string() : "");
+    }
+    ++out.by_sources[sources];
+  }
   const std::string mailboxes = dir + "/data/mailboxes";
   testing::ZarcRunProcess run(
       {"--run.data_dir=" + dir + "/data", "--importer.target=eml", "--mapper.mode=csv-only",
@@ -87,9 +87,22 @@ Archived ArchiveWithAutoSources(const std::string& dir, bool archiving) {
   absl::SleepFor(absl::Seconds(1));  // anything extra would have arrived by now
   out.audit = testing::Audit(expected, ReadEmlMailboxes(mailboxes));
   for (const auto& entry : std::filesystem::recursive_directory_iterator(mailboxes)) {
-    if (entry.path().extension() == ".eml") out.bodies += PlainBody(ReadFile(entry.path().string()));
+    if (entry.path().extension() != ".eml") continue;
+    out.bodies += testing::PlainBody(ReadFile(entry.path().string()));
   }
   out.log = ReadFile(run.log_path());
+  return out;
+}
+
+// The warnings and errors of zarc run's log, for a failure message.
+std::string Complaints(const std::string& log) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if ((absl::StrContains(line, " warn ") || absl::StrContains(line, " error ")) &&
+        out.size() < 6000) {
+      absl::StrAppend(&out, line.substr(0, 400), "\n");
+    }
+  }
   return out;
 }
 
@@ -97,8 +110,12 @@ TEST(ZoomSourcesTest, AnAccountWithTheArchivingApiIsCapturedFromBothSourcesOnce)
   testing::TempDir dir;
   const Archived got = ArchiveWithAutoSources(dir.path(), /*archiving=*/true);
   EXPECT_EQ(got.audit.missing + got.audit.duplicated + got.audit.unexpected, 0)
-      << got.audit.examples;
+      << got.audit.examples << Complaints(got.log);
   EXPECT_THAT(got.log, HasSubstr("the account has the Archiving API"));
+  // The tenant really has meetings that only one source lists, and the audit above found each of
+  // them in every mailbox once, like the meetings both sources list.
+  EXPECT_EQ(got.by_sources.at("recordings"), 4);
+  EXPECT_EQ(got.by_sources.at("recordings+archive"), 8);
   // The archived chat JSON is what the message shows.
   for (const char* marker : {"[private]", "[edited]", "[deleted]", "[reaction]"}) {
     EXPECT_THAT(got.bodies, HasSubstr(marker));
@@ -111,6 +128,8 @@ TEST(ZoomSourcesTest, AnAccountWithoutTheArchivingApiIsCapturedFromItsRecordings
   EXPECT_EQ(got.audit.missing + got.audit.duplicated + got.audit.unexpected, 0)
       << got.audit.examples;
   EXPECT_THAT(got.log, HasSubstr("the account has no Archiving API"));
+  EXPECT_EQ(got.by_sources.at("recordings"), 12);
+  EXPECT_EQ(got.by_sources.size(), 1u);
 }
 
 }  // namespace

@@ -305,8 +305,8 @@ std::string TypeOfListed(const ZoomFile& f) {
 }
 
 std::string DescribeMissing(const zarc::v1::MissingFile& m) {
-  return absl::StrCat(m.file_type().empty() ? "a" : m.file_type(), " file ", m.file_id(), " ",
-                      m.reason(),
+  return absl::StrCat(m.file_type().empty() ? "a" : m.file_type(), " file ", m.file_id(),
+                      " not captured: ", m.reason(),
                       m.final() ? "" : "; a later version will add it once Zoom has it");
 }
 
@@ -480,7 +480,7 @@ absl::StatusOr<CaptureOutcome> MeetingCapturer::Capture(const ZoomMeeting& meeti
       zarc::v1::MissingFile m;
       m.set_file_id(id);
       m.set_file_type(TypeOfListed(f));
-      m.set_reason(absl::StrCat("not captured: ", got.status().message()));
+      m.set_reason(std::string(got.status().message()));
       m.set_final(final);
       missing[id] = std::move(m);
       continue;

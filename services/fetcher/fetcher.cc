@@ -128,6 +128,15 @@ absl::StatusOr<ZoomSources> ParseZoomSources(absl::string_view text) {
       "fetcher.sources = \"", text, "\" is not a source; use auto, recordings, archive or both"));
 }
 
+absl::StatusOr<Fetcher::ArchivingState> ProbeArchiving(ZoomApi& api, absl::Time now) {
+  absl::StatusOr<ZoomPage<ZoomMeeting>> probe = api.ArchiveFiles(now - absl::Hours(1), now, "");
+  if (probe.ok()) return Fetcher::ArchivingState{.available = true, .why = "GET /archive_files answered"};
+  if (absl::IsFailedPrecondition(probe.status()) || absl::IsNotFound(probe.status())) {
+    return Fetcher::ArchivingState{.available = false, .why = std::string(probe.status().message())};
+  }
+  return probe.status();
+}
+
 std::optional<Fetcher::ArchivingState> Fetcher::archiving_state() {
   absl::MutexLock lock(&archiving_mutex_);
   return archiving_;
@@ -142,19 +151,14 @@ ZoomSources Fetcher::ResolveSources() {
       return archiving_->available ? ZoomSources::kBoth : ZoomSources::kRecordings;
     }
   }
-  // A one-hour listing is the cheapest question Zoom answers: a refusal (4xx) means the account
-  // lacks the feature (or the app its scope); a transient error decides nothing and is asked again.
-  absl::StatusOr<ZoomPage<ZoomMeeting>> probe = api_.ArchiveFiles(now - absl::Hours(1), now, "");
-  ArchivingState state;
-  if (probe.ok()) {
-    state = {.available = true, .why = "GET /archive_files answered"};
-  } else if (absl::IsFailedPrecondition(probe.status()) || absl::IsNotFound(probe.status())) {
-    state = {.available = false, .why = std::string(probe.status().message())};
-  } else {
+  // A transient error decides nothing: recordings only this time, and asked again next time.
+  absl::StatusOr<ArchivingState> probed = ProbeArchiving(api_, now);
+  if (!probed.ok()) {
     log::Warn("fetcher", "cannot tell whether the account has the Archiving API; listing cloud "
-              "recordings only this time", {{"error", probe.status()}});
+              "recordings only this time", {{"error", probed.status()}});
     return ZoomSources::kRecordings;
   }
+  const ArchivingState state = *std::move(probed);
   log::Info("fetcher", state.available ? "the account has the Archiving API: listing cloud "
                                          "recordings and archive files"
                                        : "the account has no Archiving API: listing cloud "

@@ -61,6 +61,7 @@ zarc::v1::ImportResult NotCapturedResult(const ZoomMeeting& meeting, const absl:
 class Fetcher {
  public:
   struct Options {
+    // Programmatic default (tests); the configuration default, fetcher.sources, is auto.
     ZoomSources sources = ZoomSources::kRecordings;
     absl::Duration archiving_recheck = absl::Hours(24);
     int concurrency = 4;
@@ -181,5 +182,11 @@ class Fetcher {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
+
+// Asks Zoom whether the account has the Archiving API, with the cheapest call it answers (GET
+// /archive_files over the hour before `now`). A refusal (4xx: the feature is off, or the app lacks
+// archiving:read:admin) is an answer, `available = false`; an error that decides nothing (Zoom
+// down, throttled) is returned as the error.
+absl::StatusOr<Fetcher::ArchivingState> ProbeArchiving(ZoomApi& api, absl::Time now);
 
 }  // namespace zarc::fetcher

@@ -27,7 +27,7 @@ config::Schema<FetcherConfig> FetcherSchema() {
       .String("zoom.ca_file", &FetcherConfig::ca_file, "", "extra PEM CA file for Zoom endpoints")
       .Duration("zoom.retry_backoff", &FetcherConfig::retry_backoff, "500ms",
                 "first wait before retrying a failed Zoom call or download; doubles per attempt")
-      .Enum("fetcher.sources", &FetcherConfig::sources, "recordings",
+      .Enum("fetcher.sources", &FetcherConfig::sources, "auto",
             {"auto", "recordings", "archive", "both"},
             "Zoom sources each sync and poll lists: cloud recordings (per user), archive files "
             "(the Archiving API), both (merged into one item per meeting instance), or auto: "

@@ -28,7 +28,7 @@ struct FetcherConfig {
   std::string zoom_plan;
   std::string ca_file;
 
-  std::string sources = "recordings";  // auto | recordings | archive | both
+  std::string sources = "auto";  // auto | recordings | archive | both
   bool use_archiving_api = false;       // replaced by `sources`: refused when set
   int64_t concurrency = 4;
   int64_t recordings_window_days = 30;

@@ -89,6 +89,7 @@ class FetcherHarness {
     config_.zoom_client_id = "zarc-sim-client";
     config_.zoom_client_secret = "zarc-sim-secret";
     config_.zoom_plan = "business";
+    config_.sources = "recordings";  // the default (auto) is tested by ZoomSourcesTest and the archive tests
     config_.poll_interval = absl::ZeroDuration();
     config_.pending_delay = absl::Milliseconds(200);
     config_.host.listen_address = "127.0.0.1";
@@ -879,7 +880,7 @@ TEST(FetcherSimTest, AMeetingIsCapturedWithoutFilesZoomCannotGiveYetAndCompleted
   EXPECT_THAT(refused->reason(), HasSubstr("HTML page"));
   EXPECT_FALSE(processing->final());
   EXPECT_FALSE(refused->final());
-  EXPECT_THAT(AllProblems(v1), HasSubstr(video.file_id + " not yet available"));
+  EXPECT_THAT(AllProblems(v1), HasSubstr(video.file_id + " not captured: not yet available"));
   EXPECT_THAT(AllProblems(v1), HasSubstr("a later version will add it"));
   std::multiset<std::string> partial = ExpectedFiles(tenant, false)[m.uuid];
   partial.erase(partial.find(zoom_sim::FileSha256(m, video)));

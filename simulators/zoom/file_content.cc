@@ -269,6 +269,12 @@ std::string ManifestJson(const Tenant& tenant, bool with_sha256) {
       files[j] = std::move(file);
     }
     meeting["files"] = std::move(files);
+    // Which Zoom API lists the meeting: "recordings" (cloud recordings), "archive" (archive files).
+    value sources = value::array();
+    size_t k = 0;
+    if (HasRecordingFiles(m)) sources[k++] = value::string("recordings");
+    if (HasArchiveFiles(m)) sources[k++] = value::string("archive");
+    meeting["sources"] = std::move(sources);
     meetings[i] = std::move(meeting);
   }
   root["meetings"] = std::move(meetings);

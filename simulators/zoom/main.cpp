@@ -37,6 +37,11 @@ ABSL_FLAG(bool, archiving, true, "The account has the Archiving API.");
 ABSL_FLAG(int, processing_every, 0,
           "Every Nth meeting lists its MP4 and TRANSCRIPT as processing at first (0: none).");
 ABSL_FLAG(int, processing_listings, 2, "How many listings such files stay processing.");
+ABSL_FLAG(int, recordings_only_every, 0,
+          "Every Nth meeting has only cloud recordings, no archive files (0: none).");
+ABSL_FLAG(int, archive_only_every, 0,
+          "Every Nth meeting has only archive files, no cloud recording (0: none; needs "
+          "--archiving).");
 ABSL_FLAG(std::string, tenant, "", "Load the tenant from this JSON file instead of generating.");
 ABSL_FLAG(std::string, manifest_out, "", "Write the tenant's manifest (files, sizes, sha256).");
 ABSL_FLAG(std::string, dump_responses, "",
@@ -93,6 +98,8 @@ int Run() {
   tenant_options.archiving = absl::GetFlag(FLAGS_archiving);
   tenant_options.processing_every = absl::GetFlag(FLAGS_processing_every);
   tenant_options.processing_listings = absl::GetFlag(FLAGS_processing_listings);
+  tenant_options.recordings_only_every = absl::GetFlag(FLAGS_recordings_only_every);
+  tenant_options.archive_only_every = absl::GetFlag(FLAGS_archive_only_every);
   if (tenant_options.users < 1 || tenant_options.meetings < 0 || tenant_options.days < 1) {
     Die("--users must be >= 1, --meetings >= 0 and --days >= 1");
   }

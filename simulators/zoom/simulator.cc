@@ -621,7 +621,9 @@ ServerResponse Simulator::ListUserRecordings(absl::string_view user_key, absl::s
   std::vector<const Meeting*> meetings;
   // Newest first, as Zoom lists them.
   for (auto it = tenant_.meetings.rbegin(); it != tenant_.meetings.rend(); ++it) {
-    if (it->host_id == user->id && it->start_time >= window_start && it->start_time < window_end) {
+    // A meeting that was archived but never recorded to the cloud is not a recording.
+    if (it->host_id == user->id && it->start_time >= window_start &&
+        it->start_time < window_end && HasRecordingFiles(*it)) {
       meetings.push_back(&*it);
     }
   }
@@ -671,7 +673,7 @@ ServerResponse Simulator::GetMeetingRecordings(absl::string_view raw_meeting) {
   absl::MutexLock lock(&mu_);
   std::string shown;
   const Meeting* meeting = ResolveMeeting(tenant_, raw_meeting, &shown);
-  if (meeting == nullptr) {
+  if (meeting == nullptr || !HasRecordingFiles(*meeting)) {
     return ZoomError(404, 3301, "There is no recording for this meeting.");
   }
   const bool processing = CountListing(*meeting);
@@ -812,20 +814,13 @@ value ArchiveMeetingJson(const Tenant& t, const Meeting& m, absl::string_view ba
   return meeting;
 }
 
-bool HasArchive(const Meeting& m) {
-  for (const FileEntry& f : m.files) {
-    if (IsArchiveKind(f.kind)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 ServerResponse Simulator::GetMeetingArchive(absl::string_view raw_meeting) {
   absl::MutexLock lock(&mu_);
   std::string shown;
   const Meeting* m = ResolveMeeting(tenant_, raw_meeting, &shown);
-  if (m == nullptr || !HasArchive(*m)) {
+  if (m == nullptr || !HasArchiveFiles(*m)) {
     return ZoomError(404, 3001, absl::StrCat("Meeting ", shown, " does not exist."));
   }
   auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -875,7 +870,7 @@ ServerResponse Simulator::ListArchives(absl::string_view query) {
   for (const Meeting& m : tenant_.meetings) {
     const absl::Time t =
         date_type == "meeting_start_time" ? m.start_time : m.archive_complete_time();
-    if (HasArchive(m) && t >= from && t <= to) meetings.push_back(&m);
+    if (HasArchiveFiles(m) && t >= from && t <= to) meetings.push_back(&m);
   }
   const std::string scope = absl::StrCat("archives|", FormatZoomTime(from), "|",
                                          FormatZoomTime(to), "|", date_type, "|", *page_size);
@@ -1059,13 +1054,17 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
   value object;
   bool with_download_token = true;
   if (event == "recording.completed" || event == "recording.transcript_completed") {
+    if (!HasRecordingFiles(*m)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "meeting \"", meeting_uuid, "\" has no cloud recording (it is archive-only)"));
+    }
     object = RecordingJson(tenant_, *m, options_.public_base_url, StillProcessing(*m),
                            event == "recording.transcript_completed", file_states_);
     object["host_email"] = value::string(host ? host->email : "");
     object["password"] = value::string("");
     object["recording_play_passcode"] = value::string("");
   } else if (event == "recording.archive_files_completed") {
-    if (!HasArchive(*m)) {
+    if (!HasArchiveFiles(*m)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "meeting \"", meeting_uuid, "\" has no archive files (archiving is off)"));
     }

@@ -306,6 +306,56 @@ TEST_F(SimulatorTest, ArchiveListingAllowsAtMostSevenDays) {
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size());
 }
 
+TEST_F(SimulatorTest, EachApiListsOnlyTheMeetingsItHolds) {
+  TenantOptions options;
+  options.recordings_only_every = 3;
+  options.archive_only_every = 4;
+  Start(options, SimulatorOptions{});
+  std::set<std::string> recorded, archived, listed_recordings, listed_archive;
+  for (const Meeting& m : tenant_.meetings) {
+    if (HasRecordingFiles(m)) recorded.insert(m.uuid);
+    if (HasArchiveFiles(m)) archived.insert(m.uuid);
+  }
+  ASSERT_LT(recorded.size(), tenant_.meetings.size());
+  ASSERT_LT(archived.size(), tenant_.meetings.size());
+  const std::string to = absl::FormatCivilTime(absl::ToCivilDay(now_, absl::UTCTimeZone()));
+  const std::string from =
+      absl::FormatCivilTime(absl::ToCivilDay(tenant_options_.from, absl::UTCTimeZone()));
+  for (const User& u : tenant_.users) {
+    http::ServerResponse r =
+        Get("/v2/users/" + u.id + "/recordings", "from=" + from + "&to=" + to + "&page_size=300");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const value body = Json(r);
+    for (const value& m : body.at("meetings").as_array()) {
+      EXPECT_GT(m.at("recording_files").size(), 0u);
+      listed_recordings.insert(m.at("uuid").as_string());
+    }
+  }
+  for (absl::Time t = tenant_options_.from; t < now_; t += absl::Hours(24 * 7)) {
+    http::ServerResponse r = Get(
+        "/v2/archive_files",
+        "from=" + http::PercentEncode(FormatZoomTime(t)) + "&to=" +
+            http::PercentEncode(FormatZoomTime(t + absl::Hours(24 * 7) - absl::Seconds(1))) +
+            "&page_size=300");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const value body = Json(r);
+    for (const value& m : body.at("meetings").as_array()) {
+      listed_archive.insert(m.at("uuid").as_string());
+    }
+  }
+  EXPECT_EQ(listed_recordings, recorded);
+  EXPECT_EQ(listed_archive, archived);
+  // An archive-only meeting has no cloud recording, but Zoom knows its participants.
+  for (const Meeting& m : tenant_.meetings) {
+    if (HasRecordingFiles(m)) continue;
+    http::ServerResponse r = Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings");
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_TRUE(absl::StrContains(r.body, "3301")) << r.body;
+    EXPECT_EQ(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/participants").status, 200);
+    break;
+  }
+}
+
 // ---- UUID encoding ----
 
 TEST_F(SimulatorTest, OddUuidsAreFoundOnlyWhenDoubleEncoded) {

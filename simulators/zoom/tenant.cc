@@ -156,14 +156,25 @@ FileEntry MakeFile(Rng& rng, FileKind kind, uint64_t size) {
 }
 
 // Adds the recording and archive files of `meeting`, sizing text files by rendering them.
-void AddFiles(Rng& rng, const TenantOptions& options, Meeting& meeting) {
-  meeting.files.push_back(MakeFile(rng, FileKind::kVideo, options.video_bytes));
-  meeting.files.push_back(MakeFile(rng, FileKind::kAudio, options.audio_bytes));
+bool EveryNth(int every, int index) { return every > 0 && index % every == every - 1; }
+
+void AddFiles(Rng& rng, const TenantOptions& options, int index, Meeting& meeting) {
+  const bool recordings_only = EveryNth(options.recordings_only_every, index);
+  const bool archive_only =
+      !recordings_only && options.archiving && EveryNth(options.archive_only_every, index);
+  // The generator draws the recording files' ids and seeds even for an archive-only meeting, so
+  // the rest of the tenant stays the same whatever these options say.
+  std::vector<FileEntry> recordings;
+  recordings.push_back(MakeFile(rng, FileKind::kVideo, options.video_bytes));
+  recordings.push_back(MakeFile(rng, FileKind::kAudio, options.audio_bytes));
   for (FileKind kind : {FileKind::kChat, FileKind::kTranscript, FileKind::kCaptions,
                         FileKind::kTimeline}) {
-    meeting.files.push_back(MakeFile(rng, kind, RenderText(meeting, kind).size()));
+    recordings.push_back(MakeFile(rng, kind, RenderText(meeting, kind).size()));
   }
-  if (!options.archiving) return;
+  if (!archive_only) {
+    for (FileEntry& f : recordings) meeting.files.push_back(std::move(f));
+  }
+  if (!options.archiving || recordings_only) return;
   meeting.files.push_back(MakeFile(rng, FileKind::kArchiveVideo, options.archive_media_bytes));
   meeting.files.push_back(MakeFile(rng, FileKind::kArchiveAudio, options.archive_media_bytes));
   for (FileKind kind : {FileKind::kArchiveChat, FileKind::kArchiveTranscript}) {
@@ -242,6 +253,20 @@ void FillContent(Rng& rng, Meeting& meeting) {
 std::string ParticipantId(Rng& rng) { return RandomChars(rng, 8, "0123456789"); }
 
 }  // namespace
+
+bool HasRecordingFiles(const Meeting& meeting) {
+  for (const FileEntry& f : meeting.files) {
+    if (!IsArchiveKind(f.kind)) return true;
+  }
+  return false;
+}
+
+bool HasArchiveFiles(const Meeting& meeting) {
+  for (const FileEntry& f : meeting.files) {
+    if (IsArchiveKind(f.kind)) return true;
+  }
+  return false;
+}
 
 bool IsArchiveKind(FileKind kind) {
   return kind == FileKind::kArchiveVideo || kind == FileKind::kArchiveAudio ||
@@ -399,7 +424,7 @@ absl::StatusOr<Meeting> GenerateMeeting(const Tenant& tenant, const TenantOption
     meeting.participants.push_back(std::move(again));
   }
   FillContent(rng, meeting);
-  AddFiles(rng, options, meeting);
+  AddFiles(rng, options, index, meeting);
   return meeting;
 }
 
@@ -595,7 +620,7 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
     ZSIM_ASSIGN(bytes, GetInt(m, "audio_bytes", static_cast<int64_t>(defaults.audio_bytes), where));
     sizes.audio_bytes = bytes;
     Rng rng(defaults.seed * 0x9E3779B97F4A7C15ull + 0x2000 + static_cast<uint64_t>(index));
-    AddFiles(rng, sizes, meeting);
+    AddFiles(rng, sizes, index, meeting);
     tenant.meetings.push_back(std::move(meeting));
     ++index;
   }

@@ -30,6 +30,11 @@ enum class FileKind {
 };
 
 bool IsArchiveKind(FileKind kind);
+// Whether a meeting holds cloud recording files (listed by the Recordings API) and archive files
+// (listed by the Archiving API).
+struct Meeting;
+bool HasRecordingFiles(const Meeting& meeting);
+bool HasArchiveFiles(const Meeting& meeting);
 bool IsMediaKind(FileKind kind);  // bytes come from the deterministic generator
 // Zoom's `file_type`, `file_extension` and `recording_type` strings for a kind.
 absl::string_view FileTypeName(FileKind kind);
@@ -154,6 +159,13 @@ struct TenantOptions {
   // `processing_listings` recording listings before they complete.
   int processing_every = 0;
   int processing_listings = 0;
+  // Which source lists a meeting, as on a real account where only compliance-flagged users'
+  // meetings are archived and not every meeting is recorded. Every Nth meeting (0 = none) has
+  // only cloud recording files (its host is not archived); every Mth one (0 = none, and only
+  // when `archiving`) has only archive files (archived, never recorded to the cloud). A meeting
+  // matching both counts as recordings-only.
+  int recordings_only_every = 0;
+  int archive_only_every = 0;
   std::string domain = "example-corp.com";
 };
 

@@ -114,6 +114,38 @@ TEST(TenantTest, ArchivingOffMeansNoArchiveFiles) {
   }
 }
 
+TEST(TenantTest, SomeMeetingsAreOnlyRecordedAndSomeOnlyArchived) {
+  TenantOptions options = Options(24);
+  options.recordings_only_every = 3;
+  options.archive_only_every = 4;
+  const Tenant t = GenerateTenant(options);
+  int recordings_only = 0, archive_only = 0, both = 0;
+  for (size_t i = 0; i < t.meetings.size(); ++i) {
+    const Meeting& m = t.meetings[i];
+    const bool rec = HasRecordingFiles(m), arc = HasArchiveFiles(m);
+    ASSERT_TRUE(rec || arc) << m.uuid << " has no file at all";
+    recordings_only += rec && !arc;
+    archive_only += arc && !rec;
+    both += rec && arc;
+  }
+  // The tenant is sorted by start time, so count: of 24, every third is recordings-only (8) and
+  // every fourth that is not also a third is archive-only (6 - 2 = 4).
+  EXPECT_EQ(recordings_only, 8);
+  EXPECT_EQ(archive_only, 4);
+  EXPECT_EQ(both, 12);
+  // The manifest says which API lists each meeting.
+  const std::string manifest = ManifestJson(t);
+  EXPECT_TRUE(absl::StrContains(manifest, R"("sources":["recordings"])"));
+  EXPECT_TRUE(absl::StrContains(manifest, R"("sources":["archive"])"));
+  EXPECT_TRUE(absl::StrContains(manifest, R"("sources":["recordings","archive"])"));
+  // Without the Archiving API nothing is archive-only: every meeting keeps its recordings.
+  options.archiving = false;
+  for (const Meeting& m : GenerateTenant(options).meetings) {
+    EXPECT_TRUE(HasRecordingFiles(m)) << m.uuid;
+    EXPECT_FALSE(HasArchiveFiles(m)) << m.uuid;
+  }
+}
+
 TEST(TenantTest, GenerateMeetingHonoursOverridesAndRejectsUnknownHost) {
   const TenantOptions options = Options(3);
   const Tenant t = GenerateTenant(options);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/crypto/digest.h"
 #include "services/converter/renderer.h"
 
 namespace zarc::testing {
@@ -37,6 +38,22 @@ int64_t Pairs(const std::map<std::string, std::set<std::string>>& expected) {
   return n;
 }
 
+namespace {
+
+// The Message-ID header of a message, without its angle brackets.
+std::string MessageIdOf(std::istream& in) {
+  std::string line;
+  while (std::getline(in, line) && line != "\r" && !line.empty()) {
+    if (!absl::StartsWithIgnoreCase(line, "Message-ID:")) continue;
+    std::string id(absl::StripAsciiWhitespace(line.substr(11)));
+    if (absl::StartsWith(id, "<") && id.size() >= 2) id = id.substr(1, id.size() - 2);
+    return id;
+  }
+  return "";
+}
+
+}  // namespace
+
 MailboxContents ReadEmlMailboxes(const std::string& mailboxes_root) {
   MailboxContents out;
   std::error_code ec;
@@ -49,18 +66,38 @@ MailboxContents ReadEmlMailboxes(const std::string& mailboxes_root) {
     for (const auto& f : std::filesystem::directory_iterator(folder, ec)) {
       if (f.path().extension() != ".eml") continue;
       std::ifstream in(f.path());
-      std::string line, id;
-      while (std::getline(in, line) && line != "\r" && !line.empty()) {
-        if (absl::StartsWithIgnoreCase(line, "Message-ID:")) {
-          id = std::string(absl::StripAsciiWhitespace(line.substr(11)));
-          if (absl::StartsWith(id, "<") && id.size() >= 2) id = id.substr(1, id.size() - 2);
-          break;
-        }
-      }
-      ++out[name][id];
+      ++out[name][MessageIdOf(in)];
     }
   }
   return out;
+}
+
+std::vector<std::string> MessagesWithId(const std::string& mailboxes_root, const std::string& id) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(mailboxes_root, ec)) return out;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(mailboxes_root, ec)) {
+    if (f.path().extension() != ".eml") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    if (MessageIdOf(in) != id) continue;
+    in.clear();
+    in.seekg(0);
+    out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+std::string PlainBody(const std::string& message) {
+  const size_t part = message.find("Content-Type: text/plain");
+  if (part == std::string::npos) return "";
+  const size_t header_end = message.find("\r\n\r\n", part);
+  if (header_end == std::string::npos) return "";
+  const size_t start = header_end + 4;
+  std::string encoded = message.substr(start, message.find("\r\n--", start) - start);
+  std::erase(encoded, '\r');
+  std::erase(encoded, '\n');
+  absl::StatusOr<std::string> body = crypto::Base64Decode(encoded);
+  return body.ok() ? *body : "";
 }
 
 int64_t Count(const MailboxContents& contents) {

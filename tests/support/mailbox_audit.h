@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "runtime/json/json.h"
 
@@ -30,6 +31,11 @@ struct AuditResult {
 };
 AuditResult Audit(const std::map<std::string, std::set<std::string>>& expected,
                   const MailboxContents& contents);
+
+// The .eml files (whole text) under MAILBOXES/*/Inbox/Zoom Meetings/ whose Message-ID is `id`.
+std::vector<std::string> MessagesWithId(const std::string& mailboxes_root, const std::string& id);
+// The decoded text/plain body of a rendered message; "" when it has none.
+std::string PlainBody(const std::string& message);
 
 // Sum of one field over the "days" of `zarc log --format=json`.
 int64_t SumDays(const json::Value& log, const char* field);
