@@ -11,6 +11,7 @@
 #include "runtime/ledger/verify_reports.h"
 #include "runtime/log/log.h"
 #include "runtime/build_info/build_info.h"
+#include "runtime/service/grpc_security.h"
 #include "services/importer/console/console_server.h"
 #include "services/importer/eml_target.h"
 #include "services/importer/graph_target.h"
@@ -66,11 +67,14 @@ ImapTls ParseTls(const std::string& s) {
 }
 
 
-// gRPC to a mapper or fetcher in another process, for the console's forms.
+// gRPC to a mapper or fetcher in another process, for the console's forms, secured by this
+// process's grpc.* options.
 template <typename Service>
-std::shared_ptr<typename Service::Stub> Connect(const std::string& address) {
-  return std::shared_ptr<typename Service::Stub>(
-      Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())).release());
+absl::StatusOr<std::shared_ptr<typename Service::Stub>> Connect(
+    const service::GrpcSecurity& security, const std::string& address) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = service::MakeChannel(security, address);
+  if (!channel.ok()) return channel.status();
+  return std::shared_ptr<typename Service::Stub>(Service::NewStub(*channel).release());
 }
 
 template <typename Call>
@@ -290,7 +294,9 @@ absl::Status ImporterApp::StartConsole() {
   const console::ConsoleConfig& cc = impl_->config.console;
   ConsoleLinks links = impl_->console_links;
   if (!links.resolve && !cc.mapper_address.empty()) {
-    auto stub = Connect<zarc::v1::MapperControl>(cc.mapper_address);
+    auto connected = Connect<zarc::v1::MapperControl>(impl_->config.host.security, cc.mapper_address);
+    if (!connected.ok()) return connected.status();
+    auto stub = *std::move(connected);
     links.resolve = [stub, address = cc.mapper_address](const zarc::v1::ResolveRequest& req)
         -> absl::StatusOr<zarc::v1::ResolveResponse> {
       zarc::v1::ResolveResponse resp;
@@ -302,7 +308,9 @@ absl::Status ImporterApp::StartConsole() {
     };
   }
   if (!links.sync && !cc.fetcher_address.empty()) {
-    auto stub = Connect<zarc::v1::FetcherControl>(cc.fetcher_address);
+    auto connected = Connect<zarc::v1::FetcherControl>(impl_->config.host.security, cc.fetcher_address);
+    if (!connected.ok()) return connected.status();
+    auto stub = *std::move(connected);
     links.sync = [stub, address = cc.fetcher_address](const zarc::v1::SyncRequest& req)
         -> absl::StatusOr<zarc::v1::SyncResponse> {
       zarc::v1::SyncResponse resp;
