@@ -12,6 +12,7 @@
 #include "runtime/log/log.h"
 #include "runtime/build_info/build_info.h"
 #include "runtime/service/grpc_security.h"
+#include "services/importer/console/console_figures.h"
 #include "services/importer/console/console_server.h"
 #include "services/importer/eml_target.h"
 #include "services/importer/graph_target.h"
@@ -365,9 +366,14 @@ absl::Status ImporterApp::StartConsole() {
     }
     st.rows.push_back({"Results seen by this importer", absl::StrCat(seen.size())});
     st.rows.push_back({"Newest result", When(newest)});
+    std::string last_webhook = "unknown (the fetcher runs in another process; set console.fetcher_address)";
     if (links.poll_status) {
       absl::StatusOr<zarc::v1::SyncStatus> poll = links.poll_status();
-      if (poll.ok()) {
+      if (poll.ok()) last_webhook = console::LastWebhook(*poll, absl::Now());
+      if (poll.ok() && poll->state() == zarc::v1::SyncStatus::STATE_UNSPECIFIED) {
+        st.rows.push_back({"Scheduled poll", "none has run (polling is off, or the first poll has "
+                                             "not started yet)"});
+      } else if (poll.ok()) {
         static const char* kStates[] = {"not started", "running", "done", "failed"};
         st.rows.push_back({"Scheduled poll", absl::StrCat(kStates[poll->state() & 3], ", ",
                                                           poll->meetings_captured(), " of ",
@@ -381,15 +387,14 @@ absl::Status ImporterApp::StartConsole() {
       } else {
         st.rows.push_back({"Scheduled poll", absl::StrCat("unknown: ", poll.status().message())});
         st.errors.push_back(std::string(poll.status().message()));
+        last_webhook = absl::StrCat("unknown: ", poll.status().message());
       }
     } else {
       st.rows.push_back({"Scheduled poll", "unknown (the fetcher runs in another process; set "
                                            "console.fetcher_address)"});
     }
-    st.rows.push_back({"Last webhook", "unknown (the fetcher does not report it; see its "
-                                       "Prometheus metrics)"});
-    st.rows.push_back({"Lag per stage", "unknown here (consumer lag is in each service's "
-                                        "Prometheus metrics and the Grafana dashboard)"});
+    st.rows.push_back({"Last webhook", last_webhook});
+    st.rows.push_back({"Lag per stage", console::LagPerStage(impl_->config.kafka, absl::Seconds(5), &st.errors)});
     return st;
   };
   absl::StatusOr<std::unique_ptr<console::ConsoleServer>> server =
