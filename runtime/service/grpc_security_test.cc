@@ -12,6 +12,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "runtime/service/service_host.h"
+#include "runtime/service/testing/test_certificates.h"
 #include "runtime/testing/subprocess.h"
 #include "zarc/v1/control.grpc.pb.h"
 
@@ -30,38 +31,17 @@ constexpr char kToken[] = "zarc-grpc-test-token-6f1c2e9ab4d0";
 class GrpcSecurityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
+    dir_ = new zarc::testing::TempDir();
     const std::string d = dir_->path();
-    std::ofstream(d + "/san.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                     "extendedKeyUsage=serverAuth,clientAuth\n";
-    std::ofstream(d + "/client.ext") << "extendedKeyUsage=clientAuth\n";
-    std::ofstream(d + "/token") << kToken << "\n";
+    absl::Status made = testing::MakeTestCertificates(d, kToken);
+    ASSERT_TRUE(made.ok()) << made;
     std::ofstream(d + "/wrong-token") << "not-the-token\n";
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    const std::string script = absl::StrCat(
-        "set -e; cd ", d, "; exec 2>openssl.log;",
-        "openssl req -x509 ", key, " -keyout ca.key -out ca.pem -days 2 -subj /CN=zarc-test-ca;",
-        "openssl req -x509 ", key, " -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other-ca;",
-        "openssl req ", key, " -keyout server.key -out server.csr -subj /CN=zarc-test-server;",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 ",
-        "-extfile san.ext -out server.pem;",
-        "openssl req ", key, " -keyout client.key -out client.csr -subj /CN=zarc-test-client;",
-        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 ",
-        "-extfile client.ext -out client.pem;",
-        "openssl req ", key, " -keyout rogue.key -out rogue.csr -subj /CN=rogue-client;",
-        "openssl x509 -req -in rogue.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial ",
-        "-days 2 -extfile client.ext -out rogue.pem");
-    ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed; see " << d << "/openssl.log";
   }
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
   }
   static std::string File(const std::string& name) { return dir_->path() + "/" + name; }
-  static std::string Read(const std::string& name) {
-    std::ifstream in(File(name));
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
 
   static GrpcSecurity ServerTls() {
     return {.tls_cert_file = File("server.pem"), .tls_key_file = File("server.key")};
@@ -98,10 +78,10 @@ class GrpcSecurityTest : public ::testing::Test {
     return Check(*channel, resp);
   }
 
-  static testing::TempDir* dir_;
+  static zarc::testing::TempDir* dir_;
 };
 
-testing::TempDir* GrpcSecurityTest::dir_ = nullptr;
+zarc::testing::TempDir* GrpcSecurityTest::dir_ = nullptr;
 
 TEST_F(GrpcSecurityTest, TlsServesAClientThatTrustsItsCaAndRefusesPlaintext) {
   auto host = Start(ServerTls());
