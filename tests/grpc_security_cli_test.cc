@@ -120,7 +120,7 @@ TEST_F(GrpcSecurityCliTest, InsecureCombinationsAreRefusedBeforeAnyCall) {
       Zarc({"mapper", "--grpc.auth_token_file=" + File("token"), "--grpc.port=0",
             "--metrics.port=0"});
   EXPECT_EQ(service, 2) << service_out;
-  EXPECT_THAT(service_out, HasSubstr("grpc.auth_token_file without TLS on listen.address 0.0.0.0"));
+  EXPECT_THAT(service_out, HasSubstr("grpc.auth_token_file on listen.address 0.0.0.0 without TLS"));
   EXPECT_THAT(service_out, Not(HasSubstr(kToken)));
 }
 

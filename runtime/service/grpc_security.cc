@@ -88,6 +88,17 @@ absl::Status CheckReadable(absl::string_view option, const std::string& path) {
   return ReadPem(option, path).status();
 }
 
+// A token goes only over TLS or loopback; and a token file must hold one.
+absl::Status CheckToken(const GrpcSecurity& s, bool tls, absl::string_view address,
+                        absl::string_view where, absl::string_view fix) {
+  if (s.has_token() && !tls && !IsLoopback(address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grpc.auth_token_file ", where,
+        " without TLS: a bearer token in plaintext can be read off the network; ", fix));
+  }
+  return Token(s).status();
+}
+
 absl::Status CheckPair(const GrpcSecurity& s) {
   if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -186,13 +197,8 @@ absl::Status CheckServerSecurity(const GrpcSecurity& s, absl::string_view listen
   if (absl::Status st = CheckReadable("grpc.tls_client_ca_file", s.tls_client_ca_file); !st.ok()) {
     return st;
   }
-  if (s.has_token() && !tls && !IsLoopback(listen_address)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "grpc.auth_token_file without TLS on listen.address ", listen_address,
-        ": a bearer token in plaintext can be read off the network; set grpc.tls_cert_file and "
-        "grpc.tls_key_file, or listen on 127.0.0.1"));
-  }
-  return Token(s).status();
+  return CheckToken(s, tls, listen_address, absl::StrCat("on listen.address ", listen_address),
+                    "set grpc.tls_cert_file and grpc.tls_key_file, or listen on 127.0.0.1");
 }
 
 absl::Status CheckClientSecurity(const GrpcSecurity& s, absl::string_view target) {
@@ -204,13 +210,8 @@ absl::Status CheckClientSecurity(const GrpcSecurity& s, absl::string_view target
         "grpc.tls_server_name is set without grpc.tls_ca_file: a client speaks TLS only with the "
         "CA it verifies the server against");
   }
-  if (s.has_token() && !tls && !IsLoopback(target)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "grpc.auth_token_file to ", target,
-        " without TLS: a bearer token in plaintext can be read off the network; set "
-        "grpc.tls_ca_file (the CA of the server's certificate)"));
-  }
-  return Token(s).status();
+  return CheckToken(s, tls, target, absl::StrCat("to ", target),
+                    "set grpc.tls_ca_file (the CA of the server's certificate)");
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
