@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/grpc_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace zarc::cli {
@@ -17,16 +18,18 @@ constexpr char kHealthUsage[] =
     "usage: zarc health --address HOST:PORT [--service NAME] [--timeout SECONDS]\n\n"
     "Asks a zarc service (its gRPC port) whether it is serving: exit code 0 if SERVING, 1 if not\n"
     "or if it does not answer within --timeout (default 10).\n"
-    "  --service   a component's own status (e.g. importer); empty: the whole process\n";
+    "  --service   a component's own status (e.g. importer); empty: the whole process\n\n";
 
 }  // namespace
 
 int Health(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(args, {{"address", true}, {"service", true}, {"timeout", true}, {"help", false}});
+  auto flags = ParseFlags(args, WithSecurityFlags({{"address", true}, {"service", true},
+                                                    {"timeout", true}, {"help", false}}));
   if (!flags.ok() || flags->count("help") || !flags->count("address")) {
     if (!flags.ok()) std::fprintf(stderr, "zarc health: %s\n", std::string(flags.status().message()).c_str());
     const bool help = flags.ok() && flags->count("help");
     std::fputs(kHealthUsage, help ? stdout : stderr);
+    std::fputs(kSecurityUsage, help ? stdout : stderr);
     return help ? kExitOk : kExitUsage;
   }
   int timeout = 10;
@@ -36,8 +39,9 @@ int Health(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const std::string& address = (*flags)["address"];
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::Channel> channel = Dial(*flags, address, "health");
+  if (channel == nullptr) return kExitUsage;
+  auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout));
   grpc::health::v1::HealthCheckRequest req;

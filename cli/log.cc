@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/grpc_client.h"
 #include "runtime/json/json.h"
 #include "services/importer/status_log.h"
 #include "zarc/v1/control.grpc.pb.h"
@@ -29,7 +30,7 @@ constexpr char kLogUsage[] =
     "  --format csv writes one table: the one --table names to standard output, or each table\n"
     "               to its own file with --output-dir (days.csv, failed.csv, not_delivered.csv,\n"
     "               partially_imported.csv).\n"
-    "               A cell starting with = + - @ is prefixed with ' so spreadsheets show text.\n";
+    "               A cell starting with = + - @ is prefixed with ' so spreadsheets show text.\n\n";
 
 // A running importer answers with the same figures; turn them back into a report to render.
 importer::StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) {
@@ -94,15 +95,18 @@ int WriteCsvFiles(const importer::StatusReport& report, const std::string& dir) 
 }  // namespace
 
 int Log(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(args, {{"brokers", true}, {"importer", true}, {"from", true},
-                                 {"to", true}, {"format", true}, {"table", true},
-                                 {"output-dir", true}, {"help", false}});
+  auto flags = ParseFlags(args, WithSecurityFlags({{"brokers", true}, {"importer", true},
+                                                    {"from", true}, {"to", true}, {"format", true},
+                                                    {"table", true}, {"output-dir", true},
+                                                    {"help", false}}));
   if (!flags.ok()) {
-    std::fprintf(stderr, "zarc log: %s\n%s", std::string(flags.status().message()).c_str(), kLogUsage);
+    std::fprintf(stderr, "zarc log: %s\n%s%s", std::string(flags.status().message()).c_str(),
+                 kLogUsage, kSecurityUsage);
     return kExitUsage;
   }
   if (flags->count("help")) {
     std::fputs(kLogUsage, stdout);
+    std::fputs(kSecurityUsage, stdout);
     return kExitOk;
   }
   std::string brokers = flags->count("brokers") ? (*flags)["brokers"] : "";
@@ -150,8 +154,9 @@ int Log(const std::vector<std::string>& args) {
   importer::StatusReport report;
   std::optional<zarc::v1::VerifyReport> completeness;
   if (flags->count("importer")) {
-    auto stub = zarc::v1::ImporterControl::NewStub(
-        grpc::CreateChannel((*flags)["importer"], grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::Channel> channel = Dial(*flags, (*flags)["importer"], "log");
+    if (channel == nullptr) return kExitUsage;
+    auto stub = zarc::v1::ImporterControl::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     zarc::v1::GetImportStatusRequest req;

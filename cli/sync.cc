@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/grpc_client.h"
 #include "cli/progress.h"
 #include "zarc/v1/control.grpc.pb.h"
 
@@ -23,7 +24,7 @@ constexpr char kSyncUsage[] =
     "  --archiving  list archive files only (Zoom's Archiving API) this time; without it\n"
     "               the sync lists what fetcher.sources says (default auto: both sources\n"
     "               when the account has the Archiving API)\n"
-    "Exit code 0 when every meeting was captured, 1 when some failed or are still pending.\n";
+    "Exit code 0 when every meeting was captured, 1 when some failed or are still pending.\n\n";
 
 // Deliveries recorded by the importer so far (all days), or -1 if it cannot be asked.
 int64_t Delivered(zarc::v1::ImporterControl::Stub* importer) {
@@ -41,11 +42,13 @@ int64_t Delivered(zarc::v1::ImporterControl::Stub* importer) {
 }  // namespace
 
 int Sync(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(args, {{"from", true}, {"to", true}, {"fetcher", true},
-                                 {"importer", true}, {"archiving", false}, {"help", false}});
+  auto flags = ParseFlags(args, WithSecurityFlags({{"from", true}, {"to", true}, {"fetcher", true},
+                                                    {"importer", true}, {"archiving", false},
+                                                    {"help", false}}));
   if (!flags.ok() || flags->count("help") || !flags->count("from") || !flags->count("to")) {
     if (!flags.ok()) std::fprintf(stderr, "zarc sync: %s\n", std::string(flags.status().message()).c_str());
     std::fputs(kSyncUsage, flags.ok() && flags->count("help") ? stdout : stderr);
+    std::fputs(kSecurityUsage, flags.ok() && flags->count("help") ? stdout : stderr);
     return flags.ok() && flags->count("help") ? kExitOk : kExitUsage;
   }
   absl::Time from, to;
@@ -56,12 +59,14 @@ int Sync(const std::vector<std::string>& args) {
   }
   const std::string fetcher_address =
       flags->count("fetcher") ? (*flags)["fetcher"] : std::string("127.0.0.1:7001");
-  auto fetcher = zarc::v1::FetcherControl::NewStub(
-      grpc::CreateChannel(fetcher_address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::Channel> fetcher_channel = Dial(*flags, fetcher_address, "sync");
+  if (fetcher_channel == nullptr) return kExitUsage;
+  auto fetcher = zarc::v1::FetcherControl::NewStub(fetcher_channel);
   std::unique_ptr<zarc::v1::ImporterControl::Stub> importer;
   if (flags->count("importer")) {
-    importer = zarc::v1::ImporterControl::NewStub(
-        grpc::CreateChannel((*flags)["importer"], grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::Channel> importer_channel = Dial(*flags, (*flags)["importer"], "sync");
+    if (importer_channel == nullptr) return kExitUsage;
+    importer = zarc::v1::ImporterControl::NewStub(importer_channel);
   }
 
   zarc::v1::SyncRequest req;

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/grpc_client.h"
 #include "cli/progress.h"
 #include "zarc/v1/control.grpc.pb.h"
 
@@ -26,7 +27,7 @@ constexpr char kVerifyUsage[] =
     "  --fetcher      the fetcher's gRPC address (default 127.0.0.1:7001; zarc run: 127.0.0.1:7000)\n"
     "  --report-only  report the gaps, do not drive them\n"
     "Exit code 0 when nothing is missing, 3 when something is (or a Zoom listing failed), 1 when\n"
-    "the check could not run.\n";
+    "the check could not run.\n\n";
 
 std::string Time(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
@@ -77,11 +78,13 @@ std::string RenderVerifyReport(const zarc::v1::VerifyReport& r) {
 }
 
 int Verify(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(args, {{"from", true}, {"to", true}, {"fetcher", true},
-                                 {"report-only", false}, {"format", true}, {"help", false}});
+  auto flags = ParseFlags(args, WithSecurityFlags({{"from", true}, {"to", true}, {"fetcher", true},
+                                                    {"report-only", false}, {"format", true},
+                                                    {"help", false}}));
   if (!flags.ok() || flags->count("help") || !flags->count("from") || !flags->count("to")) {
     if (!flags.ok()) std::fprintf(stderr, "zarc verify: %s\n", std::string(flags.status().message()).c_str());
     std::fputs(kVerifyUsage, flags.ok() && flags->count("help") ? stdout : stderr);
+    std::fputs(kSecurityUsage, flags.ok() && flags->count("help") ? stdout : stderr);
     return flags.ok() && flags->count("help") ? kExitOk : kExitUsage;
   }
   absl::Time from, to;
@@ -96,8 +99,9 @@ int Verify(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const std::string address = flags->count("fetcher") ? (*flags)["fetcher"] : std::string("127.0.0.1:7001");
-  auto fetcher = zarc::v1::FetcherControl::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::Channel> channel = Dial(*flags, address, "verify");
+  if (channel == nullptr) return kExitUsage;
+  auto fetcher = zarc::v1::FetcherControl::NewStub(channel);
   zarc::v1::VerifyRequest req;
   req.mutable_from()->set_seconds(absl::ToUnixSeconds(from));
   req.mutable_to()->set_seconds(absl::ToUnixSeconds(to));

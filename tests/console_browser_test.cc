@@ -1,7 +1,8 @@
 // The web console as an admin's browser sees it: zarc run archives a small simulated tenant with
 // the console on (basic auth, the password from a _FILE secret), headless Chromium renders the
-// pages, and the figures it shows are those of `zarc log --format json`. A screenshot is taken,
-// and a request without credentials is refused.
+// pages, and the figures it shows are those of `zarc log --format json`; the status page shows
+// when the last signed webhook arrived and each stage's consumer-group lag. A screenshot is
+// taken, and a request without credentials is refused.
 #include <signal.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/json/json.h"
@@ -28,6 +30,7 @@ using testing::Subprocess;
 constexpr char kFrom[] = "2024-03-01";
 constexpr char kTo[] = "2024-03-04";
 constexpr char kPassword[] = "console-test-password";
+constexpr char kWebhookSecret[] = "whsec-console";
 
 // Chromium is part of the test environment (scripts/install-deps.sh): missing is a failure.
 std::string ChromiumPath() {
@@ -54,14 +57,36 @@ std::pair<int, std::string> Chromium(const std::string& profile_root, std::vecto
   return testing::RunCommand(shell, absl::Seconds(90));
 }
 
-int ConsolePort(const std::string& log_path) {
+// The port after `key=` on the first log line holding `marker`, once the log has it.
+int PortInLog(const std::string& log_path, const std::string& marker, const std::string& key) {
   for (absl::Time deadline = absl::Now() + absl::Seconds(30); absl::Now() < deadline;) {
     const std::string text = ReadFile(log_path);
-    const size_t at = text.find("console_port=");
-    if (at != std::string::npos) return testing::PortFrom(text.substr(at), "console_port");
+    const size_t line = text.find(marker);
+    const size_t at = line == std::string::npos ? line : text.find(key + "=", line);
+    if (at != std::string::npos) return testing::PortFrom(text.substr(at), key);
     absl::SleepFor(absl::Milliseconds(100));
   }
   return 0;
+}
+int ConsolePort(const std::string& log_path) {
+  return PortInLog(log_path, "console_port=", "console_port");
+}
+
+// The value of the status page's row `what`.
+std::string Row(const std::string& dom, const std::string& what) {
+  std::smatch m;
+  const std::regex row("<th scope=\"row\">" + what + "</th><td>([^<]*)</td>");
+  return std::regex_search(dom, m, row) ? std::string(m[1]) : "(no row " + what + ")";
+}
+
+// Each stage's lag in the "Lag per stage" row (-1 where it says unknown).
+std::map<std::string, int64_t> Lags(const std::string& row) {
+  std::map<std::string, int64_t> out;
+  const std::regex part("(converter|mapper|importer|ledger) ([0-9]+|unknown)");
+  for (auto p = std::sregex_iterator(row.begin(), row.end(), part); p != std::sregex_iterator(); ++p) {
+    out[(*p)[1]] = (*p)[2] == "unknown" ? -1 : std::stoll((*p)[2]);
+  }
+  return out;
 }
 
 // day -> field -> number, from the rows <tr data-day="D"> ... <td ... data-field="F">N</td>.
@@ -87,6 +112,7 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
       {"--port=0", "--seed=7", "--users=4", "--meetings=6", "--days=3", std::string("--from=") + kFrom,
        "--recording-bytes=512", "--audio-bytes=256", "--archive-bytes=256", "--plan=unlimited",
+       std::string("--webhook-secret=") + kWebhookSecret,
        "--account-id=acct-console", "--log-level=warn", "--manifest-out=" + manifest_path},
       dir.path() + "/zoom-sim.log", &zoom);
   ASSERT_TRUE(zoom_url.ok()) << zoom_url.status();
@@ -103,8 +129,10 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
        "--mapper.tenant_domains=" + json::String(*manifest, "domain"), "--fetcher.poll_interval=0",
        "--zoom.api_url=" + *zoom_url + "/v2", "--zoom.oauth_url=" + *zoom_url + "/oauth/token",
        "--zoom.account_id=acct-console", "--zoom.client_id=zarc-sim-client",
-       "--console.enabled=true", "--console.port=0", "--console.auth=basic"},
+       "--console.enabled=true", "--console.port=0", "--console.auth=basic",
+       "--fetcher.webhook_port=0"},
       {{"ZARC_ZOOM_CLIENT_SECRET", "zarc-sim-secret"},
+       {"ZARC_FETCHER_WEBHOOK_SECRET", kWebhookSecret},
        {"ZARC_CONSOLE_VIEWER_SECRET_FILE", secret_file}},
       dir.path() + "/zarc-run.log");
   absl::Status started = run.Start();
@@ -112,6 +140,48 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   const int console_port = ConsolePort(run.log_path());
   ASSERT_GT(console_port, 0) << testing::TailOf(run.log_path());
   EXPECT_THAT(ReadFile(run.log_path()), Not(HasSubstr(kPassword)));  // secrets are never logged
+  const std::string base = absl::StrCat("http://127.0.0.1:", console_port);
+  const std::string authed = absl::StrCat("http://viewer:", kPassword, "@127.0.0.1:", console_port);
+  auto status_page = [&]() {
+    return testing::RunCommand({"/usr/bin/curl", "-s", "--max-time", "20", "-u",
+                                std::string("viewer:") + kPassword, base + "/"},
+                               absl::Seconds(30)).second;
+  };
+  EXPECT_EQ(Row(status_page(), "Last webhook"), "none since the fetcher started");
+
+  // A webhook Zoom signed (the simulator builds it) for one of the tenant's meetings.
+  const int webhook_port = PortInLog(run.log_path(), "webhook endpoint listening", "port");
+  ASSERT_GT(webhook_port, 0) << testing::TailOf(run.log_path());
+  const std::string uuid = json::String(json::Array(*manifest, "meetings")[0], "uuid");
+  auto [built_code, built_out] = testing::RunCommand(
+      {"/usr/bin/curl", "-s", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json",
+       "--data-binary", "{\"event\":\"recording.completed\",\"meeting_uuid\":\"" + uuid + "\"}",
+       *zoom_url + "/_sim/webhooks/build"},
+      absl::Seconds(30));
+  ASSERT_EQ(built_code, 0) << built_out;
+  absl::StatusOr<json::Value> built = json::Parse(built_out, "built webhook");
+  ASSERT_TRUE(built.ok()) << built.status() << ": " << built_out;
+  std::vector<std::string> fire = {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                   "--max-time", "20", "-X", "POST"};
+  const json::Value headers = json::Object(*built, "headers");  // outlives the loop
+  for (const auto& [k, v] : headers.as_object()) {
+    fire.push_back("-H");
+    fire.push_back(k + ": " + v.as_string());
+  }
+  fire.push_back("--data-binary");
+  fire.push_back(json::String(*built, "body"));
+  fire.push_back(absl::StrCat("http://127.0.0.1:", webhook_port, "/zoom/webhook"));
+  const absl::Time fired = absl::Now();
+  auto [fire_code, fire_status] = testing::RunCommand(fire, absl::Seconds(30));
+  ASSERT_EQ(fire_code, 0);
+  ASSERT_EQ(fire_status, "200") << testing::TailOf(run.log_path());
+  const std::string last_webhook = Row(status_page(), "Last webhook");
+  absl::Time shown_at;
+  std::string parse_error;
+  ASSERT_TRUE(absl::ParseTime("%Y-%m-%d %H:%M:%S UTC", last_webhook.substr(0, 23), &shown_at,
+                              &parse_error))
+      << last_webhook << ": " << parse_error;
+  EXPECT_LE(absl::AbsDuration(shown_at - fired), absl::Seconds(5)) << last_webhook;
 
   auto [sync_code, sync_out] = testing::RunCommand(
       {testing::BinPath("zarc"), "sync", std::string("--from=") + kFrom, std::string("--to=") + kTo,
@@ -134,9 +204,6 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
       absl::Seconds(30));
   EXPECT_EQ(health_code, 0) << health_out;
   EXPECT_THAT(health_out, HasSubstr("SERVING"));
-
-  const std::string base = absl::StrCat("http://127.0.0.1:", console_port);
-  const std::string authed = absl::StrCat("http://viewer:", kPassword, "@127.0.0.1:", console_port);
 
   // Without credentials: refused. The browser gets nothing to show (it would ask for a password);
   // curl sees the 401 and its challenge.
@@ -183,7 +250,20 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   ASSERT_EQ(status_code, 0);
   EXPECT_THAT(status_dom, HasSubstr("zarc run"));
   EXPECT_THAT(status_dom, HasSubstr("Scheduled poll"));
-  EXPECT_THAT(status_dom, HasSubstr("Lag per stage"));
+  EXPECT_THAT(Row(status_dom, "Last webhook"), HasSubstr(last_webhook.substr(0, 23)));
+  // Every stage has consumed what it was given: each group's lag goes to 0 once its commits
+  // land (they follow the results by up to the commit interval).
+  std::map<std::string, int64_t> lags = Lags(Row(status_dom, "Lag per stage"));
+  for (absl::Time deadline = absl::Now() + absl::Seconds(60); absl::Now() < deadline;) {
+    lags = Lags(Row(status_page(), "Lag per stage"));
+    if (lags.size() == 4 && lags["converter"] == 0 && lags["mapper"] == 0 &&
+        lags["importer"] == 0 && lags["ledger"] == 0) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_EQ(lags, (std::map<std::string, int64_t>{{"converter", 0}, {"ledger", 0}, {"importer", 0}, {"mapper", 0}}))
+      << Row(status_page(), "Lag per stage");
 
   // A picture of the status log, as an admin would see it.
   const std::string png = dir.path() + "/console-days.png";

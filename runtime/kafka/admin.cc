@@ -159,4 +159,64 @@ absl::Status CheckTopics(const KafkaConfig& config, const std::vector<TopicSpec>
       "; create or extend these topics (EnsureTopics does it where the broker allows)"));
 }
 
+absl::StatusOr<GroupLag> ConsumerGroupLag(const KafkaConfig& config, const std::string& group,
+                                          const std::string& topic, absl::Duration timeout) {
+  // A consumer handle of the group that never subscribes: it asks the group coordinator for the
+  // committed offsets without joining, so the group's members are not rebalanced.
+  absl::StatusOr<internal::ConfPtr> conf =
+      internal::MakeConf(config, {{"group.id", group}, {"enable.auto.commit", "false"}});
+  if (!conf.ok()) return conf.status();
+  absl::StatusOr<internal::HandlePtr> rk = internal::MakeHandle(RD_KAFKA_CONSUMER, *std::move(conf));
+  if (!rk.ok()) return rk.status();
+  const int timeout_ms = internal::ToTimeoutMs(timeout);
+
+  // Metadata of all topics rather than of this one: asking for one topic by name lets a broker
+  // with auto.create.topics.enable create it, and a status read must not create topics.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk->get(), /*all_topics=*/1, nullptr, &metadata,
+                                              timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ErrorToStatus(
+        err, absl::StrCat("cannot read the metadata of ", topic, " from Kafka at ",
+                          config.bootstrap_servers));
+  }
+  GroupLag lag{.group = group, .topic = topic};
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = metadata->topics[i];
+    if (t.topic == topic && t.err == RD_KAFKA_RESP_ERR_NO_ERROR) lag.partitions = t.partition_cnt;
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (lag.partitions == 0) {
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " does not exist at ",
+                                            config.bootstrap_servers));
+  }
+
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(lag.partitions));
+  for (int p = 0; p < lag.partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  err = rd_kafka_committed(rk->get(), list.get(), timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ErrorToStatus(
+        err, absl::StrCat("cannot read the committed offsets of group ", group, " on ", topic));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    int64_t low = 0, high = 0;
+    err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), tp.partition, &low, &high,
+                                           timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return internal::ErrorToStatus(
+          err, absl::StrCat("cannot read the watermarks of ", topic, " partition ", tp.partition));
+    }
+    int64_t position = tp.offset;
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || position < 0) {
+      ++lag.partitions_uncommitted;
+      position = low;  // nothing committed: everything still in the log is to be processed
+    }
+    lag.lag += std::max<int64_t>(0, high - std::max(position, low));
+  }
+  return lag;
+}
+
 }  // namespace zarc::kafka

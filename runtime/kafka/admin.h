@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,5 +28,21 @@ absl::StatusOr<std::vector<TopicSpec>> ListTopics(const KafkaConfig& config,
 // FailedPrecondition listing each missing or too-small topic (for `zarc doctor`).
 absl::Status CheckTopics(const KafkaConfig& config, const std::vector<TopicSpec>& wanted,
                          absl::Duration timeout = absl::Seconds(10));
+
+// How far a consumer group is behind on a topic: per partition, the high watermark minus the
+// group's committed offset (the log start where it committed nothing yet), summed.
+struct GroupLag {
+  std::string group;
+  std::string topic;
+  int64_t lag = 0;              // records not yet processed by the group
+  int partitions = 0;
+  int partitions_uncommitted = 0;  // partitions where the group committed nothing yet
+};
+
+// Reads the group's committed offsets (OffsetFetch, without joining the group) and the topic's
+// watermarks. NotFound when the topic does not exist.
+absl::StatusOr<GroupLag> ConsumerGroupLag(const KafkaConfig& config, const std::string& group,
+                                          const std::string& topic,
+                                          absl::Duration timeout = absl::Seconds(5));
 
 }  // namespace zarc::kafka

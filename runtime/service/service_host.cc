@@ -30,7 +30,15 @@ config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default
       .Enum("log.level", &HostConfig::log_level, "info", {"debug", "info", "warn", "error"},
             "least severe log level written")
       .Enum("log.format", &HostConfig::log_format, "text", {"text", "json"},
-            "log line format: text, or JSON lines for log collectors");
+            "log line format: text, or JSON lines for log collectors")
+      .Int("grpc.health_port", &HostConfig::health_port, -1, -1, 65535,
+           "second, plaintext gRPC port serving grpc.health.v1 only, for Kubernetes probes when "
+           "the gRPC port needs TLS or a token; -1: none, 0 picks a free port")
+      .String("grpc.health_address", &HostConfig::health_address, "",
+              "address the health-only port binds to (the pod IP in Kubernetes); empty: "
+              "listen.address")
+      .Include(GrpcSecuritySchema(), &HostConfig::security)
+      .Check([](const HostConfig& c) { return CheckServerSecurity(c.security, c.listen_address); });
   return s;
 }
 
@@ -59,8 +67,11 @@ struct ServiceHost::Impl {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::shared_ptr<prometheus::Collectable> process_metrics;  // process_* at every scrape
   HealthService health;
+  HealthService plain_health;  // the same statuses on the plaintext health-only port
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<grpc::Server> health_server;
   int grpc_port = 0;
+  int health_port = 0;
   int metrics_port = 0;
 
   absl::Mutex mutex;
@@ -69,9 +80,13 @@ struct ServiceHost::Impl {
   bool stop_monitor ABSL_GUARDED_BY(mutex) = false;
   std::thread monitor;
 
+  void SetHealth(const std::string& component, HealthService::Status status) {
+    health.SetStatus(component, status);
+    plain_health.SetStatus(component, status);
+  }
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
-    health.SetStatus("", serving && !failed ? grpc::health::v1::HealthCheckResponse::SERVING
-                                            : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    SetHealth("", serving && !failed ? grpc::health::v1::HealthCheckResponse::SERVING
+                                     : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   }
 };
 
@@ -106,9 +121,12 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
       .Add({{"service", name}, {"version", ZARC_VERSION}})
       .Set(1);
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      MakeServerCredentials(config.security, config.listen_address, name);
+  if (!creds.ok()) return creds.status();
   grpc::ServerBuilder builder;
   const std::string grpc_bind = absl::StrCat(config.listen_address, ":", config.grpc_port);
-  builder.AddListeningPort(grpc_bind, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  builder.AddListeningPort(grpc_bind, *creds, &impl->grpc_port);
   builder.RegisterService(&impl->health);
   for (grpc::Service* s : services) builder.RegisterService(s);
   impl->server = builder.BuildAndStart();
@@ -116,8 +134,34 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot serve gRPC on ", grpc_bind, "; choose another grpc.port"));
   }
-  impl->health.SetStatus("", HealthService::Status::HealthCheckResponse_ServingStatus_NOT_SERVING);
-  log::Info(name, "listening", {{"grpc_port", impl->grpc_port}, {"metrics_port", impl->metrics_port}});
+  impl->SetHealth("", HealthService::Status::HealthCheckResponse_ServingStatus_NOT_SERVING);
+  if (config.health_port >= 0) {
+    const std::string health_bind =
+        absl::StrCat(config.health_address.empty() ? config.listen_address : config.health_address,
+                     ":", config.health_port);
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(health_bind, grpc::InsecureServerCredentials(),
+                                    &impl->health_port);
+    health_builder.RegisterService(&impl->plain_health);
+    impl->health_server = health_builder.BuildAndStart();
+    if (impl->health_server == nullptr || impl->health_port == 0) {
+      impl->server->Shutdown();
+      return absl::UnavailableError(absl::StrCat("cannot serve gRPC health on ", health_bind,
+                                                 "; choose another grpc.health_port"));
+    }
+  }
+  log::Info(name, "listening",
+            {{"grpc_port", impl->grpc_port},
+             {"grpc_security", DescribeServerSecurity(config.security)},
+             {"health_port", impl->health_port},
+             {"metrics_port", impl->metrics_port}});
+  if (config.security.tls_cert_file.empty() && !config.security.has_token() &&
+      !IsLoopback(config.listen_address)) {
+    log::Warn(name, "the gRPC control plane is plaintext and unauthenticated beyond loopback; "
+                    "set grpc.tls_cert_file and grpc.tls_key_file, with grpc.tls_client_ca_file "
+                    "or grpc.auth_token_file",
+              {{"listen_address", config.listen_address}});
+  }
   return std::unique_ptr<ServiceHost>(new ServiceHost(std::move(impl)));
 }
 
@@ -132,7 +176,7 @@ void ServiceHost::SetServing(bool serving, const std::string& component) {
   }
   const auto status = serving ? grpc::health::v1::HealthCheckResponse::SERVING
                               : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
-  impl_->health.SetStatus(component, status);
+  impl_->SetHealth(component, status);
 }
 
 void ServiceHost::MonitorHealth(std::function<absl::Status()> probe, absl::Duration period) {
@@ -169,13 +213,19 @@ void ServiceHost::StopHealthMonitor() {
 
 int ServiceHost::grpc_port() const { return impl_->grpc_port; }
 int ServiceHost::metrics_port() const { return impl_->metrics_port; }
+int ServiceHost::health_port() const { return impl_->health_port; }
 
 void ServiceHost::Shutdown() {
   StopHealthMonitor();
   if (impl_->server == nullptr) return;
   impl_->health.Shutdown();
+  impl_->plain_health.Shutdown();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   impl_->server.reset();
+  if (impl_->health_server != nullptr) {
+    impl_->health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    impl_->health_server.reset();
+  }
   impl_->exposer.reset();
 }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "runtime/config/config.h"
+#include "runtime/service/grpc_security.h"
 
 namespace grpc {
 class Service;
@@ -29,10 +30,20 @@ struct HostConfig {
   int64_t metrics_port = 0;
   std::string log_level = "info";
   std::string log_format = "text";
+  // TLS, mTLS and the bearer token of the gRPC port (grpc.tls_*, grpc.auth_token); the same
+  // settings are the client side when this process calls another zarc service.
+  GrpcSecurity security;
+  // A second, plaintext gRPC port serving grpc.health.v1 only (for Kubernetes' gRPC probes,
+  // which cannot present TLS or a token): -1 none, 0 a free port. Bound to health_address
+  // (empty: listen.address); the chart binds it to the pod IP.
+  int64_t health_port = -1;
+  std::string health_address;
 };
 
 // The host options under `grpc.port`, `metrics.port`, `listen.address`, `log.level`,
-// `log.format`, with per-service default ports.
+// `log.format`, `grpc.health_port`, `grpc.health_address` and the gRPC security options
+// (GrpcSecuritySchema), with per-service default ports. Loading refuses insecure combinations
+// (CheckServerSecurity).
 config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port);
 
 // Blocks SIGINT and SIGTERM in the calling thread so every thread started afterwards inherits the
@@ -65,6 +76,8 @@ class ServiceHost {
   void StopHealthMonitor();
   int grpc_port() const;
   int metrics_port() const;
+  // The plaintext health-only port, 0 when there is none.
+  int health_port() const;
   // Health goes NOT_SERVING, then the gRPC server stops (in-flight calls get `grace`).
   void Shutdown();
 

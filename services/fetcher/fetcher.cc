@@ -680,6 +680,11 @@ void Fetcher::WebhookWorker() {
   }
 }
 
+absl::Time Fetcher::last_webhook() const {
+  const int64_t t = last_webhook_unix_.load();
+  return t == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(t);
+}
+
 http::ServerResponse Fetcher::HandleWebhook(const http::ServerRequest& request,
                                             const std::string& secret) {
   auto answer = [this](int status, const std::string& event, const std::string& outcome,
@@ -708,6 +713,7 @@ http::ServerResponse Fetcher::HandleWebhook(const http::ServerRequest& request,
               {{"remote", request.remote_address}, {"reason", verified.message()}});
     return answer(401, "", "rejected", error_body(verified.message()));
   }
+  last_webhook_unix_.store(absl::ToUnixSeconds(absl::Now()));
   absl::StatusOr<WebhookEvent> event = ParseWebhookEvent(request.body);
   if (!event.ok()) return answer(400, "", "malformed", error_body(event.status().message()));
   if (event->event == "endpoint.url_validation") {

@@ -112,6 +112,8 @@ class Fetcher {
 
   // The webhook HTTP handler: verifies, answers endpoint.url_validation, queues recording events.
   http::ServerResponse HandleWebhook(const http::ServerRequest& request, const std::string& secret);
+  // When the newest webhook event whose signature verified arrived; InfinitePast if none yet.
+  absl::Time last_webhook() const;
 
   // Looks again at every meeting captured with files missing (FollowUpStore), with Get meeting
   // recordings or the meeting's archive files, publishing a new version when a file arrived or its
@@ -176,6 +178,7 @@ class Fetcher {
   blob::BlobStore& state_;
   const Options options_;
   std::unique_ptr<Metrics> metrics_;
+  std::atomic<int64_t> last_webhook_unix_{0};
 
   absl::Mutex mutex_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mutex_);

@@ -83,6 +83,12 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
     {
       absl::MutexLock lock(&mutex_);
       auto it = jobs_.find(request->sync_id());
+      if (it == jobs_.end() && request->sync_id().empty()) {
+        // No scheduled poll has run (polling off, or not yet): STATE_UNSPECIFIED, and what the
+        // console still wants to know.
+        SetLastWebhook(response);
+        return grpc::Status::OK;
+      }
       if (it == jobs_.end()) {
         return grpc::Status(grpc::StatusCode::NOT_FOUND, "no sync \"" + request->sync_id() + "\"");
       }
@@ -104,10 +110,16 @@ class ControlService final : public zarc::v1::FetcherControl::Service {
     if (p->completed_until != absl::InfinitePast()) {
       response->mutable_last_completed_window_end()->set_seconds(absl::ToUnixSeconds(p->completed_until));
     }
+    if (request->sync_id().empty()) SetLastWebhook(response);
     return grpc::Status::OK;
   }
 
  private:
+  void SetLastWebhook(zarc::v1::SyncStatus* response) {
+    if (fetcher_.last_webhook() == absl::InfinitePast()) return;
+    response->mutable_last_webhook_at()->set_seconds(absl::ToUnixSeconds(fetcher_.last_webhook()));
+  }
+
   Fetcher& fetcher_;
   Verifier& verifier_;
   absl::Mutex mutex_;

@@ -11,6 +11,8 @@
 #include "runtime/ledger/verify_reports.h"
 #include "runtime/log/log.h"
 #include "runtime/build_info/build_info.h"
+#include "runtime/service/grpc_security.h"
+#include "services/importer/console/console_figures.h"
 #include "services/importer/console/console_server.h"
 #include "services/importer/eml_target.h"
 #include "services/importer/graph_target.h"
@@ -66,11 +68,14 @@ ImapTls ParseTls(const std::string& s) {
 }
 
 
-// gRPC to a mapper or fetcher in another process, for the console's forms.
+// gRPC to a mapper or fetcher in another process, for the console's forms, secured by this
+// process's grpc.* options.
 template <typename Service>
-std::shared_ptr<typename Service::Stub> Connect(const std::string& address) {
-  return std::shared_ptr<typename Service::Stub>(
-      Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())).release());
+absl::StatusOr<std::shared_ptr<typename Service::Stub>> Connect(
+    const service::GrpcSecurity& security, const std::string& address) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = service::MakeChannel(security, address);
+  if (!channel.ok()) return channel.status();
+  return std::shared_ptr<typename Service::Stub>(Service::NewStub(*channel).release());
 }
 
 template <typename Call>
@@ -290,7 +295,9 @@ absl::Status ImporterApp::StartConsole() {
   const console::ConsoleConfig& cc = impl_->config.console;
   ConsoleLinks links = impl_->console_links;
   if (!links.resolve && !cc.mapper_address.empty()) {
-    auto stub = Connect<zarc::v1::MapperControl>(cc.mapper_address);
+    auto connected = Connect<zarc::v1::MapperControl>(impl_->config.host.security, cc.mapper_address);
+    if (!connected.ok()) return connected.status();
+    auto stub = *std::move(connected);
     links.resolve = [stub, address = cc.mapper_address](const zarc::v1::ResolveRequest& req)
         -> absl::StatusOr<zarc::v1::ResolveResponse> {
       zarc::v1::ResolveResponse resp;
@@ -302,7 +309,9 @@ absl::Status ImporterApp::StartConsole() {
     };
   }
   if (!links.sync && !cc.fetcher_address.empty()) {
-    auto stub = Connect<zarc::v1::FetcherControl>(cc.fetcher_address);
+    auto connected = Connect<zarc::v1::FetcherControl>(impl_->config.host.security, cc.fetcher_address);
+    if (!connected.ok()) return connected.status();
+    auto stub = *std::move(connected);
     links.sync = [stub, address = cc.fetcher_address](const zarc::v1::SyncRequest& req)
         -> absl::StatusOr<zarc::v1::SyncResponse> {
       zarc::v1::SyncResponse resp;
@@ -357,9 +366,14 @@ absl::Status ImporterApp::StartConsole() {
     }
     st.rows.push_back({"Results seen by this importer", absl::StrCat(seen.size())});
     st.rows.push_back({"Newest result", When(newest)});
+    std::string last_webhook = "unknown (the fetcher runs in another process; set console.fetcher_address)";
     if (links.poll_status) {
       absl::StatusOr<zarc::v1::SyncStatus> poll = links.poll_status();
-      if (poll.ok()) {
+      if (poll.ok()) last_webhook = console::LastWebhook(*poll, absl::Now());
+      if (poll.ok() && poll->state() == zarc::v1::SyncStatus::STATE_UNSPECIFIED) {
+        st.rows.push_back({"Scheduled poll", "none has run (polling is off, or the first poll has "
+                                             "not started yet)"});
+      } else if (poll.ok()) {
         static const char* kStates[] = {"not started", "running", "done", "failed"};
         st.rows.push_back({"Scheduled poll", absl::StrCat(kStates[poll->state() & 3], ", ",
                                                           poll->meetings_captured(), " of ",
@@ -373,15 +387,14 @@ absl::Status ImporterApp::StartConsole() {
       } else {
         st.rows.push_back({"Scheduled poll", absl::StrCat("unknown: ", poll.status().message())});
         st.errors.push_back(std::string(poll.status().message()));
+        last_webhook = absl::StrCat("unknown: ", poll.status().message());
       }
     } else {
       st.rows.push_back({"Scheduled poll", "unknown (the fetcher runs in another process; set "
                                            "console.fetcher_address)"});
     }
-    st.rows.push_back({"Last webhook", "unknown (the fetcher does not report it; see its "
-                                       "Prometheus metrics)"});
-    st.rows.push_back({"Lag per stage", "unknown here (consumer lag is in each service's "
-                                        "Prometheus metrics and the Grafana dashboard)"});
+    st.rows.push_back({"Last webhook", last_webhook});
+    st.rows.push_back({"Lag per stage", console::LagPerStage(impl_->config.kafka, absl::Seconds(5), &st.errors)});
     return st;
   };
   absl::StatusOr<std::unique_ptr<console::ConsoleServer>> server =

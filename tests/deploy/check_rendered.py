@@ -3,8 +3,10 @@
 
 Usage: check_rendered.py default|full RENDERED.yaml DEPLOY_DIR
 
-Every Deployment: non-root, read-only root, gRPC probes on its gRPC port, secrets only as *_FILE
-paths of mounted volumes, `zarc <stage>`. The fetcher keeps 1 replica. Autoscaled stages leave
+Every Deployment: non-root, read-only root, gRPC probes on its gRPC port (with gRPC TLS on: on
+the plaintext health-only port bound to the pod IP, the TLS files and token mounted), secrets
+only as *_FILE paths of mounted volumes, `zarc <stage>`. The importer's console has its Service
+port and NetworkPolicy rule when enabled; helm test pods carry the gRPC client credentials. The fetcher keeps 1 replica. Autoscaled stages leave
 `replicas` to their HPA or ScaledObject, which scale on the right consumer group and topic.
 The dashboards ConfigMap and PrometheusRule carry deploy/dashboards and deploy/alerts unchanged.
 `full` expects every optional object to be there.
@@ -19,6 +21,10 @@ import yaml
 INPUT = {"converter": ("zarc.meetings", "zarc-converter"), "mapper": ("zarc.messages", "zarc-mapper"),
          "importer": ("zarc.deliveries", "zarc-importer")}
 GRPC_PORT = {"fetcher": 7001, "converter": 7002, "mapper": 7003, "importer": 7004}
+HEALTH_PORT = 7100  # full values turn gRPC TLS on
+CONSOLE_PORT = 9504
+GRPC_TLS_ENV = {"ZARC_GRPC_TLS_CERT_FILE", "ZARC_GRPC_TLS_KEY_FILE", "ZARC_GRPC_TLS_CA_FILE",
+                "ZARC_GRPC_TLS_CLIENT_CA_FILE", "ZARC_GRPC_AUTH_TOKEN_FILE"}
 
 
 def main(mode, rendered, deploy_dir):
@@ -45,9 +51,25 @@ def main(mode, rendered, deploy_dir):
             problems.append(f"{name}: root file system is writable")
         if c.get("command") != ["/usr/local/bin/zarc"] or c.get("args", [None])[0] != stage:
             problems.append(f"{name}: does not run `zarc {stage}`")
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        probe_port = HEALTH_PORT if mode == "full" else GRPC_PORT[stage]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            if c.get(probe, {}).get("grpc", {}).get("port") != GRPC_PORT[stage]:
-                problems.append(f"{name}: {probe} is not a gRPC health probe on {GRPC_PORT[stage]}")
+            if c.get(probe, {}).get("grpc", {}).get("port") != probe_port:
+                problems.append(f"{name}: {probe} is not a gRPC health probe on {probe_port}")
+        if mode == "full":
+            if not GRPC_TLS_ENV <= set(env):
+                problems.append(f"{name}: gRPC TLS on but {sorted(GRPC_TLS_ENV - set(env))} not set")
+            if (env.get("ZARC_GRPC_HEALTH_PORT"), env.get("ZARC_GRPC_HEALTH_ADDRESS")) != (str(HEALTH_PORT), "$(POD_IP)"):
+                problems.append(f"{name}: the health-only port is not {HEALTH_PORT} on the pod IP")
+            if HEALTH_PORT not in {p["containerPort"] for p in c["ports"]}:
+                problems.append(f"{name}: no container port {HEALTH_PORT} for the probes")
+        elif set(env) & GRPC_TLS_ENV:
+            problems.append(f"{name}: default values set gRPC TLS options {sorted(set(env) & GRPC_TLS_ENV)}")
+        console = stage == "importer" and mode == "full"
+        if console != (env.get("ZARC_CONSOLE_ENABLED") == "true"):
+            problems.append(f"{name}: console {'off' if console else 'on'}, want {'on' if console else 'off'}")
+        if console and not (env.get("ZARC_CONSOLE_VIEWER_SECRET_FILE") and env.get("ZARC_CONSOLE_MAPPER_ADDRESS")):
+            problems.append(f"{name}: the console has no viewer secret or mapper address")
         mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
         for e in c.get("env", []):
             if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]:
@@ -75,6 +97,27 @@ def main(mode, rendered, deploy_dir):
         ports = services.get(d["metadata"]["name"], set())
         if not {"grpc", "metrics"} <= ports:
             problems.append(f"{d['metadata']['name']}: Service lacks grpc/metrics ports ({sorted(ports)})")
+        console = d["metadata"]["name"].endswith("-importer") and mode == "full"
+        if console != ("console" in ports):
+            problems.append(f"{d['metadata']['name']}: Service console port {'missing' if console else 'present'}")
+
+    for pod in by_kind.get("Pod", []):  # helm test
+        c = pod["spec"]["containers"][0]
+        env = {e["name"] for e in c.get("env", [])}
+        mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+        want = {"ZARC_GRPC_TLS_CA_FILE", "ZARC_GRPC_TLS_CERT_FILE", "ZARC_GRPC_AUTH_TOKEN_FILE"} if mode == "full" else set()
+        if not want <= env or (mode != "full" and env):
+            problems.append(f"{pod['metadata']['name']}: gRPC client settings {sorted(env)}, want {sorted(want)}")
+        for e in c.get("env", []):
+            if e["name"].endswith("_FILE") and not any(e["value"].startswith(m + "/") for m in mounts):
+                problems.append(f"{pod['metadata']['name']}: {e['name']}={e['value']} is not in a mounted volume")
+
+    for np in by_kind.get("NetworkPolicy", []):
+        if np["metadata"]["labels"]["app.kubernetes.io/component"] != "importer":
+            continue
+        ports = {p["port"] for rule in np["spec"]["ingress"] for p in rule.get("ports", [])}
+        if mode == "full" and not {CONSOLE_PORT, HEALTH_PORT} <= ports:
+            problems.append(f"{np['metadata']['name']}: admits {sorted(ports)}, not the console and health ports")
 
     dash_cms = [c for c in by_kind.get("ConfigMap", []) if c["metadata"]["name"].endswith("-dashboards")]
     for path in glob.glob(os.path.join(deploy_dir, "dashboards", "*.json")):

@@ -36,7 +36,15 @@ case "$cmd" in
                 "--set config.logFormat=xml|config.logFormat must be one of the following" \
                 "--set importer.replicas=many|importer.replicas: Invalid type. Expected: integer" \
                 "--set fetcher.service.grpcPort=70000|fetcher.service.grpcPort: Must be less than or equal to 65535" \
-                "--set fetchr.replicas=1|Additional property fetchr is not allowed"; do
+                "--set fetchr.replicas=1|Additional property fetchr is not allowed" \
+                "--set grpc.auth.tokenSecretName=zarc-grpc-token|grpc.auth.tokenSecretName needs grpc.tls.secretName" \
+                "--set grpc.tls.mtls=yes|grpc.tls.mtls: Invalid type. Expected: boolean" \
+                "--set grpc.healthPort=0|grpc.healthPort: Must be greater than or equal to 1" \
+                "--set console.auth=none|console.auth must be one of the following" \
+                "--set console.port=70000|console.port: Must be less than or equal to 65535" \
+                "--set console.enabled=true --set console.secretName=|console.secretName: String length must be greater than or equal to 1" \
+                "--set console.enabled=true --set console.auth=proxy|console.auth proxy needs console.proxyAddresses" \
+                "--set console.enabled=true --set console.viewerKey= --set console.adminKey=|needs console.viewerKey or console.adminKey"; do
       bad=${case%%|*} why=${case#*|}
       # shellcheck disable=SC2086
       if "$helm" template zarc "$chart" $bad > /dev/null 2> "$out/refused.txt"; then

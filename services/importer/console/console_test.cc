@@ -6,6 +6,10 @@
 #include "gtest/gtest.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/http/http_client.h"
+#include "runtime/kafka/embedded_cluster.h"
+#include "runtime/kafka/producer.h"
+#include "runtime/kafka/testing/kafka_test_util.h"
+#include "services/importer/console/console_figures.h"
 #include "services/importer/console/console_server.h"
 
 namespace zarc::importer::console {
@@ -251,6 +255,42 @@ TEST(ConsoleTest, ServesOnItsOwnPort) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->status, 200);
   EXPECT_THAT(ok->body, HasSubstr("data-field=\"imported\">1</td>"));
+}
+
+// The status page's lag row against a real (mock) Kafka cluster with zarc's topics: records no
+// group has committed are each stage's lag, stage by stage.
+TEST(ConsoleFiguresTest, LagPerStageIsEachGroupsUncommittedRecords) {
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster = kafka::EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const kafka::KafkaConfig config = kafka::testing::FastTestConfig((*cluster)->bootstrap_servers());
+  std::vector<std::string> errors;
+  EXPECT_EQ(LagPerStage(config, absl::Seconds(5), &errors),
+            "converter 0 · mapper 0 · importer 0 · ledger 0 records not processed yet");
+  EXPECT_TRUE(errors.empty());
+
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer = kafka::Producer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_TRUE((*producer)
+                  ->ProduceAndWait({{.topic = "zarc.messages", .key = "a", .value = "1"},
+                                    {.topic = "zarc.messages", .key = "b", .value = "2"},
+                                    {.topic = "zarc.import-log", .key = "c", .value = "3"}},
+                                   absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(LagPerStage(config, absl::Seconds(5), &errors),
+            "converter 0 · mapper 2 · importer 0 · ledger 1 records not processed yet");
+  EXPECT_TRUE(errors.empty());
+  cluster->reset();  // a broker that is gone: unknown, and why
+  EXPECT_THAT(LagPerStage(config, absl::Seconds(1), &errors), HasSubstr("converter unknown"));
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_THAT(errors[0], HasSubstr("lag of converter (group zarc-converter on zarc.meetings)"));
+}
+
+TEST(ConsoleFiguresTest, LastWebhookSaysWhenAndHowLongAgo) {
+  zarc::v1::SyncStatus status;
+  const absl::Time now = absl::FromUnixSeconds(1764658800);  // 2025-12-02 07:00:00 UTC
+  EXPECT_EQ(LastWebhook(status, now), "none since the fetcher started");
+  status.mutable_last_webhook_at()->set_seconds(1764658800 - 95);
+  EXPECT_EQ(LastWebhook(status, now), "2025-12-02 06:58:25 UTC (1m35s ago)");
 }
 
 }  // namespace

@@ -96,6 +96,8 @@ spec:
             {{- end }}
             {{- end }}
             {{- include "zarc.secretEnv" . | trim | nindent 12 }}
+            {{- include "zarc.grpcServerEnv" .ctx | trim | nindent 12 }}
+            {{- include "zarc.consoleEnv" . | trim | nindent 12 }}
             {{- with $c.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -111,21 +113,32 @@ spec:
               containerPort: {{ $c.webhook.port }}
               protocol: TCP
             {{- end }}
+            {{- if include "zarc.grpcTls" .ctx }}
+            - name: health
+              containerPort: {{ $v.grpc.healthPort }}
+              protocol: TCP
+            {{- end }}
+            {{- if and (eq .component "importer") $v.console.enabled }}
+            - name: console
+              containerPort: {{ $v.console.port }}
+              protocol: TCP
+            {{- end }}
           # grpc.health.v1.Health: SERVING once the stage runs; NOT_SERVING while it drains, and for
           # good once its stage runner stopped on a fatal error (the liveness probe restarts it).
+          # With gRPC TLS on, the probes ask the plaintext health-only port on the pod IP.
           startupProbe:
             grpc:
-              port: {{ $c.service.grpcPort }}
+              port: {{ include "zarc.probePort" . }}
             periodSeconds: 2
             failureThreshold: 60
           readinessProbe:
             grpc:
-              port: {{ $c.service.grpcPort }}
+              port: {{ include "zarc.probePort" . }}
             periodSeconds: 10
             failureThreshold: 3
           livenessProbe:
             grpc:
-              port: {{ $c.service.grpcPort }}
+              port: {{ include "zarc.probePort" . }}
             periodSeconds: 20
             timeoutSeconds: 5
             failureThreshold: 6
@@ -137,11 +150,15 @@ spec:
             - name: tmp
               mountPath: /tmp
             {{- include "zarc.secretMounts" . | trim | nindent 12 }}
+            {{- include "zarc.grpcMounts" .ctx | trim | nindent 12 }}
+            {{- include "zarc.consoleMounts" . | trim | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 1Gi
         {{- include "zarc.secretVolumes" . | trim | nindent 8 }}
+        {{- include "zarc.grpcVolumes" .ctx | trim | nindent 8 }}
+        {{- include "zarc.consoleVolumes" . | trim | nindent 8 }}
       {{- with $c.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -192,6 +209,13 @@ spec:
       port: {{ $c.webhook.port }}
       targetPort: webhook
       protocol: TCP
+    {{- end }}
+    {{- if and (eq .component "importer") .ctx.Values.console.enabled }}
+    - name: console
+      port: {{ .ctx.Values.console.port }}
+      targetPort: console
+      protocol: TCP
+      appProtocol: http
     {{- end }}
 {{- end }}
 
