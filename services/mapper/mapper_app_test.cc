@@ -1,11 +1,13 @@
 #include "services/mapper/mapper_app.h"
 
 #include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
+#include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
 #include "runtime/kafka/topics.h"
 #include "services/mapper/testing/graph_sim_fixture.h"
@@ -148,6 +150,51 @@ TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
   EXPECT_EQ(result.outcome(), zarc::v1::IMPORT_OUTCOME_FAILED);
   EXPECT_EQ(result.reason(), "no participant could be mapped");
   EXPECT_EQ(result.unmapped_size(), 2);
+}
+
+// Issue 13 item 3: every resolver error was UNAVAILABLE, so an item with one address Graph
+// refuses inside $batch (400) was retried for ever and held up its partition. Now the address is
+// not delivered to, with Graph's answer as the reason, and the item flows on to the others.
+TEST(MapperAppTest, AnAddressGraphRefusesFlowsOnAsNotDeliveredWithTheReason) {
+  auto sim = testing::StartGraphSim(testing::CorpDirectory());
+  ASSERT_NE(sim, nullptr);
+  sim->sim->SetAddressFaults({{"poison@corp.test", 400}});
+  absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
+      kafka::EmbeddedCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const kafka::KafkaConfig kafka = kafka::testing::FastTestConfig((*cluster)->bootstrap_servers());
+  MapperConfig config = GraphConfig(sim->url);
+  config.kafka = kafka;
+  prometheus::Registry registry;
+  absl::StatusOr<std::unique_ptr<MapperApp>> app = MapperApp::Create(config, &registry);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_TRUE((*app)->Start().ok());
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(kafka, nullptr);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  ASSERT_TRUE((*producer)
+                  ->ProduceAndWait({{.topic = std::string(kafka::kMessagesTopic),
+                                     .key = "m-3",
+                                     .value = Item("m-3", {"cy@corp.test", "poison@corp.test"})
+                                                  .SerializeAsString()}},
+                                   absl::Seconds(10))
+                  .ok());
+  absl::StatusOr<std::vector<kafka::Record>> deliveries =
+      kafka::testing::WaitForRecords(kafka, kafka::kDeliveriesTopic, 1, absl::Seconds(40));
+  (*app)->Stop();
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status();
+  ASSERT_EQ(deliveries->size(), 1u);
+  zarc::v1::MailboxDelivery d;
+  ASSERT_TRUE(d.ParseFromString((*deliveries)[0].value));
+  EXPECT_EQ(d.mailbox(), "cy@corp.test");
+  ASSERT_EQ(d.unmapped_size(), 1);
+  EXPECT_EQ(d.unmapped(0).address(), "poison@corp.test");
+  EXPECT_EQ(d.unmapped(0).rule(), zarc::v1::MAPPING_RULE_NOT_FOUND);
+  EXPECT_THAT(d.unmapped(0).reason(), ::testing::HasSubstr("HTTP 400"));
+  absl::StatusOr<std::vector<kafka::Record>> dead =
+      kafka::ReadTopic(kafka, kafka::kDeadLetterTopic, absl::Seconds(10));
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  EXPECT_TRUE(dead->empty());
 }
 
 }  // namespace
