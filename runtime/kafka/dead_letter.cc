@@ -85,15 +85,15 @@ absl::StatusOr<DeadLetter> ParseDeadLetter(const Record& record) {
   // Letters written before zarc-original-headers existed: every header not starting with
   // "zarc-" except zarc-event is taken as the original's.
   size_t original = 0;
-  const bool counted = absl::SimpleAtoi(
-      record.Header(kDeadLetterOriginalHeadersHeader).value_or(""), &original);
+  const bool counted =
+      absl::SimpleAtoi(record.Header(kDeadLetterOriginalHeadersHeader).value_or(""), &original);
   d.original.topic = d.source_topic;
   d.original.key = record.key;
   d.original.value = record.value;
   for (size_t i = 0; i < record.headers.size(); ++i) {
     const auto& [name, value] = record.headers[i];
-    const bool keep = counted ? i < original
-                              : (name == "zarc-event" || !absl::StartsWith(name, "zarc-"));
+    const bool keep =
+        counted ? i < original : (name == "zarc-event" || !absl::StartsWith(name, "zarc-"));
     if (keep) d.original.headers.emplace_back(name, value);
   }
   return d;
@@ -121,8 +121,8 @@ std::optional<ReplayMarker> ParseReplayMarker(const Record& record) {
 }
 
 absl::StatusOr<std::vector<DeadLetter>> ReadDeadLetters(const KafkaConfig& config,
-                                                         absl::Duration timeout,
-                                                         absl::string_view topic) {
+                                                        absl::Duration timeout,
+                                                        absl::string_view topic) {
   std::vector<DeadLetter> letters;
   std::map<std::string, absl::Time> replayed;
   absl::Status read = ForEachRecord(config, topic, timeout, [&](Record record) {

@@ -17,9 +17,9 @@ namespace zarc::kafka {
 
 // What a stage knew when it gave up on a record: the dead letter's headers.
 struct DeadLetterCause {
-  std::string stage;    // the stage that gave up ("converter", "mapper", "importer", ...)
-  absl::Status error;   // its last error: the message only (no record content, no secrets)
-  int attempts = 0;     // attempts made, the first included
+  std::string stage;   // the stage that gave up ("converter", "mapper", "importer", ...)
+  absl::Status error;  // its last error: the message only (no record content, no secrets)
+  int attempts = 0;    // attempts made, the first included
   absl::Time first_failure = absl::InfinitePast();  // InfinitePast: the time of MakeDeadLetter
 };
 
@@ -28,8 +28,9 @@ inline constexpr absl::string_view kDeadLetterStageHeader = "zarc-stage";
 inline constexpr absl::string_view kDeadLetterErrorHeader = "zarc-error";
 inline constexpr absl::string_view kDeadLetterErrorCodeHeader = "zarc-error-code";
 inline constexpr absl::string_view kDeadLetterAttemptsHeader = "zarc-attempts";
-inline constexpr absl::string_view kDeadLetterFirstFailureHeader = "zarc-first-failure";  // RFC 3339
-inline constexpr absl::string_view kDeadLetterParkedAtHeader = "zarc-dead-lettered-at";   // RFC 3339
+inline constexpr absl::string_view kDeadLetterFirstFailureHeader =
+    "zarc-first-failure";                                                                // RFC 3339
+inline constexpr absl::string_view kDeadLetterParkedAtHeader = "zarc-dead-lettered-at";  // RFC 3339
 inline constexpr absl::string_view kDeadLetterSourceTopicHeader = "zarc-source-topic";
 inline constexpr absl::string_view kDeadLetterSourcePartitionHeader = "zarc-source-partition";
 inline constexpr absl::string_view kDeadLetterSourceOffsetHeader = "zarc-source-offset";
@@ -87,8 +88,8 @@ std::optional<ReplayMarker> ParseReplayMarker(const Record& record);
 
 // Every dead letter of `topic`, in the order ForEachRecord gives them, each with its replay
 // time if a replay marker names it. Reads the whole topic (see ForEachRecord for the errors).
-absl::StatusOr<std::vector<DeadLetter>> ReadDeadLetters(
-    const KafkaConfig& config, absl::Duration timeout,
-    absl::string_view topic = kDeadLetterTopic);
+absl::StatusOr<std::vector<DeadLetter>> ReadDeadLetters(const KafkaConfig& config,
+                                                        absl::Duration timeout,
+                                                        absl::string_view topic = kDeadLetterTopic);
 
 }  // namespace zarc::kafka

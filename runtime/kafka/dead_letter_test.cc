@@ -73,8 +73,8 @@ TEST(DeadLetterTest, CarriesTheOriginalAndWhyWhenAndWhere) {
 TEST(DeadLetterTest, FirstFailureDefaultsToNowAndLongErrorsAreCut) {
   const absl::Time now = absl::FromUnixSeconds(1780000000);
   const std::string long_error(5000, 'x');
-  const OutgoingRecord letter = MakeDeadLetter(
-      "zarc.dead-letter", Consumed(), {"mapper", absl::InternalError(long_error), 1}, now);
+  const OutgoingRecord letter = MakeDeadLetter("zarc.dead-letter", Consumed(),
+                                               {"mapper", absl::InternalError(long_error), 1}, now);
   absl::StatusOr<DeadLetter> d = ParseDeadLetter(AsStored(letter, 0, 0));
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->first_failure, now);
