@@ -23,6 +23,7 @@ int Run(const std::vector<std::string>& args);
 int Demo(const std::vector<std::string>& args);
 int Verify(const std::vector<std::string>& args);
 int Health(const std::vector<std::string>& args);
+int Dlq(const std::vector<std::string>& args);
 
 // A completeness report as zarc verify and zarc log print it.
 std::string RenderVerifyReport(const zarc::v1::VerifyReport& report);

@@ -24,6 +24,7 @@ constexpr char kUsage[] =
     "  importer    one stage: archive and deliver into Inbox/Zoom Meetings, write the status log\n"
     "  sync        backfill a date range through a running fetcher, with progress\n"
     "  log         print the status log (per day, and every failed item with its reason)\n"
+    "  dlq         list what the stages gave up on (the dead-letter topic) and replay it\n"
     "  verify      the completeness check: every meeting at Zoom against what was captured and\n"
     "              delivered; the gaps are driven again\n"
     "  doctor      check every configured endpoint and credential, and say how to fix problems\n"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return zarc::cli::Demo(rest);
   if (command == "sync") return zarc::cli::Sync(rest);
   if (command == "log") return zarc::cli::Log(rest);
+  if (command == "dlq") return zarc::cli::Dlq(rest);
   if (command == "doctor") return zarc::cli::Doctor(rest);
   if (command == "verify") return zarc::cli::Verify(rest);
   if (command == "health") return zarc::cli::Health(rest);

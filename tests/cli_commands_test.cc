@@ -152,7 +152,7 @@ TEST(ZarcCommandsTest, HealthFailsWhenNothingAnswers) {
 // Every command answers -h and --help with its usage on standard output and exit code 0.
 TEST(ZarcCommandsTest, EveryCommandTakesDashHAndDashDashHelp) {
   for (const std::string command : {"demo", "run", "fetcher", "converter", "mapper", "importer",
-                                    "sync", "log", "verify", "doctor", "health"}) {
+                                    "sync", "log", "verify", "doctor", "health", "dlq"}) {
     for (const std::string flag : {"-h", "--help"}) {
       auto [code, out] = Zarc({command, flag});
       EXPECT_EQ(code, 0) << "zarc " << command << " " << flag << ":\n" << out;

@@ -91,4 +91,29 @@ absl::StatusOr<std::unique_ptr<BlobStore>> OpenBlobStore(const BlobStoreConfig& 
   return std::unique_ptr<BlobStore>(std::move(*store));
 }
 
+bool IsTransientStoreError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status TransientStoreErrorAsUnavailable(const absl::Status& status, absl::string_view what) {
+  if (!IsTransientStoreError(status) || absl::IsResourceExhausted(status) ||
+      absl::IsUnavailable(status)) {
+    return status;
+  }
+  return absl::UnavailableError(absl::StrCat(what, ": ", status.message(),
+                                             " (a store problem, not the item's: retried)"));
+}
+
 }  // namespace zarc::blob

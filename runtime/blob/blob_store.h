@@ -56,6 +56,19 @@ class BlobStore {
   virtual std::string Uri(absl::string_view name) const = 0;
 };
 
+// Whether a store error is the store's trouble rather than a problem of what was asked for:
+// unreachable or busy (UNAVAILABLE), timed out (DEADLINE_EXCEEDED), credentials refused
+// (PERMISSION_DENIED, UNAUTHENTICATED: Azure's 403 AuthorizationFailure while a key is being
+// rotated, a SAS token that expired, EACCES), an I/O error (INTERNAL: EIO), an unclassified
+// answer (UNKNOWN), a blob that changed while being read (ABORTED), a full volume
+// (RESOURCE_EXHAUSTED). NOT_FOUND, INVALID_ARGUMENT, DATA_LOSS, ALREADY_EXISTS and the rest are
+// about the blob itself.
+bool IsTransientStoreError(const absl::Status& status);
+// For a stage handler: `status` as UNAVAILABLE (prefixed with `what`) when IsTransientStoreError,
+// so the stage runner waits and retries instead of dead-lettering the record; otherwise as it
+// is (RESOURCE_EXHAUSTED stays itself: the runner already waits on it).
+absl::Status TransientStoreErrorAsUnavailable(const absl::Status& status, absl::string_view what);
+
 // Names are relative, '/'-separated, with no empty, "." or ".." segment, no control characters,
 // at most 1024 bytes, and not under the reserved top-level folders starting with ".zarc".
 absl::Status ValidateBlobName(absl::string_view name);

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "runtime/kafka/dead_letter.h"
 #include "runtime/kafka/librdkafka_glue.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/log/log.h"
@@ -241,15 +242,9 @@ absl::StatusOr<bool> StageRunner::Impl::Attempt(Waiting& w) {
     w.attempts_given_up_after = w.tries;
     w.backoff = options.initial_backoff;
   }
-  const absl::Status& error = *w.dead_letter;
-  OutgoingRecord letter{options.dead_letter_topic, record.key, record.value, record.headers};
-  letter.headers.emplace_back("zarc-error", std::string(error.message()));
-  letter.headers.emplace_back("zarc-error-code", absl::StatusCodeToString(error.code()));
-  letter.headers.emplace_back("zarc-attempts", absl::StrCat(w.attempts_given_up_after));
-  letter.headers.emplace_back("zarc-source-topic", record.topic);
-  letter.headers.emplace_back("zarc-source-partition", absl::StrCat(record.partition));
-  letter.headers.emplace_back("zarc-source-offset", absl::StrCat(record.offset));
-  letter.headers.emplace_back("zarc-stage", options.stage);
+  const OutgoingRecord letter = MakeDeadLetter(
+      options.dead_letter_topic, record,
+      {options.stage, *w.dead_letter, w.attempts_given_up_after, w.first_failure});
   absl::Status status = producer->ProduceAndWait({letter}, options.produce_timeout);
   if (!status.ok()) {
     if (absl::Status fatal = producer->FatalError(); !fatal.ok()) return fatal;

@@ -8,8 +8,9 @@
 
 namespace zarc::kafka {
 
-absl::StatusOr<std::vector<Record>> ReadTopic(const KafkaConfig& config, absl::string_view topic,
-                                              absl::Duration timeout, size_t max_records) {
+absl::Status ForEachRecord(const KafkaConfig& config, absl::string_view topic,
+                           absl::Duration timeout,
+                           const std::function<absl::Status(Record)>& each) {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string name(topic);
   // assign() needs a group id, but nothing joins or commits: the group is never created.
@@ -60,7 +61,6 @@ absl::StatusOr<std::vector<Record>> ReadTopic(const KafkaConfig& config, absl::s
     end_offsets[p] = high;
     rd_kafka_topic_partition_list_add(assignment.get(), name.c_str(), p)->offset = low;
   }
-  std::map<int32_t, std::vector<Record>> by_partition;
   size_t total = 0;
   if (!end_offsets.empty()) {
     err = rd_kafka_assign(rk->get(), assignment.get());
@@ -68,11 +68,12 @@ absl::StatusOr<std::vector<Record>> ReadTopic(const KafkaConfig& config, absl::s
       return internal::ErrorToStatus(err, absl::StrCat("cannot assign topic ", name));
     }
   }
-  while (!end_offsets.empty() && total < max_records) {
+  while (!end_offsets.empty()) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "read ", total, " records of topic ", name, " but ", end_offsets.size(),
+          "read ", total, " records of topic ", name, " but ", end_offsets.size(), " of ",
+          partition_count,
           " partitions were not read to their end within ", absl::FormatDuration(timeout)));
     }
     internal::MessagePtr message(
@@ -84,11 +85,31 @@ absl::StatusOr<std::vector<Record>> ReadTopic(const KafkaConfig& config, absl::s
     }
     auto it = end_offsets.find(message->partition);
     if (it == end_offsets.end()) continue;
-    by_partition[message->partition].push_back(internal::RecordFromMessage(message.get()));
-    ++total;
     if (message->offset + 1 >= it->second) end_offsets.erase(it);
+    ++total;
+    if (absl::Status s = each(internal::RecordFromMessage(message.get())); !s.ok()) {
+      rd_kafka_assign(rk->get(), nullptr);
+      return s;
+    }
   }
   rd_kafka_assign(rk->get(), nullptr);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Record>> ReadTopic(const KafkaConfig& config, absl::string_view topic,
+                                              absl::Duration timeout, size_t max_records) {
+  std::map<int32_t, std::vector<Record>> by_partition;
+  size_t total = 0;
+  absl::Status read = ForEachRecord(config, topic, timeout, [&](Record record) {
+    if (total == max_records) {
+      return absl::ResourceExhaustedError(absl::StrCat("topic ", topic, " holds more than ",
+                                                       max_records, " records"));
+    }
+    ++total;
+    by_partition[record.partition].push_back(std::move(record));
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   std::vector<Record> records;
   records.reserve(total);
   for (auto& [partition, list] : by_partition) {

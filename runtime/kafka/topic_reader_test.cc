@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
@@ -42,10 +44,56 @@ TEST_F(TopicReaderTest, ReadsEveryPartitionInOffsetOrder) {
                 (a.partition == b.partition && a.offset + 1 == b.offset))
         << a.partition << "/" << a.offset << " then " << b.partition << "/" << b.offset;
   }
-  absl::StatusOr<std::vector<Record>> first_five =
-      ReadTopic(config_, "three", absl::Seconds(10), 5);
-  ASSERT_TRUE(first_five.ok()) << first_five.status();
-  EXPECT_EQ(first_five->size(), 5u);
+  // A cap is never a silently shortened answer.
+  const absl::Status capped = ReadTopic(config_, "three", absl::Seconds(10), 5).status();
+  EXPECT_EQ(capped.code(), absl::StatusCode::kResourceExhausted) << capped;
+  EXPECT_TRUE(ReadTopic(config_, "three", absl::Seconds(10), 30).ok());
+}
+
+// ReadTopic used to stop at 100,000 records and answer OK: the status log (400 days) came back
+// cut short without a word.
+TEST_F(TopicReaderTest, ReadsPastTheOldCapOfOneHundredThousandRecords) {
+  absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  constexpr int kRecords = 100'100;
+  for (int start = 0; start < kRecords; start += 20'000) {
+    std::vector<OutgoingRecord> batch;
+    for (int i = start; i < std::min(kRecords, start + 20'000); ++i) {
+      batch.push_back({"three", absl::StrCat(i % 97), absl::StrCat(i), {}});
+    }
+    ASSERT_TRUE((*producer)->ProduceAndWait(batch, absl::Seconds(60)).ok());
+  }
+  int64_t seen = 0;
+  std::map<int32_t, int64_t> next_offset;
+  absl::Status s = ForEachRecord(config_, "three", absl::Seconds(60), [&](Record r) {
+    ++seen;
+    int64_t& next = next_offset[r.partition];
+    if (r.offset != next) {
+      return absl::InternalError(absl::StrCat("partition ", r.partition, ": offset ", r.offset,
+                                              " after ", next - 1));
+    }
+    next = r.offset + 1;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seen, kRecords);
+  absl::StatusOr<std::vector<Record>> all = ReadTopic(config_, "three", absl::Seconds(60));
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), static_cast<size_t>(kRecords));
+}
+
+TEST_F(TopicReaderTest, AnErrorFromTheCallbackStopsTheRead) {
+  absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  std::vector<OutgoingRecord> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back({"three", "k", absl::StrCat(i), {}});
+  ASSERT_TRUE((*producer)->ProduceAndWait(batch, absl::Seconds(20)).ok());
+  int calls = 0;
+  const absl::Status s = ForEachRecord(config_, "three", absl::Seconds(10), [&](Record) {
+    return ++calls == 3 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_EQ(calls, 3);
 }
 
 TEST_F(TopicReaderTest, EmptyTopicReadsAsNoRecords) {

@@ -54,7 +54,7 @@ absl::StatusOr<zarc::v1::MessageRendered> ConverterStage::Convert(
   const std::string name = MessageBlobName(item_id);
   absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer =
       store_.Create(name, blob::WriteOptions{.content_type = "message/rfc822"});
-  if (!writer.ok()) return writer.status();
+  if (!writer.ok()) return blob::TransientStoreErrorAsUnavailable(writer.status(), "creating " + name);
   blob::BlobStore* store = &store_;
   const ArtifactOpener opener = [store](const zarc::v1::BlobRef& ref) {
     return store->Open(ref.name());
@@ -62,13 +62,18 @@ absl::StatusOr<zarc::v1::MessageRendered> ConverterStage::Convert(
   absl::StatusOr<RenderedMessage> rendered = RenderMessage(captured, options_, opener, **writer);
   if (!rendered.ok()) {
     count("failed");
-    return rendered.status();  // the writer is abandoned: nothing half-written becomes visible
+    // The writer is abandoned: nothing half-written becomes visible. A parse error or a SHA-256
+    // mismatch is the item's (dead-lettered); a store failing meanwhile is retried.
+    return blob::TransientStoreErrorAsUnavailable(rendered.status(),
+                                                  "rendering " + item_id);
   }
   absl::Status closed = (*writer)->Close();
   if (closed.code() == absl::StatusCode::kAlreadyExists) {
     // Rendered before (a replay): rendering is deterministic, so the stored bytes must be these.
     absl::StatusOr<blob::BlobInfo> existing = store_.Stat(name);
-    if (!existing.ok()) return existing.status();
+    if (!existing.ok()) {
+      return blob::TransientStoreErrorAsUnavailable(existing.status(), "checking " + name);
+    }
     if (existing->sha256 != rendered->sha256) {
       count("failed");
       return absl::DataLossError(absl::StrCat("message ", name, " exists with SHA-256 ",
@@ -77,7 +82,7 @@ absl::StatusOr<zarc::v1::MessageRendered> ConverterStage::Convert(
     }
   } else if (!closed.ok()) {
     count("failed");
-    return closed;
+    return blob::TransientStoreErrorAsUnavailable(closed, "storing " + name);
   }
 
   zarc::v1::MessageRendered out;

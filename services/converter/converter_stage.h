@@ -18,6 +18,11 @@ namespace zarc::converter {
 // The converter stage: a MeetingCaptured in, its message rendered into the blob store, a
 // MessageRendered out. Rendering is deterministic, so handling the same event twice writes the
 // same bytes under the same name (the second write finds it there) and publishes the same event.
+// Failure classes: the store failing (timed out, down, credentials refused during a key
+// rotation, EIO; blob::IsTransientStoreError) is UNAVAILABLE, so the record waits and is retried,
+// never dead-lettered; only bad input (an event that does not parse, a chat file that does not,
+// an artifact whose SHA-256 differs, a staged artifact that is missing) is an error of another
+// kind, which the stage runner dead-letters after its attempts.
 class ConverterStage {
  public:
   ConverterStage(blob::BlobStore& store, RenderOptions options, prometheus::Registry* metrics);

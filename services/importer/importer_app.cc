@@ -24,8 +24,8 @@ namespace {
 
 class ControlService final : public zarc::v1::ImporterControl::Service {
  public:
-  ControlService(StatusLog& log, const kafka::KafkaConfig& kafka, blob::BlobStore& state)
-      : log_(log), kafka_(kafka), state_(state) {}
+  ControlService(const kafka::KafkaConfig& kafka, blob::BlobStore& state)
+      : kafka_(kafka), state_(state) {}
 
   grpc::Status GetImportStatus(grpc::ServerContext*, const zarc::v1::GetImportStatusRequest* request,
                                zarc::v1::GetImportStatusResponse* response) override {
@@ -35,16 +35,20 @@ class ControlService final : public zarc::v1::ImporterControl::Service {
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message()));
       }
     }
-    // The status log of record is the whole zarc.import-log topic: the mapper's results for items
-    // that reached no mailbox and other replicas' results are there too. What this replica saw is
-    // the fallback when the topic cannot be read.
+    // The status log of record is the whole zarc.import-log topic (the mapper's results for items
+    // that reached no mailbox and other replicas' results are there too) and the parked dead
+    // letters. This replica's own results are not the status log: a topic that cannot be read
+    // whole is an error, never a silently partial answer.
     absl::StatusOr<StatusReport> full =
         ReadStatusReport(kafka_, request->from_day(), request->to_day(), absl::Seconds(20));
     if (!full.ok()) {
-      log::Warn("importer", "GetImportStatus answers from this replica's results only",
-                {{"error", full.status()}});
+      log::Warn("importer", "GetImportStatus cannot read the status log", {{"error", full.status()}});
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("cannot read the whole status log (zarc.import-log and "
+                                       "zarc.dead-letter) from Kafka, so no figures are given: ",
+                                       full.status().message()));
     }
-    ToProto(full.ok() ? *full : log_.Report(request->from_day(), request->to_day()), response);
+    ToProto(*full, response);
     // The newest completeness check, which the fetcher keeps in the staging store.
     absl::StatusOr<zarc::v1::VerifyReport> completeness = ledger::LatestVerifyReport(state_);
     if (completeness.ok()) {
@@ -56,7 +60,6 @@ class ControlService final : public zarc::v1::ImporterControl::Service {
   }
 
  private:
-  StatusLog& log_;
   const kafka::KafkaConfig kafka_;
   blob::BlobStore& state_;
 };
@@ -171,7 +174,7 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
   // The ledger sits beside the fetcher's version records in the staging store, where the
   // fetcher's reconciler reads it.
   impl->ledger = std::make_unique<ledger::Ledger>(*impl->messages);
-  impl->control = std::make_unique<ControlService>(impl->status_log, config.kafka, *impl->messages);
+  impl->control = std::make_unique<ControlService>(config.kafka, *impl->messages);
   return std::unique_ptr<ImporterApp>(new ImporterApp(std::move(impl)));
 }
 
@@ -241,16 +244,8 @@ absl::Status ImporterApp::Start() {
     return absl::InvalidArgumentError("kafka.brokers is required for the importer service");
   }
   if (c.read_log_at_start) {
-    absl::StatusOr<std::vector<kafka::Record>> earlier =
-        kafka::ReadTopic(c.kafka, kafka::kImportLogTopic, absl::Seconds(30));
-    if (!earlier.ok()) {
-      log::Warn("importer", "could not read the import log; GetImportStatus covers this run only",
-                {{"error", earlier.status()}});
-    } else {
-      for (const kafka::Record& r : *earlier) {
-        zarc::v1::ImportResult result;
-        if (result.ParseFromString(r.value)) impl_->status_log.Add(result);
-      }
+    if (absl::Status s = ReadImportLog(c.kafka, absl::Seconds(30), &impl_->status_log); !s.ok()) {
+      log::Warn("importer", "could not read the import log at start", {{"error", s}});
     }
   }
   kafka::StageRunnerOptions options;
@@ -338,11 +333,8 @@ absl::Status ImporterApp::StartConsole() {
     // The figures of record are the whole topic's, as zarc log shows them; this replica's own
     // results are the fallback when the broker cannot be read.
     absl::Status s = ReadImportLog(impl_->config.kafka, absl::Seconds(20), log);
-    if (!s.ok()) {
-      log::Warn("console", "the status log shows this replica's results only", {{"error", s}});
-      for (const zarc::v1::ImportResult& r : impl_->status_log.Results()) log->Add(r);
-    }
-    return absl::OkStatus();
+    if (!s.ok()) log::Warn("console", "cannot read the status log", {{"error", s}});
+    return s;  // the console says so (503) instead of showing this replica's results as the log
   };
   sources.completeness = [this] { return ledger::LatestVerifyReport(*impl_->messages); };
   sources.status = [this, links]() {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "runtime/blob/azurite_fixture.h"
+#include "runtime/kafka/dead_letter.h"
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
@@ -283,6 +284,80 @@ TEST_F(ImporterAppTest, DovecotStoppedMidRunAndRestartedLosesAndDuplicatesNothin
   ExpectMailboxHolds("alice@example.com", {&one, &two});
   ExpectMailboxHolds("bob@example.com", {&two});
   (*app)->Stop();
+}
+
+// Issue 13 item 4: when the topic could not be read, GetImportStatus answered from this
+// replica's memory as if it were the status log. Now it says it cannot answer.
+TEST_F(ImporterAppTest, GetImportStatusIsAnErrorWhenTheLogCannotBeReadNotOneReplicasMemory) {
+  auto app = ImporterApp::Create(Config({}), &registry_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  zarc::v1::ImportResult seen;
+  seen.set_item_id("acct/m-1/v1");
+  seen.set_mailbox("alice@example.com");
+  seen.set_outcome(zarc::v1::IMPORT_OUTCOME_IMPORTED);
+  seen.mutable_completed_at()->set_seconds(kStart1);
+  (*app)->status_log().Add(seen);  // what this replica saw itself
+  cluster_.reset();                // Kafka is gone
+  auto* control = static_cast<zarc::v1::ImporterControl::Service*>((*app)->control_service());
+  zarc::v1::GetImportStatusRequest request;
+  zarc::v1::GetImportStatusResponse response;
+  const absl::Time started = absl::Now();
+  const grpc::Status s = control->GetImportStatus(nullptr, &request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("cannot read the whole status log"));
+  EXPECT_EQ(response.days_size(), 0) << "no figures from one replica's memory";
+  EXPECT_LT(absl::Now() - started, absl::Seconds(40));
+}
+
+// The status log is read whole (it used to stop at 100,000 records and answer OK), and a dead
+// letter is in it as FAILED with its stage and reason.
+TEST_F(ImporterAppTest, TheStatusLogIsReadWholeAndShowsDeadLettersAsFailed) {
+  constexpr int kResults = 100'050;
+  for (int start = 0; start < kResults; start += 25'000) {
+    std::vector<kafka::OutgoingRecord> batch;
+    for (int i = start; i < std::min(kResults, start + 25'000); ++i) {
+      zarc::v1::ImportResult r;
+      r.set_item_id(absl::StrCat("acct/m-", i, "/v1"));
+      r.set_mailbox("alice@example.com");
+      r.set_outcome(zarc::v1::IMPORT_OUTCOME_IMPORTED);
+      r.mutable_completed_at()->set_seconds(kStart1);
+      batch.push_back({std::string(kafka::kImportLogTopic), r.item_id(), r.SerializeAsString(), {}});
+    }
+    ASSERT_TRUE(producer_->ProduceAndWait(batch, absl::Seconds(60)).ok());
+  }
+  const testing::TestItem item = Item("uuid-dead", kStart1, {"bob@example.com"});
+  kafka::Record consumed;
+  consumed.topic = std::string(kafka::kDeliveriesTopic);
+  consumed.partition = 5;
+  consumed.offset = 42;
+  consumed.key = "bob@example.com";
+  consumed.value = testing::DeliveryFor(item, "bob@example.com", 1).SerializeAsString();
+  consumed.headers = {{"zarc-event", "zarc.v1.MailboxDelivery"}};
+  ASSERT_TRUE(producer_
+                  ->ProduceAndWait({kafka::MakeDeadLetter(
+                                       kafka::kDeadLetterTopic, consumed,
+                                       {"importer", absl::InvalidArgumentError("no Message-ID"), 5},
+                                       absl::FromUnixSeconds(kStart1 + 60))},
+                                   absl::Seconds(20))
+                  .ok());
+
+  auto app = ImporterApp::Create(Config({}), &registry_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  auto* control = static_cast<zarc::v1::ImporterControl::Service*>((*app)->control_service());
+  zarc::v1::GetImportStatusRequest request;
+  zarc::v1::GetImportStatusResponse response;
+  const grpc::Status s = control->GetImportStatus(nullptr, &request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  int64_t imported = 0, failed = 0;
+  for (const auto& d : response.days()) imported += d.imported(), failed += d.failed();
+  EXPECT_EQ(imported, kResults);
+  EXPECT_EQ(failed, 1);
+  ASSERT_EQ(response.failed_size(), 1);
+  EXPECT_EQ(response.failed(0).mailbox(), "bob@example.com");
+  EXPECT_EQ(response.failed(0).stage(), "importer");
+  EXPECT_THAT(response.failed(0).reason(), HasSubstr("dead-lettered by the importer stage"));
+  EXPECT_THAT(response.failed(0).reason(), HasSubstr("no Message-ID"));
+  EXPECT_THAT(response.failed(0).reason(), HasSubstr("zarc.deliveries/5@42"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <tuple>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -76,6 +77,71 @@ void StatusLog::Add(const ImportResult& result) {
   }
 }
 
+void StatusLog::AddDeadLetter(const kafka::DeadLetter& letter) {
+  if (!letter.parked()) return;
+  for (const ImportResult& r : DeadLetterResults(letter)) Add(r);
+}
+
+std::vector<ImportResult> DeadLetterResults(const kafka::DeadLetter& d) {
+  ImportResult r;
+  r.set_outcome(zarc::v1::IMPORT_OUTCOME_FAILED);
+  r.set_stage(d.stage);
+  r.set_target(std::string(kDeadLetterTarget));
+  const int64_t at = absl::ToUnixSeconds(d.dead_lettered_at == absl::InfinitePast()
+                                             ? absl::UnixEpoch()
+                                             : d.dead_lettered_at);
+  r.mutable_completed_at()->set_seconds(at);
+  r.set_reason(absl::StrCat(
+      "dead-lettered by the ", d.stage.empty() ? "(unknown)" : d.stage, " stage after ",
+      d.attempts, d.attempts == 1 ? " attempt" : " attempts", " (failing since ",
+      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", d.first_failure, absl::UTCTimeZone()), ", from ",
+      d.source_topic, "/", d.source_partition, "@", d.source_offset, "): ", d.error,
+      "; once the cause is fixed: zarc dlq replay --id ", d.id));
+  const std::string event = [&] {
+    for (const auto& [k, v] : d.original.headers) {
+      if (k == "zarc-event") return v;
+    }
+    return std::string();
+  }();
+  auto meeting = [&r](const zarc::v1::Meeting& m) {
+    r.set_source_user(m.host_email());
+    *r.mutable_meeting_start() = m.start_time();
+    *r.mutable_meeting_end() = m.end_time();
+  };
+  const auto is = [&](absl::string_view type, absl::string_view topic) {
+    return event == type || (event.empty() && d.source_topic == topic);
+  };
+  if (is("zarc.v1.ImportResult", kafka::kImportLogTopic)) return {};
+  if (zarc::v1::MailboxDelivery m; is("zarc.v1.MailboxDelivery", kafka::kDeliveriesTopic) &&
+                                   m.ParseFromString(d.original.value) && !m.item_id().empty()) {
+    r.set_item_id(m.item_id());
+    r.set_mailbox(m.mailbox());
+    r.set_message_id(m.message_id());
+    meeting(m.meeting());
+    if (!m.source_user().empty()) r.set_source_user(m.source_user());
+    r.set_fanout(m.fanout());
+    for (const auto& u : m.unmapped()) *r.add_unmapped() = u;
+    return {r};
+  }
+  if (zarc::v1::MessageRendered m; is("zarc.v1.MessageRendered", kafka::kMessagesTopic) &&
+                                   m.ParseFromString(d.original.value) && !m.item_id().empty()) {
+    r.set_item_id(m.item_id());
+    r.set_message_id(m.message_id());
+    meeting(m.meeting());
+    return {r};
+  }
+  if (zarc::v1::MeetingCaptured m; is("zarc.v1.MeetingCaptured", kafka::kMeetingsTopic) &&
+                                   m.ParseFromString(d.original.value) &&
+                                   !m.meeting().uuid().empty()) {
+    r.set_item_id(ledger::ItemId(m.meeting().account_id(), m.meeting().uuid(), m.version()));
+    meeting(m.meeting());
+    return {r};
+  }
+  // A record that does not parse as what its topic carries: the record is what failed.
+  r.set_item_id(absl::StrCat("dead-letter/", d.id));
+  return {r};
+}
+
 StatusReport StatusLog::Report(const std::string& from_day, const std::string& to_day) const {
   std::map<std::string, DayFigures> days;
   std::map<std::string, std::set<std::string>> items;
@@ -86,7 +152,19 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
   for (const auto& [key, r] : results_) {
     if (r.stage() != ledger::kFetcherStage) captured.insert(ledger::MeetingOf(r.item_id()));
   }
+  // Items with a result other than a dead letter's, and its newest time: a dead letter for the
+  // whole item gives way to a later result (the item was driven again and got further).
+  std::map<absl::string_view, int64_t> newest_result;
+  for (const auto& [key, r] : results_) {
+    if (r.target() == kDeadLetterTarget) continue;
+    int64_t& newest = newest_result[r.item_id()];
+    newest = std::max(newest, Nanos(r.completed_at()));
+  }
   auto superseded = [&](const ImportResult& r) {
+    if (r.target() == kDeadLetterTarget && r.mailbox().empty()) {
+      auto it = newest_result.find(r.item_id());
+      return it != newest_result.end() && it->second >= Nanos(r.completed_at());
+    }
     return r.stage() == ledger::kFetcherStage && captured.count(ledger::MeetingOf(r.item_id())) > 0;
   };
   for (const auto& [key, r] : results_) {
@@ -170,18 +248,24 @@ StatusReport BuildStatusReport(const std::vector<ImportResult>& results,
 }
 
 absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log) {
-  absl::StatusOr<std::vector<kafka::Record>> records =
-      kafka::ReadTopic(config, kafka::kImportLogTopic, timeout);
-  if (!records.ok()) return records.status();
-  for (const kafka::Record& record : *records) {
-    ImportResult r;
-    if (!r.ParseFromString(record.value)) {
-      log::Warn("status-log", "skipping a record that is not an ImportResult",
-                {{"partition", record.partition}, {"offset", record.offset}});
-      continue;
-    }
-    log->Add(r);
-  }
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status read =
+      kafka::ForEachRecord(config, kafka::kImportLogTopic, timeout, [log](kafka::Record record) {
+        ImportResult r;
+        if (!r.ParseFromString(record.value)) {
+          log::Warn("status-log", "skipping a record that is not an ImportResult",
+                    {{"partition", record.partition}, {"offset", record.offset}});
+        } else {
+          log->Add(r);
+        }
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
+  absl::StatusOr<std::vector<kafka::DeadLetter>> letters =
+      kafka::ReadDeadLetters(config, std::max(deadline - absl::Now(), absl::Seconds(5)));
+  if (absl::IsNotFound(letters.status())) return absl::OkStatus();  // no stage dead-lettered yet
+  if (!letters.ok()) return letters.status();
+  for (const kafka::DeadLetter& d : *letters) log->AddDeadLetter(d);
   return absl::OkStatus();
 }
 

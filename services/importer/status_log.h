@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "runtime/kafka/dead_letter.h"
 #include "runtime/kafka/kafka_config.h"
 #include "zarc/v1/control.pb.h"
 #include "zarc/v1/events.pb.h"
@@ -65,9 +66,14 @@ struct StatusReport {
 // failed until any other stage reports a result for the same meeting, on any day: from then on
 // the meeting was captured after all and only its captured versions count.
 // Thread-safe.
+// A parked dead letter (DeadLetterResults) counts as FAILED for its (item, mailbox) like any
+// result; one for the whole item (its mailboxes were not known yet) gives way to any later result
+// of the same item, so a re-driven item that then arrives is not also reported failed.
 class StatusLog {
  public:
   void Add(const zarc::v1::ImportResult& result);
+  // The results of a parked dead letter; nothing for one already replayed.
+  void AddDeadLetter(const kafka::DeadLetter& letter);
   // Days in [from_day, to_day] (YYYY-MM-DD, inclusive; empty: unbounded).
   StatusReport Report(const std::string& from_day = "", const std::string& to_day = "") const;
   // The results the report counts, one per (item_id, mailbox), for days in [from_day, to_day],
@@ -81,15 +87,24 @@ class StatusLog {
       ABSL_GUARDED_BY(mutex_);
 };
 
+// The FAILED results a dead letter stands for, with its stage, error, first failure and source
+// in the reason: one for the mailbox of a MailboxDelivery; one for the item (mailbox "") of a
+// MeetingCaptured or MessageRendered, whose mailboxes were not resolved yet; one for the record
+// (item id "dead-letter/<id>") when it does not parse. None for a dead ImportResult (the ledger's:
+// the result itself is in the status log). Marked target "dead-letter".
+std::vector<zarc::v1::ImportResult> DeadLetterResults(const kafka::DeadLetter& letter);
+inline constexpr absl::string_view kDeadLetterTarget = "dead-letter";
+
 StatusReport BuildStatusReport(const std::vector<zarc::v1::ImportResult>& results,
                                const std::string& from_day = "", const std::string& to_day = "");
 
-// Reads zarc.import-log from the beginning (kafka::ReadTopic) into `log`. Records that do not
-// parse as ImportResult are skipped with a warning.
+// Reads zarc.import-log from the beginning (kafka::ForEachRecord) into `log`, then every parked
+// dead letter of zarc.dead-letter (AddDeadLetter). Records that do not parse as ImportResult are
+// skipped with a warning. An error (a topic not read to its end within `timeout`) means `log` is
+// incomplete: never answer from it as if it were the status log.
 absl::Status ReadImportLog(const kafka::KafkaConfig& config, absl::Duration timeout, StatusLog* log);
 
-// Reads zarc.import-log from the beginning (kafka::ReadTopic) and builds the report. Records that
-// do not parse as ImportResult are skipped with a warning.
+// ReadImportLog, then the report.
 absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
                                               const std::string& from_day,
                                               const std::string& to_day,

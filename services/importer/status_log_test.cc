@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "runtime/json/json.h"
+#include "runtime/kafka/dead_letter.h"
+#include "runtime/kafka/topics.h"
 
 namespace zarc::importer {
 namespace {
@@ -233,6 +237,95 @@ TEST(StatusLogTest, CsvTablesHaveNames) {
   absl::StatusOr<CsvTable> bad = ParseCsvTable("everything");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("\"everything\" is not one of days, failed, not_delivered"));
+}
+
+// A record as the dead-letter topic holds it: what `stage` gave up on at `when`.
+kafka::DeadLetter Letter(const std::string& source_topic, const std::string& event,
+                         const std::string& value, const std::string& stage, int64_t when,
+                         int64_t offset) {
+  kafka::Record consumed;
+  consumed.topic = source_topic;
+  consumed.partition = 4;
+  consumed.offset = 77;
+  consumed.key = "k";
+  consumed.value = value;
+  if (!event.empty()) consumed.headers = {{"zarc-event", event}};
+  const kafka::OutgoingRecord out = kafka::MakeDeadLetter(
+      kafka::kDeadLetterTopic, consumed,
+      {stage, absl::DataLossError("message blob SHA-256 differs from its BlobRef"), 5,
+       absl::FromUnixSeconds(when - 60)},
+      absl::FromUnixSeconds(when));
+  kafka::Record stored{.topic = out.topic, .partition = 1, .offset = offset, .key = out.key,
+                       .value = out.value, .headers = out.headers};
+  absl::StatusOr<kafka::DeadLetter> d = kafka::ParseDeadLetter(stored);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *d;
+}
+
+// Dead-lettered records never appeared in the status log: an item the stages gave up on was
+// neither imported nor failed there, as if it had never existed.
+TEST(StatusLogTest, ADeadLetterIsFailedForEachMailboxItWasMeantForWithStageAndReason) {
+  zarc::v1::MailboxDelivery delivery;
+  delivery.set_item_id("acct/m-1/1");
+  delivery.set_mailbox("ann@corp.test");
+  delivery.set_source_user("host@corp.test");
+  zarc::v1::MeetingCaptured captured;
+  captured.mutable_meeting()->set_account_id("acct");
+  captured.mutable_meeting()->set_uuid("m-2");
+  captured.mutable_meeting()->set_host_email("host@corp.test");
+  captured.set_version(3);
+
+  StatusLog log;
+  log.Add(Result("acct/m-1/1", "bob@corp.test", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1));
+  log.AddDeadLetter(Letter("zarc.deliveries", "zarc.v1.MailboxDelivery",
+                           delivery.SerializeAsString(), "importer", kDay1 + 10, 0));
+  log.AddDeadLetter(Letter("zarc.meetings", "zarc.v1.MeetingCaptured",
+                           captured.SerializeAsString(), "converter", kDay1 + 20, 1));
+  log.AddDeadLetter(Letter("zarc.messages", "", "\xff\xfe not a message", "mapper", kDay1 + 30, 2));
+  kafka::DeadLetter replayed = Letter("zarc.meetings", "zarc.v1.MeetingCaptured",
+                                      captured.SerializeAsString(), "converter", kDay1, 3);
+  replayed.replayed_at = absl::FromUnixSeconds(kDay1 + 100);
+  log.AddDeadLetter(replayed);  // re-submitted: no longer parked, not counted
+
+  const StatusReport report = log.Report();
+  ExpectAddsUp(report);
+  ASSERT_EQ(report.days.size(), 1u);
+  EXPECT_EQ(report.days[0].available_for_import, 4);
+  EXPECT_EQ(report.days[0].imported, 1);
+  EXPECT_EQ(report.days[0].failed, 3);
+  ASSERT_EQ(report.failed.size(), 3u);
+  std::map<std::string, FailedItem> by_item;
+  for (const FailedItem& f : report.failed) by_item[f.item_id + " " + f.mailbox] = f;
+  ASSERT_EQ(by_item.count("acct/m-1/1 ann@corp.test"), 1u);
+  const FailedItem& mailbox = by_item["acct/m-1/1 ann@corp.test"];
+  EXPECT_EQ(mailbox.source_user, "host@corp.test");
+  EXPECT_THAT(mailbox.reason, HasSubstr("dead-lettered by the importer stage after 5 attempts"));
+  EXPECT_THAT(mailbox.reason, HasSubstr("message blob SHA-256 differs"));
+  EXPECT_THAT(mailbox.reason, HasSubstr("zarc.deliveries/4@77"));
+  EXPECT_THAT(mailbox.reason, HasSubstr("zarc dlq replay --id 1-0"));
+  EXPECT_EQ(mailbox.result.stage(), "importer");
+  EXPECT_EQ(by_item.count("acct/m-2/v3 -"), 1u)
+      << "the item of a MeetingCaptured, for no mailbox yet";
+  EXPECT_EQ(by_item.count("dead-letter/1-2 -"), 1u) << "a record that does not parse";
+
+  // CSV and JSON tables show the same rows.
+  EXPECT_THAT(RenderCsv(report, CsvTable::kFailed), HasSubstr("dead-lettered by the converter"));
+}
+
+TEST(StatusLogTest, AnItemsDeadLetterGivesWayToALaterResultOfTheItem) {
+  zarc::v1::MessageRendered rendered;
+  rendered.set_item_id("acct/m-9/1");
+  StatusLog log;
+  log.AddDeadLetter(Letter("zarc.messages", "zarc.v1.MessageRendered",
+                           rendered.SerializeAsString(), "mapper", kDay1, 0));
+  EXPECT_EQ(log.Report().days[0].failed, 1);
+  // The item was driven again (the reconciler, or a replay) and delivered.
+  log.Add(Result("acct/m-9/1", "ann@corp.test", zarc::v1::IMPORT_OUTCOME_IMPORTED, kDay1 + 600));
+  const StatusReport report = log.Report();
+  ASSERT_EQ(report.days.size(), 1u);
+  EXPECT_EQ(report.days[0].failed, 0);
+  EXPECT_EQ(report.days[0].imported, 1);
+  EXPECT_TRUE(report.failed.empty());
 }
 
 }  // namespace

@@ -48,6 +48,19 @@ std::string ErrorSummary(const std::string& body) {
                       json::String(*v, "error_description").substr(0, 300));
 }
 
+// A lookup Graph refused because of the address itself: the address is not delivered to.
+std::string Refusal(absl::string_view address, int status, absl::string_view summary) {
+  return absl::StrCat("Graph refused the lookup of ", address, " (HTTP ", status, ", ", summary,
+                      ")");
+}
+
+// 401/403 with no lookup answered: the app's token or permissions, retried until fixed.
+absl::Status CredentialRefused(int status, absl::string_view summary) {
+  return absl::UnavailableError(absl::StrCat(
+      "Graph refused the user lookup (HTTP ", status, ", ", summary,
+      "); the app needs the User.Read.All application permission; retried until it works"));
+}
+
 DirectoryUser ParseUser(const json::Value& v) {
   DirectoryUser u;
   u.id = json::String(v, "id");
@@ -234,18 +247,24 @@ absl::StatusOr<std::optional<DirectoryUser>> ParseUserLookup(const std::string& 
 }
 
 absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindUsers(
-    const std::vector<std::string>& addresses) {
+    const std::vector<std::string>& addresses, std::vector<std::string>* refused) {
   const absl::Time deadline = Now() + options_.patience;
-  if (addresses.size() > 1) return FindBatched(addresses, deadline);
+  if (refused != nullptr) refused->assign(addresses.size(), "");
+  if (addresses.size() > 1) return FindBatched(addresses, deadline, refused);
   std::vector<std::optional<DirectoryUser>> out;
   for (const std::string& address : addresses) {
     absl::StatusOr<Reply> reply = Call("GET", api_url_ + "/v1.0" + UserLookupPath(address), "",
                                        {{"ConsistencyLevel", "eventual"}}, deadline);
     if (!reply.ok()) return reply.status();
+    if (reply->status == 401 || reply->status == 403) {
+      return CredentialRefused(reply->status, ErrorSummary(reply->body));
+    }
     if (reply->status != 200) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "Graph refused the user lookup (HTTP ", reply->status, ", ", ErrorSummary(reply->body),
-          "); the app needs the User.Read.All application permission"));
+      std::string why = Refusal(address, reply->status, ErrorSummary(reply->body));
+      if (refused == nullptr) return absl::FailedPreconditionError(why);
+      (*refused)[0] = std::move(why);
+      out.push_back(std::nullopt);
+      continue;
     }
     absl::StatusOr<std::optional<DirectoryUser>> user = ParseUserLookup(reply->body, address);
     if (!user.ok()) return absl::UnavailableError(user.status().message());
@@ -255,7 +274,8 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindUsers
 }
 
 absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatched(
-    const std::vector<std::string>& addresses, absl::Time deadline) {
+    const std::vector<std::string>& addresses, absl::Time deadline,
+    std::vector<std::string>* refused) {
   using web::json::value;
   std::vector<std::optional<DirectoryUser>> out(addresses.size());
   std::vector<size_t> pending(addresses.size());
@@ -284,13 +304,21 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatch
                                          {{"Content-Type", "application/json"}}, deadline);
       if (!reply.ok()) return reply.status();
       if (reply->status != 200) {
-        return absl::FailedPreconditionError(absl::StrCat("Graph refused a $batch of ", end - start,
-                                                          " user lookups (HTTP ", reply->status,
-                                                          ", ", ErrorSummary(reply->body), ")"));
+        // The batch as a whole, not one address: wait and retry the item.
+        return absl::UnavailableError(absl::StrCat(
+            "Graph refused a $batch of ", end - start, " user lookups (HTTP ", reply->status, ", ",
+            ErrorSummary(reply->body), "); the mapper retries the item later"));
       }
       absl::StatusOr<json::Value> parsed = json::Parse(reply->body, "Graph $batch answer");
       if (!parsed.ok()) return absl::UnavailableError(parsed.status().message());
       std::map<size_t, bool> answered;
+      bool credential_works = false;
+      struct Denied {
+        size_t index;
+        int status;
+        std::string summary;
+      };
+      std::vector<Denied> denied;  // 401/403: the address's or the app's
       for (const json::Value& r : json::Array(*parsed, "responses")) {
         size_t index = 0;
         const std::string id = json::String(r, "id");
@@ -299,12 +327,13 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatch
         const int status = static_cast<int>(json::Int(r, "status"));
         Count(status);
         if (status == 200) {
+          credential_works = true;
           const json::Value body = json::Object(r, "body");
           absl::StatusOr<std::optional<DirectoryUser>> user =
               ParseUserLookup(json::Serialize(body), addresses[index]);
           if (!user.ok()) return absl::UnavailableError(user.status().message());
           out[index] = *std::move(user);
-        } else if (status == 429 || status >= 500) {
+        } else if (status == 429 || status >= 500 || status == 408) {
           retry.push_back(index);
           absl::Duration w = options_.backoff * (1 << std::min(round, 8));
           if (status == 429) {
@@ -314,11 +343,21 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatch
           wait = std::max(wait, w);
           last = absl::StrCat("HTTP ", status, " inside $batch for ", addresses[index]);
         } else {
-          return absl::FailedPreconditionError(
-              absl::StrCat("Graph refused the lookup of ", addresses[index], " (HTTP ", status,
-                           ", ", ErrorSummary(json::Serialize(json::Object(r, "body"))),
-                           "); the app needs the User.Read.All application permission"));
+          const std::string summary = ErrorSummary(json::Serialize(json::Object(r, "body")));
+          if (status == 401 || status == 403) {
+            denied.push_back({index, status, summary});
+            continue;
+          }
+          std::string why = Refusal(addresses[index], status, summary);
+          if (refused == nullptr) return absl::FailedPreconditionError(why);
+          (*refused)[index] = std::move(why);
         }
+      }
+      for (const Denied& d : denied) {
+        if (!credential_works) return CredentialRefused(d.status, d.summary);
+        std::string why = Refusal(addresses[d.index], d.status, d.summary);
+        if (refused == nullptr) return absl::FailedPreconditionError(why);
+        (*refused)[d.index] = std::move(why);
       }
       for (size_t k = start; k < end; ++k) {
         if (!answered.count(pending[k])) {

@@ -89,8 +89,17 @@ class GraphClient {
   // (case-insensitively), or nullopt. One GET for a single address, $batch requests of at most
   // batch_size otherwise; throttled requests (also inside a batch) are retried after their
   // Retry-After until `patience` runs out (UNAVAILABLE).
+  //
+  // Failure classes. Transient, UNAVAILABLE (the whole call waits and is retried): 429, 5xx,
+  // 408, transport errors, a $batch refused as a whole, and 401/403 unless the same $batch
+  // proves the credential works (another lookup in it answered 200): a refused token or a
+  // missing User.Read.All permission is the deployment's problem, never an address's. About the
+  // address (a poison address must not hold up its partition for ever): any other 4xx of one
+  // lookup (400 for a value Graph's $filter cannot take, 404, 414, ...), and a 401/403 of one
+  // lookup while others of its $batch succeeded. With `refused`, such an address reads nullopt
+  // and (*refused)[i] says what Graph answered; without it, it is FAILED_PRECONDITION.
   absl::StatusOr<std::vector<std::optional<DirectoryUser>>> FindUsers(
-      const std::vector<std::string>& addresses);
+      const std::vector<std::string>& addresses, std::vector<std::string>* refused = nullptr);
 
   // The ids of the group's members (every page). NOT_FOUND for an unknown group.
   absl::StatusOr<std::set<std::string>> GroupMemberIds(const std::string& group_id);
@@ -110,7 +119,8 @@ class GraphClient {
                              const std::string& body, const http::Headers& headers,
                              absl::Time deadline);
   absl::StatusOr<std::vector<std::optional<DirectoryUser>>> FindBatched(
-      const std::vector<std::string>& addresses, absl::Time deadline);
+      const std::vector<std::string>& addresses, absl::Time deadline,
+      std::vector<std::string>* refused);
   void Count(int code);
   absl::Time Now() const;
   void Sleep(absl::Duration d) const;

@@ -127,6 +127,61 @@ TEST_F(GraphClientTest, AWrongSecretSaysWhichSettingsToCheck) {
   EXPECT_THAT(found.status().message(), ::testing::Not(HasSubstr("wrong-secret")));
 }
 
+// A poison address (Graph answers its own request of the $batch 400) used to fail the whole
+// lookup, and so block its partition for ever; now only that address is refused.
+TEST_F(GraphClientTest, APerAddressRefusalInsideBatchConcernsThatAddressAlone) {
+  sim_->sim->SetAddressFaults({{"poison@corp.test", 400}, {"gone@corp.test", 404}});
+  GraphClient client = Client(time_.Options());
+  std::vector<std::string> refused;
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found = client.FindUsers(
+      {"ann@corp.test", "poison@corp.test", "cy@corp.test", "gone@corp.test"}, &refused);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 4u);
+  ASSERT_EQ(refused.size(), 4u);
+  EXPECT_TRUE((*found)[0].has_value());
+  EXPECT_TRUE(refused[0].empty());
+  EXPECT_FALSE((*found)[1].has_value());
+  EXPECT_THAT(refused[1], HasSubstr("poison@corp.test"));
+  EXPECT_THAT(refused[1], HasSubstr("HTTP 400"));
+  EXPECT_THAT(refused[1], HasSubstr("Request_BadRequest"));
+  EXPECT_TRUE((*found)[2].has_value());
+  EXPECT_THAT(refused[3], HasSubstr("HTTP 404"));
+  EXPECT_EQ(sim_->sim->Stats().batches, 1);
+  EXPECT_TRUE(time_.sleeps.empty()) << "a refusal is not retried";
+
+  // The same for a single lookup (no $batch).
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> one =
+      client.FindUsers({"poison@corp.test"}, &refused);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE((*one)[0].has_value());
+  EXPECT_THAT(refused[0], HasSubstr("HTTP 400"));
+
+  // A caller that cannot take a refusal per address gets an error naming it.
+  const absl::Status whole = client.FindUsers({"ann@corp.test", "poison@corp.test"}).status();
+  EXPECT_EQ(whole.code(), absl::StatusCode::kFailedPrecondition) << whole;
+  EXPECT_THAT(whole.message(), HasSubstr("poison@corp.test"));
+}
+
+// 403 is about the address only when the same $batch proves the credential works; otherwise it
+// is the app's permissions: the item waits (UNAVAILABLE), never loses its recipients.
+TEST_F(GraphClientTest, A403IsTheAddressesOnlyWhenOtherLookupsOfTheBatchSucceed) {
+  sim_->sim->SetAddressFaults({{"hidden@corp.test", 403}, {"ann@corp.test", 403}});
+  GraphClient client = Client(time_.Options());
+  std::vector<std::string> refused;
+  absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found =
+      client.FindUsers({"hidden@corp.test", "cy@corp.test"}, &refused);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_THAT(refused[0], HasSubstr("HTTP 403"));
+  EXPECT_TRUE((*found)[1].has_value());
+
+  const absl::Status all_denied =
+      client.FindUsers({"hidden@corp.test", "ann@corp.test"}, &refused).status();
+  EXPECT_EQ(all_denied.code(), absl::StatusCode::kUnavailable) << all_denied;
+  EXPECT_THAT(all_denied.message(), HasSubstr("User.Read.All"));
+  const absl::Status single = client.FindUsers({"hidden@corp.test"}, &refused).status();
+  EXPECT_EQ(single.code(), absl::StatusCode::kUnavailable) << single;
+}
+
 TEST_F(GraphClientTest, ListsEveryGroupMember) {
   GraphClient client = Client(time_.Options());
   absl::StatusOr<std::set<std::string>> members = client.GroupMemberIds("g-scope");

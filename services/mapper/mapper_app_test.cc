@@ -1,12 +1,16 @@
 #include "services/mapper/mapper_app.h"
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <map>
+
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
+#include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/topics.h"
 #include "services/mapper/testing/graph_sim_fixture.h"
 #include "zarc/v1/control.grpc.pb.h"
@@ -89,28 +93,45 @@ zarc::v1::MessageRendered Item(const std::string& uuid, std::vector<std::string>
   return m;
 }
 
-TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
-  auto sim = testing::StartGraphSim(testing::CorpDirectory());
-  ASSERT_NE(sim, nullptr);
+// The mapper stage on the mock cluster, resolving against the Graph simulator.
+struct RunningMapper {
+  std::unique_ptr<testing::RunningGraphSim> sim;
+  std::unique_ptr<kafka::EmbeddedCluster> cluster;
+  kafka::KafkaConfig kafka;
+  prometheus::Registry registry;
+  std::unique_ptr<MapperApp> app;
+  std::unique_ptr<kafka::Producer> producer;
+};
+
+void StartMapper(RunningMapper* m, std::map<std::string, int> refuse_address_lookups = {}) {
+  m->sim = testing::StartGraphSim(testing::CorpDirectory());
+  ASSERT_NE(m->sim, nullptr);
+  m->sim->sim->SetAddressFaults(std::move(refuse_address_lookups));
   absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =
       kafka::EmbeddedCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
-  const kafka::KafkaConfig kafka = kafka::testing::FastTestConfig((*cluster)->bootstrap_servers());
-
-  MapperConfig config = GraphConfig(sim->url);
-  config.kafka = kafka;
-  prometheus::Registry registry;
-  absl::StatusOr<std::unique_ptr<MapperApp>> app = MapperApp::Create(config, &registry);
+  m->cluster = *std::move(cluster);
+  m->kafka = kafka::testing::FastTestConfig(m->cluster->bootstrap_servers());
+  MapperConfig config = GraphConfig(m->sim->url);
+  config.kafka = m->kafka;
+  absl::StatusOr<std::unique_ptr<MapperApp>> app = MapperApp::Create(config, &m->registry);
   ASSERT_TRUE(app.ok()) << app.status();
-  ASSERT_TRUE((*app)->Start().ok());
-
+  m->app = *std::move(app);
+  ASSERT_TRUE(m->app->Start().ok());
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
-      kafka::Producer::Create(kafka, nullptr);
+      kafka::Producer::Create(m->kafka, nullptr);
   ASSERT_TRUE(producer.ok()) << producer.status();
+  m->producer = *std::move(producer);
+}
+
+TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
+  RunningMapper m;
+  ASSERT_NO_FATAL_FAILURE(StartMapper(&m));
+  const kafka::KafkaConfig& kafka = m.kafka;
   const zarc::v1::MessageRendered mapped =
       Item("m-1", {"ann@corp.test", "ANNA.OLD@corp.test", "cy@corp.test", "guest@partner.test"});
   const zarc::v1::MessageRendered unmapped = Item("m-2", {"guest@partner.test", "ghost@corp.test"});
-  ASSERT_TRUE((*producer)
+  ASSERT_TRUE(m.producer
                   ->ProduceAndWait({{.topic = std::string(kafka::kMessagesTopic),
                                      .key = "m-1",
                                      .value = mapped.SerializeAsString()},
@@ -126,7 +147,7 @@ TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
   absl::StatusOr<std::vector<kafka::Record>> log =
       kafka::testing::WaitForRecords(kafka, kafka::kImportLogTopic, 1, absl::Seconds(20));
   ASSERT_TRUE(log.ok()) << log.status();
-  (*app)->Stop();
+  m.app->Stop();
 
   ASSERT_EQ(deliveries->size(), 2u);
   std::map<std::string, zarc::v1::MailboxDelivery> by_key;
@@ -148,6 +169,38 @@ TEST(MapperAppTest, TheStageMapsRenderedMessagesThroughKafka) {
   EXPECT_EQ(result.outcome(), zarc::v1::IMPORT_OUTCOME_FAILED);
   EXPECT_EQ(result.reason(), "no participant could be mapped");
   EXPECT_EQ(result.unmapped_size(), 2);
+}
+
+// Issue 13 item 3: every resolver error was UNAVAILABLE, so an item with one address Graph
+// refuses inside $batch (400) was retried for ever and held up its partition. Now the address is
+// not delivered to, with Graph's answer as the reason, and the item flows on to the others.
+TEST(MapperAppTest, AnAddressGraphRefusesFlowsOnAsNotDeliveredWithTheReason) {
+  RunningMapper m;
+  ASSERT_NO_FATAL_FAILURE(StartMapper(&m, {{"poison@corp.test", 400}}));
+  const kafka::KafkaConfig& kafka = m.kafka;
+  ASSERT_TRUE(m.producer
+                  ->ProduceAndWait({{.topic = std::string(kafka::kMessagesTopic),
+                                     .key = "m-3",
+                                     .value = Item("m-3", {"cy@corp.test", "poison@corp.test"})
+                                                  .SerializeAsString()}},
+                                   absl::Seconds(10))
+                  .ok());
+  absl::StatusOr<std::vector<kafka::Record>> deliveries =
+      kafka::testing::WaitForRecords(kafka, kafka::kDeliveriesTopic, 1, absl::Seconds(40));
+  m.app->Stop();
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status();
+  ASSERT_EQ(deliveries->size(), 1u);
+  zarc::v1::MailboxDelivery d;
+  ASSERT_TRUE(d.ParseFromString((*deliveries)[0].value));
+  EXPECT_EQ(d.mailbox(), "cy@corp.test");
+  ASSERT_EQ(d.unmapped_size(), 1);
+  EXPECT_EQ(d.unmapped(0).address(), "poison@corp.test");
+  EXPECT_EQ(d.unmapped(0).rule(), zarc::v1::MAPPING_RULE_NOT_FOUND);
+  EXPECT_THAT(d.unmapped(0).reason(), ::testing::HasSubstr("HTTP 400"));
+  absl::StatusOr<std::vector<kafka::Record>> dead =
+      kafka::ReadTopic(kafka, kafka::kDeadLetterTopic, absl::Seconds(10));
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  EXPECT_TRUE(dead->empty());
 }
 
 }  // namespace

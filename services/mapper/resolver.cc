@@ -81,6 +81,8 @@ absl::StatusOr<std::vector<AddressResolution>> DirectoryResolver::Resolve(
   std::vector<std::string> custom_target(addresses.size());
   // Lower-cased address -> what the directory says; filled from the cache, then Graph.
   std::map<std::string, std::optional<DirectoryUser>> known;
+  // Lower-cased address -> why Graph refused to look it up (the address's problem, see FindUsers).
+  std::map<std::string, std::string> refused;
   std::vector<std::string> to_look_up;
   auto need = [&](const std::string& key) {
     if (!use_graph || known.count(key)) return;
@@ -131,11 +133,18 @@ absl::StatusOr<std::vector<AddressResolution>> DirectoryResolver::Resolve(
   }
 
   if (!to_look_up.empty()) {
-    absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found = graph_->FindUsers(to_look_up);
+    std::vector<std::string> why_refused;
+    absl::StatusOr<std::vector<std::optional<DirectoryUser>>> found =
+        graph_->FindUsers(to_look_up, &why_refused);
     if (!found.ok()) return found.status();
     for (size_t k = 0; k < to_look_up.size(); ++k) {
       known[to_look_up[k]] = (*found)[k];
-      if (cache_ != nullptr) cache_->Put(to_look_up[k], CachedLookup{(*found)[k]});
+      // A refusal is not cached: the next item asks again (the refusal may be fixed by then).
+      if (!why_refused[k].empty()) {
+        refused[to_look_up[k]] = std::move(why_refused[k]);
+      } else if (cache_ != nullptr) {
+        cache_->Put(to_look_up[k], CachedLookup{(*found)[k]});
+      }
     }
   }
 
@@ -152,13 +161,19 @@ absl::StatusOr<std::vector<AddressResolution>> DirectoryResolver::Resolve(
       } else {
         r.set_mailbox(target);
       }
-      r.set_reason(absl::StrCat("the custom mapping maps ", address, " to ", target,
-                                user != nullptr && !user->has_value()
-                                    ? " (Graph knows no user by that address; delivered by address)"
-                                    : ""));
+      auto why = refused.find(target);
+      r.set_reason(absl::StrCat(
+          "the custom mapping maps ", address, " to ", target,
+          why != refused.end() ? absl::StrCat(" (", why->second, "; delivered by address)")
+          : user != nullptr && !user->has_value()
+              ? " (Graph knows no user by that address; delivered by address)"
+              : ""));
     } else if (r.rule() == zarc::v1::MAPPING_RULE_UNSPECIFIED) {
       const std::optional<DirectoryUser>& user = known[address];
-      if (!user.has_value()) {
+      if (auto why = refused.find(address); why != refused.end()) {
+        r.set_rule(zarc::v1::MAPPING_RULE_NOT_FOUND);
+        r.set_reason(absl::StrCat(why->second, "; not delivered to this address"));
+      } else if (!user.has_value()) {
         r.set_rule(zarc::v1::MAPPING_RULE_NOT_FOUND);
         r.set_reason(
             absl::StrCat("no Microsoft 365 user has ", address, " as mail or proxy address"));

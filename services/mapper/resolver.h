@@ -28,7 +28,9 @@ class Resolver {
  public:
   virtual ~Resolver() = default;
   // One resolution per address, in order. An error only when the directory cannot be asked
-  // (Graph down or throttled beyond patience, credentials refused): never for an address.
+  // (Graph down or throttled beyond patience, credentials refused): never for an address. An
+  // address Graph refuses to look up (GraphClient::FindUsers) is NOT_FOUND with Graph's answer
+  // as the reason, so one poison address never holds up an item.
   virtual absl::StatusOr<std::vector<zarc::v1::AddressResolution>> Resolve(
       const std::vector<std::string>& addresses) = 0;
 };

@@ -153,6 +153,23 @@ TEST_F(ResolverTest, CsvOnlyModeDeliversInDomainAddressesToThemselvesWithoutGrap
   EXPECT_EQ(sim_->sim->Stats().graph_requests, 0);
 }
 
+TEST_F(ResolverTest, APoisonAddressIsNotDeliveredWithGraphsAnswerAndAskedAgainNextTime) {
+  sim_->sim->SetAddressFaults({{"poison@corp.test", 400}});
+  auto resolver = Make({});
+  std::vector<AddressResolution> r =
+      Resolve(*resolver, {"ann@corp.test", "Poison@corp.test", "cy@corp.test"});
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].rule(), zarc::v1::MAPPING_RULE_MAIL);
+  EXPECT_EQ(r[1].rule(), zarc::v1::MAPPING_RULE_NOT_FOUND);
+  EXPECT_TRUE(r[1].mailbox().empty());
+  EXPECT_THAT(r[1].reason(), HasSubstr("Graph refused the lookup of poison@corp.test (HTTP 400"));
+  EXPECT_THAT(r[1].reason(), HasSubstr("not delivered to this address"));
+  EXPECT_EQ(r[2].rule(), zarc::v1::MAPPING_RULE_MAIL);
+  // Not cached as "no such user": once Graph takes the address, it is delivered to.
+  Resolve(*resolver, {"poison@corp.test"});
+  EXPECT_EQ(sim_->sim->Stats().address_lookups["poison@corp.test"], 2);
+}
+
 TEST_F(ResolverTest, GraphDownIsUnavailable) {
   sim_->server->Stop();
   GraphClient graph(*http_, *tokens_, sim_->url,

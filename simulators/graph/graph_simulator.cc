@@ -242,6 +242,11 @@ void GraphSimulator::SetUploadFaults(int every_n, int at) {
   upload_put_counter_ = 0;
 }
 
+void GraphSimulator::SetAddressFaults(std::map<std::string, int> refuse_address_lookups) {
+  absl::MutexLock lock(&mu_);
+  options_.refuse_address_lookups = std::move(refuse_address_lookups);
+}
+
 GraphSimStats GraphSimulator::Stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
@@ -472,6 +477,23 @@ ServerResponse GraphSimulator::QueryUsers(absl::string_view query, const http::H
     absl::MutexLock lock(&mu_);
     ++stats_.user_queries;
     for (const std::string& a : addresses) ++stats_.address_lookups[a];
+    for (const std::string& a : addresses) {
+      auto refused = options_.refuse_address_lookups.find(a);
+      if (refused == options_.refuse_address_lookups.end()) continue;
+      const int status = refused->second;
+      if (status == 403) {
+        return GraphError(403, "Authorization_RequestDenied",
+                          "Insufficient privileges to complete the operation.");
+      }
+      if (status == 404) {
+        return GraphError(404, "Request_ResourceNotFound",
+                          absl::StrCat("Resource '", a, "' does not exist or one of its queried "
+                                       "reference-property objects are not present."));
+      }
+      return GraphError(status, "Request_BadRequest",
+                        absl::StrCat("Invalid filter clause: the value '", a,
+                                     "' is not valid for property 'mail'."));
+    }
   }
   value body = value::object();
   body["@odata.context"] = json::Str(absl::StrCat(kContext, "#users"));
@@ -1058,6 +1080,14 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
     if (!req.ok()) return GraphError(400, "BadRequest", req.status().message());
     SetUploadFaults(static_cast<int>(json::Int(*req, "fail_upload_put_every", 0)),
                     static_cast<int>(json::Int(*req, "fail_upload_put_at", 0)));
+    const json::Value refuse = json::Object(*req, "refuse_address_lookups");
+    if (refuse.is_object()) {
+      std::map<std::string, int> faults;
+      for (const auto& [address, status] : refuse.as_object()) {
+        if (status.is_integer()) faults[absl::AsciiStrToLower(address)] = status.as_integer();
+      }
+      SetAddressFaults(std::move(faults));
+    }
     log::Info(kComponent, "upload faults configured", {{"config", request.body}});
     return Json(200, *req);
   }

@@ -51,6 +51,10 @@ struct GraphSimOptions {
   // across all sessions from the start (or from the last SetUploadFaults).
   int fail_upload_put_every = 0;
   int fail_upload_put_at = 0;
+  // Test hook for a poison address: a user query (GET /users?$filter=..., also inside $batch)
+  // naming one of these lower-cased addresses is answered with the HTTP status given (400, 403,
+  // 404, ...) and a Graph error body, as Graph answers one request of a $batch on its own.
+  std::map<std::string, int> refuse_address_lookups;
 
   // Injected for tests; default absl::Now.
   std::function<absl::Time()> clock;
@@ -114,6 +118,8 @@ class GraphSimulator {
   void SetThrottling(int every_n, int per_second, int retry_after_seconds);
   // As GraphSimOptions::fail_upload_put_every / _at; restarts the PUT count.
   void SetUploadFaults(int every_n, int at);
+  // As GraphSimOptions::refuse_address_lookups (replaces it).
+  void SetAddressFaults(std::map<std::string, int> refuse_address_lookups);
   GraphSimStats Stats() const;
   // Stored messages of the mailbox of user `id_or_upn` (empty if unknown).
   std::vector<StoredMessage> Messages(absl::string_view id_or_upn) const;
