@@ -52,3 +52,16 @@ function(zarc_test name)
       ENVIRONMENT "ZARC_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
       ENVIRONMENT_MODIFICATION "ZARC_BINARY_DIR=set:${PROJECT_BINARY_DIR}")
 endfunction()
+
+# zarc_fuzz_target(NAME SOURCES ... DEPS ...) -> build/bin/NAME, a libFuzzer binary (-DZARC_FUZZ=ON
+# and clang only). Its corpus is the folder fuzz/corpus/<name without the area prefix>/ next to the
+# source; the area's *_fuzz_replay_test replays that corpus in every normal test run.
+function(zarc_fuzz_target name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ZARC_FUZZ)
+    return()
+  endif()
+  zarc_executable(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+endfunction()
