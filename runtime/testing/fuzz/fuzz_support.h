@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "runtime/log/log.h"
 
 namespace zarc::fuzz {
 
@@ -60,6 +61,23 @@ inline bool IsValidUtf8(absl::string_view text) {
 // One input as several documents: the parts between lines that hold only "%%".
 inline std::vector<absl::string_view> SplitParts(absl::string_view input) {
   return absl::StrSplit(input, "\n%%\n");
+}
+
+// Removes and returns the first line of `input` (without its line break).
+inline absl::string_view TakeLine(absl::string_view& input) {
+  const size_t eol = input.find('\n');
+  const absl::string_view line = input.substr(0, eol);
+  input = eol == absl::string_view::npos ? absl::string_view() : input.substr(eol + 1);
+  return line;
+}
+
+// Errors only: a target runs thousands of times a second.
+inline void QuietLogs() {
+  static const bool once = [] {
+    zarc::log::Configure(zarc::log::Level::kError, zarc::log::Format::kText);
+    return true;
+  }();
+  (void)once;
 }
 
 }  // namespace zarc::fuzz

@@ -17,14 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using zarc::fuzz::Require;
   constexpr absl::string_view kSecret = "fuzz-webhook-secret-token";
   absl::string_view input(reinterpret_cast<const char*>(data), size);
-  auto next_line = [&input]() {
-    const size_t eol = input.find('\n');
-    const absl::string_view line = input.substr(0, eol);
-    input = eol == absl::string_view::npos ? absl::string_view() : input.substr(eol + 1);
-    return line;
-  };
-  const absl::string_view timestamp = next_line();
-  const absl::string_view signature = next_line();
+  const absl::string_view timestamp = zarc::fuzz::TakeLine(input);
+  const absl::string_view signature = zarc::fuzz::TakeLine(input);
   const absl::string_view body = input;
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
 

@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/http/http_types.h"
 #include "runtime/io/byte_stream.h"
-#include "runtime/log/log.h"
 #include "runtime/testing/fuzz/fuzz_support.h"
 #include "runtime/testing/fuzz/scripted_http.h"
 #include "services/importer/graph_target.h"
@@ -61,17 +60,11 @@ std::string Message(bool split) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zarc::importer;
   using zarc::fuzz::Require;
-  static const bool quiet = [] {
-    zarc::log::Configure(zarc::log::Level::kError, zarc::log::Format::kText);
-    return true;
-  }();
-  (void)quiet;
+  zarc::fuzz::QuietLogs();
   constexpr absl::string_view kSecret = "fuzz-graph-client-secret";
   constexpr absl::string_view kMailbox = "alice@corp.example";
   absl::string_view input(reinterpret_cast<const char*>(data), size);
-  const size_t eol = input.find('\n');
-  const bool split = input.substr(0, eol) == "split";
-  input = eol == absl::string_view::npos ? absl::string_view() : input.substr(eol + 1);
+  const bool split = zarc::fuzz::TakeLine(input) == "split";
 
   zarc::fuzz::FakeClock clock;
   // A delivery's bearer token goes to its own mailbox's URLs only, whatever ids Graph answers.

@@ -22,7 +22,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/io/byte_stream.h"
-#include "runtime/log/log.h"
 #include "runtime/testing/fuzz/fuzz_support.h"
 #include "services/importer/imap_target.h"
 
@@ -131,11 +130,7 @@ class FakeServer {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zarc::importer;
-  static const bool quiet = [] {
-    zarc::log::Configure(zarc::log::Level::kError, zarc::log::Format::kText);
-    return true;
-  }();
-  (void)quiet;
+  zarc::fuzz::QuietLogs();
   static FakeServer* server = new FakeServer();
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   std::vector<std::string> streams;

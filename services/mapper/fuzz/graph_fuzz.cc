@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "runtime/log/log.h"
 #include "runtime/testing/fuzz/fuzz_support.h"
 #include "runtime/testing/fuzz/scripted_http.h"
 #include "services/mapper/graph_client.h"
@@ -17,16 +16,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zarc::mapper;
   using zarc::fuzz::Require;
-  static const bool quiet = [] {
-    zarc::log::Configure(zarc::log::Level::kError, zarc::log::Format::kText);
-    return true;
-  }();
-  (void)quiet;
+  zarc::fuzz::QuietLogs();
   constexpr absl::string_view kSecret = "fuzz-graph-client-secret";
   absl::string_view input(reinterpret_cast<const char*>(data), size);
-  const size_t eol = input.find('\n');
-  const absl::string_view mode = input.substr(0, eol);
-  input = eol == absl::string_view::npos ? absl::string_view() : input.substr(eol + 1);
+  const absl::string_view mode = zarc::fuzz::TakeLine(input);
 
   zarc::fuzz::FakeClock clock;
   zarc::fuzz::ScriptedHttp http(input, {"https://graph.fuzz/", "https://login.fuzz/"}, clock);
