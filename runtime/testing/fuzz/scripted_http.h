@@ -105,18 +105,21 @@ class ScriptedHttp final : public http::HttpClient {
     }
   }
 
-  // scheme://authority/a/./b/../c?q -> scheme://authority/a/c?q (RFC 3986 section 5.2.4).
+  // scheme://authority/a/./b/../c?q -> scheme://authority/a/c?q (RFC 3986 section 5.2.4); an
+  // empty path is "/" (https://host?q is https://host/?q).
   static std::string ResolveDotSegments(absl::string_view url) {
     const size_t scheme = url.find("://");
     if (scheme == absl::string_view::npos) return std::string(url);
-    const size_t path_start = url.find('/', scheme + 3);
-    if (path_start == absl::string_view::npos) return std::string(url);
-    const size_t query = url.find_first_of("?#", path_start);
-    const absl::string_view path = url.substr(path_start, query == absl::string_view::npos
-                                                              ? absl::string_view::npos
-                                                              : query - path_start);
+    size_t path_start = url.find_first_of("/?#", scheme + 3);
+    if (path_start == absl::string_view::npos) return absl::StrCat(url, "/");
+    const absl::string_view origin = url.substr(0, path_start);
+    absl::string_view rest = url.substr(path_start);
+    const size_t query = rest.find_first_of("?#");
+    const absl::string_view path = rest.substr(0, query);
+    const absl::string_view tail = query == absl::string_view::npos ? "" : rest.substr(query);
     std::vector<absl::string_view> out;
-    std::vector<absl::string_view> segments = absl::StrSplit(path.substr(1), '/');
+    std::vector<absl::string_view> segments =
+        absl::StrSplit(path.empty() ? absl::string_view() : path.substr(1), '/');
     for (size_t i = 0; i < segments.size(); ++i) {
       const bool last = i + 1 == segments.size();
       if (segments[i] == ".") {
@@ -128,8 +131,7 @@ class ScriptedHttp final : public http::HttpClient {
         out.push_back(segments[i]);
       }
     }
-    return absl::StrCat(url.substr(0, path_start), "/", absl::StrJoin(out, "/"),
-                        query == absl::string_view::npos ? "" : url.substr(query));
+    return absl::StrCat(origin, "/", absl::StrJoin(out, "/"), tail);
   }
 
   std::vector<http::ClientResponse> answers_;
