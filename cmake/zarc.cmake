@@ -7,6 +7,11 @@ function(zarc_warnings target)
     # GCC's flow analysis under -fsanitize reports Boost.Beast's optionals as maybe-uninitialized.
     target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
   endif()
+  if(ZARC_SANITIZE MATCHES "thread")
+    # GCC 12 warns that ThreadSanitizer does not model std::atomic_thread_fence, which Boost.Asio's
+    # handler queues use (third-party code; zarc itself uses no fences).
+    target_compile_options(${target} PRIVATE -Wno-tsan)
+  endif()
 endfunction()
 
 # zarc_library(NAME SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...]) -> target zarc_NAME, alias zarc::NAME
@@ -51,4 +56,17 @@ function(zarc_test name)
       TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ZARC_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
       ENVIRONMENT_MODIFICATION "ZARC_BINARY_DIR=set:${PROJECT_BINARY_DIR}")
+endfunction()
+
+# zarc_fuzz_target(NAME SOURCES ... DEPS ...) -> build/bin/NAME, a libFuzzer binary (-DZARC_FUZZ=ON
+# and clang only). Its corpus is the folder fuzz/corpus/<name without the area prefix>/ next to the
+# source; the area's *_fuzz_replay_test replays that corpus in every normal test run.
+function(zarc_fuzz_target name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ZARC_FUZZ)
+    return()
+  endif()
+  zarc_executable(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
 endfunction()

@@ -31,6 +31,30 @@ std::string Header(const http::ClientResponse& response, absl::string_view name)
   return http::FindHeader(response.headers, name).value_or("");
 }
 
+// Appends code point `code` as UTF-8; false (nothing appended) for one XML cannot hold: NUL, a
+// surrogate, or past U+10FFFF.
+bool AppendUtf8(uint32_t code, std::string& out) {
+  if (code == 0 || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return false;
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else if (code < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+  return true;
+}
+
+// XML's five entities and character references (&#233; &#xE9; &#x1F600;). Anything else, and a
+// reference to a character XML cannot hold, stays as written.
 std::string XmlUnescape(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -51,18 +75,10 @@ std::string XmlUnescape(absl::string_view text) {
     else if (entity == "gt") out.push_back('>');
     else if (entity == "quot") out.push_back('"');
     else if (entity == "apos") out.push_back('\'');
-    else if (absl::StartsWith(entity, "#x") && absl::SimpleHexAtoi(entity.substr(2), &code)) {
-      if (code < 0x80) out.push_back(static_cast<char>(code));
-      else if (code < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (code >> 6)));
-        out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xE0 | (code >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-      }
-    } else if (absl::StartsWith(entity, "#") && absl::SimpleAtoi(entity.substr(1), &code) && code < 0x80) {
-      out.push_back(static_cast<char>(code));
+    else if (absl::StartsWith(entity, "#x") && absl::SimpleHexAtoi(entity.substr(2), &code) &&
+             AppendUtf8(code, out)) {
+    } else if (absl::StartsWith(entity, "#") && !absl::StartsWith(entity, "#x") &&
+               absl::SimpleAtoi(entity.substr(1), &code) && AppendUtf8(code, out)) {
     } else {
       out.append(text.data() + i, semi - i + 1);
     }

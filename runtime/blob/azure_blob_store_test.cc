@@ -116,6 +116,20 @@ TEST(AzureBlobStoreTest, ErrorsNameOperationAndCodeButNotTheSas) {
   EXPECT_FALSE(http::FindHeader(client.seen[0].headers, "Authorization").has_value());
 }
 
+// Found by blob_azure_xml_fuzz: &#x1F600; became three bytes of invalid UTF-8 and a surrogate
+// reference was decoded as if it were a character, so the listed name was not the blob's name.
+TEST(AzureBlobStoreTest, ListedNamesDecodeEveryCharacterReference) {
+  absl::StatusOr<ListPage> page = ParseListBlobs(
+      "<EnumerationResults><Blobs><Blob><Name>a&#x1F600;&#233;&#xE9;&amp;&#xD800;&#x110000;&#0;"
+      "</Name><Properties><Content-Length>3</Content-Length></Properties></Blob></Blobs>"
+      "<NextMarker/></EnumerationResults>");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->blobs.size(), 1u);
+  EXPECT_EQ(page->blobs[0].name, "a\xF0\x9F\x98\x80\xC3\xA9\xC3\xA9&&#xD800;&#x110000;&#0;");
+  EXPECT_EQ(page->blobs[0].size, 3u);
+  EXPECT_EQ(page->next_marker, "");
+}
+
 TEST(AzureBlobStoreTest, OptionsAreValidated) {
   EXPECT_TRUE(absl::IsInvalidArgument(AzureBlobStore::Connect({.account = "a"}).status()));
   AzureBlobOptions both = FakeOptions();

@@ -81,8 +81,12 @@ int64_t Int(const Value& object, absl::string_view key, int64_t fallback) {
   if (f->is_number()) {
     const auto& n = f->as_number();
     if (n.is_int64()) return n.to_int64();
-    if (n.is_uint64()) return static_cast<int64_t>(n.to_uint64());
-    return static_cast<int64_t>(f->as_double());
+    // Past int64 (a uint64 above it, 3e51, 1e400 read as infinity): not a count or size any sender
+    // means, and converting it would be undefined behaviour (found by fuzzing).
+    if (n.is_uint64()) return fallback;
+    const double d = f->as_double();
+    if (!(d >= -9.2e18 && d <= 9.2e18)) return fallback;
+    return static_cast<int64_t>(d);
   }
   if (f->is_string()) {
     int64_t v = 0;

@@ -25,6 +25,7 @@ std::string Serialize(const Value& value);
 
 bool Has(const Value& object, absl::string_view key);
 std::string String(const Value& object, absl::string_view key, absl::string_view fallback = "");
+// Int: a fraction is truncated; a number outside int64 gives the fallback.
 int64_t Int(const Value& object, absl::string_view key, int64_t fallback = 0);
 bool Bool(const Value& object, absl::string_view key, bool fallback = false);
 // The array at `key`, or an empty vector if absent or not an array.

@@ -26,6 +26,21 @@ TEST(JsonTest, ReadsFieldsOfEitherTypeWithoutThrowing) {
   EXPECT_TRUE(Object(*v, "list").is_null());
 }
 
+// Found by mapper_graph_fuzz: {"expires_in": 3e51} was converted to int64 (undefined behaviour;
+// INT64_MIN on x86, so a token looked expired at once).
+TEST(JsonTest, IntOutsideInt64GivesTheFallback) {
+  absl::StatusOr<Value> v = Parse(R"({"huge": 3e51, "neg": -3e51, "big": 18446744073709551615,
+                                      "max": 9223372036854775807, "frac": 12.9, "inf": 1e400})",
+                                  "test");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(Int(*v, "huge", 7), 7);
+  EXPECT_EQ(Int(*v, "neg", 7), 7);
+  EXPECT_EQ(Int(*v, "big", 7), 7);
+  EXPECT_EQ(Int(*v, "inf", 7), 7);
+  EXPECT_EQ(Int(*v, "max", 7), INT64_MAX);
+  EXPECT_EQ(Int(*v, "frac", 7), 12);
+}
+
 TEST(JsonTest, MalformedJsonNeverQuotesItsContent) {
   const std::string secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.sig";
   const std::string text =
