@@ -127,6 +127,8 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   testing::ZarcRunProcess run(
       {"--run.data_dir=" + dir.path() + "/data", "--importer.target=eml", "--mapper.mode=csv-only",
        "--mapper.tenant_domains=" + json::String(*manifest, "domain"), "--fetcher.poll_interval=0",
+       // One source, so the webhook and the sync give one version per meeting (counted below).
+       "--fetcher.sources=recordings",
        "--zoom.api_url=" + *zoom_url + "/v2", "--zoom.oauth_url=" + *zoom_url + "/oauth/token",
        "--zoom.account_id=acct-console", "--zoom.client_id=zarc-sim-client",
        "--console.enabled=true", "--console.port=0", "--console.auth=basic",
