@@ -40,10 +40,9 @@ Archived ArchiveWithAutoSources(const std::string& dir, bool archiving) {
   std::unique_ptr<testing::Subprocess> zoom;
   absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
       {"--port=0", "--seed=53", "--users=3", "--meetings=12", "--days=3",
-       // Some meetings only recorded (the host is not archived), the rest in both sources.
-       // Archive-only meetings (--archive-only-every) are NOT captured yet: the sync lists them
-       // and silently drops them; that open defect is recorded in issue 12's note.
-       "--recordings-only-every=3",
+       // Some meetings only recorded (the host is not archived), some only archived (no cloud
+       // recording), the rest in both sources.
+       "--recordings-only-every=3", "--archive-only-every=4",
        std::string("--from=") + kFrom, "--recording-bytes=1024", "--audio-bytes=512",
        "--archive-bytes=512", "--plan=unlimited", std::string("--account-id=") + kAccount,
        std::string("--archiving=") + (archiving ? "true" : "false"),
@@ -115,7 +114,8 @@ TEST(ZoomSourcesTest, AnAccountWithTheArchivingApiIsCapturedFromBothSourcesOnce)
   // The tenant really has meetings that only one source lists, and the audit above found each of
   // them in every mailbox once, like the meetings both sources list.
   EXPECT_EQ(got.by_sources.at("recordings"), 4);
-  EXPECT_EQ(got.by_sources.at("recordings+archive"), 8);
+  EXPECT_EQ(got.by_sources.at("archive"), 2);
+  EXPECT_EQ(got.by_sources.at("recordings+archive"), 6);
   // The archived chat JSON is what the message shows.
   for (const char* marker : {"[private]", "[edited]", "[deleted]", "[reaction]"}) {
     EXPECT_THAT(got.bodies, HasSubstr(marker));

@@ -207,7 +207,10 @@ absl::StatusOr<std::unique_ptr<FetcherApp>> FetcherApp::Create(const FetcherConf
   }
   impl->limiter = std::make_unique<ZoomRateLimiter>(limits);
   impl->api = std::make_unique<ZoomApi>(*impl->http, *impl->tokens, *impl->limiter, *impl->hosts,
-                                        ZoomApi::Options{.api_base = config.zoom_api_url, .backoff = config.retry_backoff}, metrics);
+                                        ZoomApi::Options{.api_base = config.zoom_api_url,
+                                                         .backoff = config.retry_backoff,
+                                                         .account_id = config.zoom_account_id},
+                                        metrics);
   impl->downloader = std::make_unique<ZoomDownloader>(*impl->http, *impl->tokens, *impl->hosts,
                                                       *impl->staging,
                                                       ZoomDownloader::Options{.backoff = config.retry_backoff},

@@ -230,7 +230,15 @@ absl::StatusOr<ZoomPage<ZoomMeeting>> ZoomApi::UserRecordings(const std::string&
                    page_token.empty() ? "" : "&next_page_token=" + http::PercentEncode(page_token)),
       ZoomCategory::kMedium);
   if (!body.ok()) return body.status();
-  return ParseRecordingsPage(*body);
+  absl::StatusOr<ZoomPage<ZoomMeeting>> page = ParseRecordingsPage(*body);
+  if (page.ok()) {
+    for (ZoomMeeting& m : page->items) FillAccount(m);
+  }
+  return page;
+}
+
+void ZoomApi::FillAccount(ZoomMeeting& meeting) const {
+  if (meeting.account_id.empty()) meeting.account_id = options_.account_id;
 }
 
 absl::StatusOr<ZoomPage<ZoomMeeting>> ZoomApi::ArchiveFiles(absl::Time from, absl::Time to,
@@ -242,21 +250,29 @@ absl::StatusOr<ZoomPage<ZoomMeeting>> ZoomApi::ArchiveFiles(absl::Time from, abs
                    page_token.empty() ? "" : "&next_page_token=" + http::PercentEncode(page_token)),
       ZoomCategory::kMedium);
   if (!body.ok()) return body.status();
-  return ParseArchivePage(*body);
+  absl::StatusOr<ZoomPage<ZoomMeeting>> page = ParseArchivePage(*body);
+  if (page.ok()) {
+    for (ZoomMeeting& m : page->items) FillAccount(m);
+  }
+  return page;
 }
 
 absl::StatusOr<ZoomMeeting> ZoomApi::MeetingRecordings(const std::string& uuid) {
   absl::StatusOr<std::string> body =
       Get(absl::StrCat("/meetings/", EncodeMeetingUuid(uuid), "/recordings"), ZoomCategory::kLight);
   if (!body.ok()) return body.status();
-  return ParseMeetingRecordings(*body);
+  absl::StatusOr<ZoomMeeting> meeting = ParseMeetingRecordings(*body);
+  if (meeting.ok()) FillAccount(*meeting);
+  return meeting;
 }
 
 absl::StatusOr<ZoomMeeting> ZoomApi::MeetingArchiveFiles(const std::string& uuid) {
   absl::StatusOr<std::string> body = Get(
       absl::StrCat("/past_meetings/", EncodeMeetingUuid(uuid), "/archive_files"), ZoomCategory::kLight);
   if (!body.ok()) return body.status();
-  return ParseMeetingRecordings(*body);
+  absl::StatusOr<ZoomMeeting> meeting = ParseMeetingRecordings(*body);
+  if (meeting.ok()) FillAccount(*meeting);
+  return meeting;
 }
 
 absl::StatusOr<ZoomPastMeeting> ZoomApi::PastMeeting(const std::string& uuid) {

@@ -61,6 +61,10 @@ class ZoomApi {
     // A pause longer than this ends the call with RESOURCE_EXHAUSTED instead of waiting in it.
     absl::Duration max_wait = absl::Minutes(2);
     int page_size = 300;
+    // The account the credentials are for. Zoom's Archiving API answers carry no `account_id`
+    // (cloud recordings and webhooks do): a meeting that arrives without one is given this one,
+    // so its item id and Message-ID do not depend on which source listed it.
+    std::string account_id;
   };
 
   ZoomApi(http::HttpClient& http, ZoomTokenSource& tokens, ZoomRateLimiter& limiter,
@@ -88,6 +92,7 @@ class ZoomApi {
 
  private:
   struct Metrics;
+  void FillAccount(ZoomMeeting& meeting) const;
   http::HttpClient& http_;
   ZoomTokenSource& tokens_;
   ZoomRateLimiter& limiter_;

@@ -99,5 +99,58 @@ TEST(ZoomApiTest, ADailyLimitEndsOnlyTheCallThatGotIt) {
   EXPECT_EQ(c.http.calls(), 2);
 }
 
+// Zoom answering a GET of one meeting with `meeting` and any other GET with `page`.
+class CannedZoom final : public http::HttpClient {
+ public:
+  CannedZoom(std::string page, std::string meeting)
+      : page_(std::move(page)), meeting_(std::move(meeting)) {}
+  absl::StatusOr<http::ClientResponse> Send(const http::ClientRequest& request) override {
+    if (request.method == "POST") {
+      return http::ClientResponse{
+          .status = 200, .body = R"({"access_token":"tok","token_type":"bearer","expires_in":3600})"};
+    }
+    const bool one = absl::StrContains(request.url, "/past_meetings/");
+    return http::ClientResponse{.status = 200, .body = one ? meeting_ : page_};
+  }
+  absl::StatusOr<http::ClientResponse> SendStreaming(const http::ClientRequest&,
+                                                     io::ByteSink&) override {
+    return absl::UnimplementedError("not used");
+  }
+
+ private:
+  const std::string page_;
+  const std::string meeting_;
+};
+
+// The Archiving API's answers have no account_id (only account_name), cloud recordings' do. A
+// meeting must carry the same account whichever source listed it: its item id and Message-ID are
+// derived from it, and an archive-only meeting with an empty account was delivered under a
+// Message-ID the rest of zarc (and the auditor's expectation) does not know.
+TEST(ZoomApiTest, AMeetingWithoutAnAccountIsGivenTheCredentialsAccount) {
+  CannedZoom http(R"({"from":"2024-03-04T00:00:00Z","meetings":[
+      {"uuid":"u1==","account_name":"Example","start_time":"2024-03-04T10:00:00Z",
+       "archive_files":[]},
+      {"uuid":"u2==","account_id":"other-acct","start_time":"2024-03-04T11:00:00Z",
+       "recording_files":[]}]})",
+                  R"({"uuid":"u1==","start_time":"2024-03-04T10:00:00Z","archive_files":[]})");
+  ZoomTokenSource tokens(http, ZoomCredentials{.account_id = "acct-1", .client_id = "c",
+                                               .client_secret = "s"},
+                         nullptr);
+  ZoomHostPolicy hosts({"zoom.us"});
+  ZoomRateLimiter limiter({});
+  ZoomApi api(http, tokens, limiter, hosts,
+              ZoomApi::Options{.api_base = "https://api.zoom.us/v2", .account_id = "acct-1"},
+              nullptr);
+  absl::StatusOr<ZoomPage<ZoomMeeting>> page =
+      api.ArchiveFiles(absl::FromUnixSeconds(1709510400), absl::FromUnixSeconds(1709596800), "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].account_id, "acct-1");
+  EXPECT_EQ(page->items[1].account_id, "other-acct") << "an account Zoom names is kept";
+  absl::StatusOr<ZoomMeeting> one = api.MeetingArchiveFiles("u1==");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->account_id, "acct-1");
+}
+
 }  // namespace
 }  // namespace zarc::fetcher
