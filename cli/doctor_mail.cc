@@ -15,12 +15,8 @@ CheckResult CheckGraph(const RunConfig& c) {
             "mapper.mode=" + m.mode + ": Graph is not used", true};
   }
   std::unique_ptr<http::HttpClient> http =
-      http::NewHttpClient(http::ClientOptions{.ca_file = m.graph_ca_file});
-  mapper::GraphTokenSource tokens(*http, {.login_url = m.graph_login_url,
-                                          .api_url = m.graph_api_url,
-                                          .tenant_id = m.graph_tenant_id,
-                                          .client_id = m.graph_client_id,
-                                          .client_secret = m.graph_client_secret});
+      http::NewHttpClient(http::ClientOptions{.ca_file = m.graph.ca_file});
+  mapper::GraphTokenSource tokens(*http, mapper::CredentialsFrom(m.graph));
   absl::StatusOr<std::string> token = tokens.Token();
   if (!token.ok()) {
     return {"Microsoft Graph token", token.status(),
@@ -28,7 +24,7 @@ CheckResult CheckGraph(const RunConfig& c) {
             "registration in Entra ID, and graph.login_url for national clouds"};
   }
   // A lookup of an address nobody has proves User.Read.All without touching real users.
-  mapper::GraphClient graph(*http, tokens, m.graph_api_url,
+  mapper::GraphClient graph(*http, tokens, m.graph.api_url,
                             mapper::GraphClientOptions{.patience = absl::Seconds(20)}, nullptr);
   absl::StatusOr<std::vector<std::optional<mapper::DirectoryUser>>> found =
       graph.FindUsers({"zarc-doctor-probe@invalid.example"});

@@ -26,6 +26,46 @@ config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client
   return s;
 }
 
+config::Schema<GraphConfig> GraphSchema(const std::string& permissions,
+                                        const std::string& patience) {
+  config::Schema<GraphConfig> s;
+  s.Url("graph.login_url", &GraphConfig::login_url, "https://login.microsoftonline.com",
+        "Microsoft identity platform base URL (login.microsoftonline.us for GCC High, "
+        "login.chinacloudapi.cn for 21Vianet, or a simulator)")
+      .Url("graph.api_url", &GraphConfig::api_url, "https://graph.microsoft.com",
+           "Microsoft Graph base URL, without /v1.0; the token scope is {api_url}/.default")
+      .String("graph.tenant_id", &GraphConfig::tenant_id, "",
+              "Microsoft Entra tenant id (or domain) of the app registration")
+      .String("graph.client_id", &GraphConfig::client_id, "",
+              "application (client) id; " + permissions)
+      .Secret("graph.client_secret", &GraphConfig::client_secret,
+              "client secret of the app registration (or graph.client_certificate_file)")
+      .String("graph.client_certificate_file", &GraphConfig::client_certificate_file, "",
+              "PEM file with the app's RSA private key and the certificate registered on the app: "
+              "a certificate credential (signed client assertion) instead of a client secret; "
+              "re-read at every token refresh, so a rotated certificate needs no restart")
+      .Enum("graph.client_assertion_algorithm", &GraphConfig::client_assertion_algorithm, "PS256",
+            {"PS256", "RS256"}, "how the client assertion of a certificate credential is signed")
+      .String("graph.ca_file", &GraphConfig::ca_file, "", "extra PEM CA file for Graph")
+      .Duration("graph.patience", &GraphConfig::patience, "2m", patience)
+      .Check([](const GraphConfig& c) {
+        if (!c.client_secret.empty() && !c.client_certificate_file.empty()) {
+          return absl::InvalidArgumentError(
+              "graph.client_secret and graph.client_certificate_file are both set; the app "
+              "authenticates with one of them");
+        }
+        return absl::OkStatus();
+      });
+  return s;
+}
+
+absl::Status RequireGraphCredentials(const GraphConfig& c, absl::string_view needed_by) {
+  if (c.HasCredentials()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      needed_by, " needs graph.tenant_id, graph.client_id and graph.client_secret "
+                 "(or ZARC_GRAPH_CLIENT_SECRET_FILE) or graph.client_certificate_file"));
+}
+
 config::Schema<kafka::StageSettings> StageSchema() {
   using kafka::StageSettings;
   config::Schema<StageSettings> s;

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "runtime/blob/blob_store.h"
+#include "runtime/common_options/graph_config.h"
 #include "runtime/config/config.h"
 #include "runtime/kafka/kafka_config.h"
 
 namespace zarc::common_options {
+
 
 // Configuration keys of the runtime pieces every stage uses, declared once so every service and
 // the one-binary mode spell them the same way.
@@ -18,6 +20,15 @@ config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client
 config::Schema<blob::BlobStoreConfig> BlobSchema(const std::string& prefix,
                                                  const std::string& default_url,
                                                  const std::string& default_container);
+
+// graph.login_url, graph.api_url, graph.tenant_id, graph.client_id, graph.client_secret (secret),
+// graph.client_certificate_file, graph.client_assertion_algorithm, graph.ca_file, graph.patience.
+// `permissions` says which application permissions the app needs for this service; `patience`
+// what waiting out Graph means for it.
+config::Schema<GraphConfig> GraphSchema(const std::string& permissions, const std::string& patience);
+
+// "X needs graph.tenant_id, graph.client_id and graph.client_secret or ..." when `c` lacks them.
+absl::Status RequireGraphCredentials(const GraphConfig& c, absl::string_view needed_by);
 
 // stage.stuck_alert_after.
 config::Schema<kafka::StageSettings> StageSchema();

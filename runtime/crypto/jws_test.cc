@@ -19,12 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using zarc::testing::ReadCredentialFile;
 
 class JwsTest : public ::testing::Test {
  protected:
@@ -43,10 +38,10 @@ TEST_F(JwsTest, SignaturesVerifyWithOpensslAndOurVerifier) {
       SigningCertificate::FromPemFile(Path("app.pem"));
   ASSERT_TRUE(signer.ok()) << signer.status();
   absl::StatusOr<std::unique_ptr<VerifyingCertificate>> verifier =
-      VerifyingCertificate::FromPem(Read(Path("app.crt")), "app.crt");
+      VerifyingCertificate::FromPem(ReadCredentialFile(Path("app.crt")), "app.crt");
   ASSERT_TRUE(verifier.ok()) << verifier.status();
   absl::StatusOr<std::unique_ptr<VerifyingCertificate>> other =
-      VerifyingCertificate::FromPem(Read(Path("other.crt")), "other.crt");
+      VerifyingCertificate::FromPem(ReadCredentialFile(Path("other.crt")), "other.crt");
   ASSERT_TRUE(other.ok()) << other.status();
   const std::string input = "eyJhbGciOiJQUzI1NiJ9.eyJzdWIiOiJhcHAifQ";
   std::ofstream(Path("input")) << input;
@@ -87,7 +82,7 @@ TEST_F(JwsTest, ThumbprintsAreTheCertificatesFingerprints) {
                             .c_str()),
             0);
   // "sha256 Fingerprint=AB:CD:..." (the prefix's case differs between OpenSSL versions)
-  std::string fp = Read(Path("fp"));
+  std::string fp = ReadCredentialFile(Path("fp"));
   fp = fp.substr(fp.find('=') + 1);
   absl::StripAsciiWhitespace(&fp);
   EXPECT_EQ(HexEncode((*signer)->Sha256Thumbprint()),
@@ -96,7 +91,8 @@ TEST_F(JwsTest, ThumbprintsAreTheCertificatesFingerprints) {
 }
 
 TEST_F(JwsTest, BadPemFilesAreRefusedNamingTheFileNeverItsContent) {
-  const std::string key_only = Read(Path("app.pem")).substr(0, Read(Path("app.pem")).find("-----BEGIN CERTIFICATE"));
+  const std::string pem = ReadCredentialFile(Path("app.pem"));
+  const std::string key_only = pem.substr(0, pem.find("-----BEGIN CERTIFICATE"));
   auto refused = [&](absl::string_view pem, absl::string_view why) {
     absl::StatusOr<std::unique_ptr<SigningCertificate>> s = SigningCertificate::FromPem(pem, "the file F");
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << why;
@@ -105,9 +101,9 @@ TEST_F(JwsTest, BadPemFilesAreRefusedNamingTheFileNeverItsContent) {
     return std::string(s.status().message());
   };
   EXPECT_THAT(refused(key_only, "no certificate"), HasSubstr("no PEM certificate"));
-  EXPECT_THAT(refused(Read(Path("app.crt")), "no key"), HasSubstr("no unencrypted PEM private key"));
+  EXPECT_THAT(refused(ReadCredentialFile(Path("app.crt")), "no key"), HasSubstr("no unencrypted PEM private key"));
   // The key of one app with the certificate of another.
-  const std::string other_cert = Read(Path("other.crt"));
+  const std::string other_cert = ReadCredentialFile(Path("other.crt"));
   EXPECT_THAT(refused(key_only + other_cert, "mismatch"), HasSubstr("does not belong"));
   ASSERT_EQ(std::system(absl::StrCat("cd '", dir_.path(),
                                      "' && openssl req -x509 -newkey ec -pkeyopt "
@@ -115,7 +111,7 @@ TEST_F(JwsTest, BadPemFilesAreRefusedNamingTheFileNeverItsContent) {
                                      "-days 2 -subj /CN=ec 2>/dev/null && cat ec.key ec.crt > ec.pem")
                             .c_str()),
             0);
-  EXPECT_THAT(refused(Read(Path("ec.pem")), "EC key"), HasSubstr("not RSA"));
+  EXPECT_THAT(refused(ReadCredentialFile(Path("ec.pem")), "EC key"), HasSubstr("not RSA"));
   absl::StatusOr<std::unique_ptr<SigningCertificate>> missing =
       SigningCertificate::FromPemFile(Path("nope.pem"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);

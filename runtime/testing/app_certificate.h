@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -21,6 +23,14 @@ inline absl::Status MakeAppCertificate(const std::string& dir, const std::string
     return absl::InternalError(absl::StrCat("openssl failed; see ", dir, "/openssl.log"));
   }
   return absl::OkStatus();
+}
+
+// The text of a file MakeAppCertificate wrote (or any small file), empty when it cannot be read.
+inline std::string ReadCredentialFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace zarc::testing

@@ -15,7 +15,7 @@
 #include "services/importer/importer_app.h"
 #include "services/importer/importer_config.h"
 #include "services/importer/testing/test_items.h"
-#include "services/mapper/testing/graph_sim_fixture.h"
+#include "simulators/graph/testing/graph_sim_fixture.h"
 
 namespace zarc::importer {
 namespace {
@@ -60,7 +60,7 @@ class GraphTargetTest : public ::testing::Test {
   void SetUp() override { StartSim({}); }
 
   void StartSim(graph_sim::GraphSimOptions options) {
-    sim_ = mapper::testing::StartGraphSim(mapper::testing::CorpDirectory(), options);
+    sim_ = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory(), options);
     ASSERT_NE(sim_, nullptr);
     auto staging = blob::OpenBlobStore({.url = "file://" + dir_.path()});
     ASSERT_TRUE(staging.ok()) << staging.status();
@@ -123,7 +123,7 @@ class GraphTargetTest : public ::testing::Test {
   }
 
   zarc::testing::TempDir dir_;
-  std::unique_ptr<mapper::testing::RunningGraphSim> sim_;
+  std::unique_ptr<graph_sim::testing::RunningGraphSim> sim_;
   std::unique_ptr<blob::BlobStore> staging_;
   std::unique_ptr<http::HttpClient> real_ = http::NewHttpClient();
   HookedHttp hooked_{*real_};
@@ -255,7 +255,7 @@ TEST_F(GraphTargetTest, LargeAttachmentGoesThroughAnUploadSession) {
 }
 
 // The simulator's stored messages of `user` whose Message-ID is `message_id`.
-std::vector<graph_sim::StoredMessage> WithMessageId(const mapper::testing::RunningGraphSim& sim,
+std::vector<graph_sim::StoredMessage> WithMessageId(const graph_sim::testing::RunningGraphSim& sim,
                                                     const std::string& user,
                                                     const std::string& message_id) {
   std::vector<graph_sim::StoredMessage> out;
@@ -266,7 +266,7 @@ std::vector<graph_sim::StoredMessage> WithMessageId(const mapper::testing::Runni
 }
 
 // Exactly one message with the item's Message-ID, holding the complete recording.
-void ExpectOneCompleteCopy(const mapper::testing::RunningGraphSim& sim, const std::string& user,
+void ExpectOneCompleteCopy(const graph_sim::testing::RunningGraphSim& sim, const std::string& user,
                            const testing::TestItem& item, uint64_t attachment_bytes) {
   const std::vector<graph_sim::StoredMessage> stored = WithMessageId(sim, user, item.message_id);
   ASSERT_EQ(stored.size(), 1u);

@@ -158,13 +158,9 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
         .token_file = config.imap_token_file});
   } else if (config.target == "graph") {
     GraphTargetOptions options;
-    options.credentials = {.login_url = config.graph_login_url,
-                           .api_url = config.graph_api_url,
-                           .tenant_id = config.graph_tenant_id,
-                           .client_id = config.graph_client_id,
-                           .client_secret = config.graph_client_secret};
-    options.ca_file = config.graph_ca_file;
-    options.patience = config.graph_patience;
+    options.credentials = mapper::CredentialsFrom(config.graph);
+    options.ca_file = config.graph.ca_file;
+    options.patience = config.graph.patience;
     impl->target = GraphTarget::Create(std::move(options));
   } else {
     return absl::InvalidArgumentError(absl::StrCat("importer.target = \"", config.target,

@@ -47,29 +47,18 @@ config::Schema<ImporterConfig> ImporterSchema() {
               "folder with one password file per mailbox (imap.auth=plain)")
       .String("imap.token_file", &C::imap_token_file, "",
               "file holding the OAuth2 access token (imap.auth=xoauth2), re-read at every delivery")
-      .Url("graph.login_url", &C::graph_login_url, "https://login.microsoftonline.com",
-           "Microsoft identity platform base URL (login.microsoftonline.us for GCC High, "
-           "login.chinacloudapi.cn for 21Vianet, or a simulator)")
-      .Url("graph.api_url", &C::graph_api_url, "https://graph.microsoft.com",
-           "Microsoft Graph base URL, without /v1.0; the token scope is {api_url}/.default")
-      .String("graph.tenant_id", &C::graph_tenant_id, "",
-              "Microsoft Entra tenant id (or domain) of the app registration")
-      .String("graph.client_id", &C::graph_client_id, "",
-              "application (client) id; importer.target=graph needs Mail.ReadWrite as an "
-              "application permission")
-      .Secret("graph.client_secret", &C::graph_client_secret,
-              "client secret of the app registration (certificates are not supported)")
-      .String("graph.ca_file", &C::graph_ca_file, "", "extra PEM CA file for Graph")
-      .Duration("graph.patience", &C::graph_patience, "2m",
-                "how long one Graph request keeps waiting out 429s and failures before the "
-                "delivery is retried later")
+      .Include(common_options::GraphSchema(
+                   "importer.target=graph needs Mail.ReadWrite as an application permission",
+                   "how long one Graph request keeps waiting out 429s and failures before the "
+                   "delivery is retried later"),
+               &C::graph)
       .Include(console::ConsoleSchema(), &C::console)
       .Check([](const C& c) -> absl::Status {
-        if (c.target == "graph" && (c.graph_tenant_id.empty() || c.graph_client_id.empty() ||
-                                    c.graph_client_secret.empty())) {
-          return absl::InvalidArgumentError(
-              "importer.target = graph needs graph.tenant_id, graph.client_id and "
-              "graph.client_secret (or ZARC_GRAPH_CLIENT_SECRET_FILE)");
+        if (c.target == "graph") {
+          if (absl::Status s = common_options::RequireGraphCredentials(c.graph, "importer.target = graph");
+              !s.ok()) {
+            return s;
+          }
         }
         if (c.target != "imap") return absl::OkStatus();
         if (c.imap_host.empty()) {

@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "runtime/blob/blob_store.h"
+#include "runtime/common_options/graph_config.h"
 #include "runtime/config/config.h"
 #include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
@@ -38,13 +39,7 @@ struct ImporterConfig {
 
   // Microsoft Graph (importer.target = graph); the same keys as the mapper's, so one setting
   // serves both in the one-binary mode.
-  std::string graph_login_url;
-  std::string graph_api_url;
-  std::string graph_tenant_id;
-  std::string graph_client_id;
-  std::string graph_client_secret;
-  std::string graph_ca_file;
-  absl::Duration graph_patience;
+  common_options::GraphConfig graph;
 
   console::ConsoleConfig console;  // the read-only web console (console.*)
 };

@@ -75,61 +75,26 @@ DirectoryUser ParseUser(const json::Value& v) {
 
 }  // namespace
 
-GraphTokenSource::GraphTokenSource(http::HttpClient& http, GraphCredentials credentials,
+GraphCredentials CredentialsFrom(const common_options::GraphConfig& c) {
+  return GraphCredentials{.login_url = c.login_url,
+                          .api_url = c.api_url,
+                          .tenant_id = c.tenant_id,
+                          .client_id = c.client_id,
+                          .client_secret = c.client_secret,
+                          .certificate_file = c.client_certificate_file,
+                          .assertion_algorithm = c.client_assertion_algorithm};
+}
+
+GraphTokenSource::GraphTokenSource(http::HttpClient& http, const GraphCredentials& c,
                                    std::function<absl::Time()> now)
-    : http_(http), credentials_(std::move(credentials)), now_(std::move(now)) {}
-
-absl::StatusOr<std::string> GraphTokenSource::Token() {
-  absl::MutexLock lock(&mutex_);
-  const absl::Time now = now_ ? now_() : absl::Now();
-  if (!token_.empty() && now + absl::Minutes(5) < expires_) return token_;
-  const std::string url =
-      absl::StrCat(TrimSlash(credentials_.login_url), "/",
-                   http::PercentEncode(credentials_.tenant_id), "/oauth2/v2.0/token");
-  http::ClientRequest req;
-  req.method = "POST";
-  req.url = url;
-  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  req.body =
-      absl::StrCat("client_id=", http::PercentEncode(credentials_.client_id),
-                   "&client_secret=", http::PercentEncode(credentials_.client_secret),
-                   "&scope=", http::PercentEncode(TrimSlash(credentials_.api_url) + "/.default"),
-                   "&grant_type=client_credentials");
-  req.timeout = absl::Seconds(30);
-  absl::StatusOr<http::ClientResponse> resp = http_.Send(req);
-  if (!resp.ok()) {
-    return absl::UnavailableError(absl::StrCat("Microsoft identity platform unreachable at ",
-                                               http::RedactUrl(url), ": ",
-                                               resp.status().message()));
-  }
-  if (resp->status != 200) {
-    const std::string detail = ErrorSummary(resp->body);
-    if (resp->status >= 500 || resp->status == 429) {
-      return absl::UnavailableError(absl::StrCat("the token endpoint answered HTTP ", resp->status,
-                                                 " (", detail, "); it will be retried"));
-    }
-    // An expired or wrong secret is the deployment's problem, never an item's: UNAVAILABLE, so
-    // work waits for the fix instead of failing.
-    return absl::UnavailableError(
-        absl::StrCat("the token endpoint refused the app's credentials (HTTP ", resp->status, ", ",
-                     detail, "); check graph.tenant_id, graph.client_id and graph.client_secret; "
-                     "retried until they work"));
-  }
-  absl::StatusOr<json::Value> body = json::Parse(resp->body, "token response");
-  if (!body.ok()) return absl::UnavailableError(body.status().message());
-  std::string token = json::String(*body, "access_token");
-  if (token.empty()) return absl::UnavailableError("the token response has no access_token");
-  token_ = std::move(token);
-  expires_ = now + absl::Seconds(json::Int(*body, "expires_in", 3599));
-  log::Info(kComponent, "Graph token refreshed",
-            {{"expires_in_s", json::Int(*body, "expires_in", 3599)}});
-  return token_;
-}
-
-void GraphTokenSource::Invalidate(const std::string& token) {
-  absl::MutexLock lock(&mutex_);
-  if (token == token_) token_.clear();
-}
+    : entra::TokenSource(http,
+                         entra::Credentials{.login_url = c.login_url,
+                                            .tenant_id = c.tenant_id,
+                                            .client_id = c.client_id,
+                                            .client_secret = c.client_secret,
+                                            .certificate_file = c.certificate_file,
+                                            .assertion_algorithm = c.assertion_algorithm},
+                         TrimSlash(c.api_url) + "/.default", std::move(now)) {}
 
 struct GraphClient::Metrics {
   prometheus::Family<prometheus::Counter>* requests = nullptr;

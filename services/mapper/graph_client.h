@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "runtime/common_options/graph_config.h"
+#include "runtime/entra/token_source.h"
 #include "runtime/http/http_client.h"
 
 namespace prometheus {
@@ -19,16 +21,20 @@ class Registry;
 
 namespace zarc::mapper {
 
-// Where Graph and its token endpoint are, and the app registration (client credentials).
-// National clouds and the simulator are just other URLs. Certificate credentials are not
-// supported (a client secret only).
+// Where Graph and its token endpoint are, and the app registration (client credentials with a
+// secret or a certificate). National clouds and the simulator are just other URLs.
 struct GraphCredentials {
   std::string login_url = "https://login.microsoftonline.com";
   std::string api_url = "https://graph.microsoft.com";
   std::string tenant_id;
   std::string client_id;
-  std::string client_secret;  // secret: never logged
+  std::string client_secret;     // secret: never logged
+  std::string certificate_file;  // PEM key + certificate, instead of client_secret
+  std::string assertion_algorithm = "PS256";
 };
+
+// The credentials the graph.* options give.
+GraphCredentials CredentialsFrom(const common_options::GraphConfig& config);
 
 // What zarc needs to know about a Microsoft 365 user.
 struct DirectoryUser {
@@ -41,26 +47,12 @@ struct DirectoryUser {
   friend bool operator==(const DirectoryUser&, const DirectoryUser&) = default;
 };
 
-// App-only OAuth 2.0 client credentials grant against the Microsoft identity platform
-// (POST {login}/{tenant}/oauth2/v2.0/token, scope {api}/.default). A token is reused until less
-// than five minutes of it remain. Thread-safe; one refresh at a time.
-class GraphTokenSource {
+// App-only tokens for Graph (scope {api}/.default) from the Microsoft identity platform; see
+// runtime/entra/token_source.h.
+class GraphTokenSource : public entra::TokenSource {
  public:
-  GraphTokenSource(http::HttpClient& http, GraphCredentials credentials,
+  GraphTokenSource(http::HttpClient& http, const GraphCredentials& credentials,
                    std::function<absl::Time()> now = nullptr);
-  // UNAVAILABLE when the endpoint cannot be reached or fails; UNAUTHENTICATED when it refuses
-  // the credentials (the message says which setting to check).
-  absl::StatusOr<std::string> Token();
-  // Graph refused `token` (401): the next Token() fetches a new one.
-  void Invalidate(const std::string& token);
-
- private:
-  http::HttpClient& http_;
-  const GraphCredentials credentials_;
-  const std::function<absl::Time()> now_;
-  absl::Mutex mutex_;
-  std::string token_ ABSL_GUARDED_BY(mutex_);
-  absl::Time expires_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
 };
 
 struct GraphClientOptions {

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "services/mapper/testing/graph_sim_fixture.h"
+#include "simulators/graph/testing/graph_sim_fixture.h"
 
 namespace zarc::mapper {
 namespace {
@@ -26,7 +26,7 @@ struct FakeTime {
 class GraphClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim_ = testing::StartGraphSim(testing::CorpDirectory());
+    sim_ = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory());
     ASSERT_NE(sim_, nullptr);
     tokens_ = std::make_unique<GraphTokenSource>(
         *http_, GraphCredentials{.login_url = sim_->url,
@@ -39,7 +39,7 @@ class GraphClientTest : public ::testing::Test {
     return GraphClient(*http_, *tokens_, sim_->url, std::move(options), nullptr);
   }
 
-  std::unique_ptr<testing::RunningGraphSim> sim_;
+  std::unique_ptr<graph_sim::testing::RunningGraphSim> sim_;
   std::unique_ptr<http::HttpClient> http_ = http::NewHttpClient();
   std::unique_ptr<GraphTokenSource> tokens_;
   FakeTime time_;

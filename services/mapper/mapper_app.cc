@@ -69,16 +69,12 @@ absl::StatusOr<std::unique_ptr<MapperApp>> MapperApp::Create(const MapperConfig&
   impl->config = config;
   impl->metrics = metrics;
   if (config.mode == "graph") {
-    impl->http = http::NewHttpClient(http::ClientOptions{.ca_file = config.graph_ca_file});
+    impl->http = http::NewHttpClient(http::ClientOptions{.ca_file = config.graph.ca_file});
     impl->tokens = std::make_unique<GraphTokenSource>(
-        *impl->http, GraphCredentials{.login_url = config.graph_login_url,
-                                      .api_url = config.graph_api_url,
-                                      .tenant_id = config.graph_tenant_id,
-                                      .client_id = config.graph_client_id,
-                                      .client_secret = config.graph_client_secret});
+        *impl->http, CredentialsFrom(config.graph));
     impl->graph = std::make_unique<GraphClient>(
-        *impl->http, *impl->tokens, config.graph_api_url,
-        GraphClientOptions{.patience = config.graph_patience}, metrics);
+        *impl->http, *impl->tokens, config.graph.api_url,
+        GraphClientOptions{.patience = config.graph.patience}, metrics);
     impl->cache = std::make_unique<LookupCache>(
         CacheOptions{.positive_ttl = config.cache_positive_ttl,
                      .negative_ttl = config.cache_negative_ttl,

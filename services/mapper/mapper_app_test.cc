@@ -5,14 +5,18 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
 #include "runtime/kafka/topic_reader.h"
 #include "runtime/kafka/topics.h"
-#include "services/mapper/testing/graph_sim_fixture.h"
+#include "runtime/testing/app_certificate.h"
+#include "runtime/testing/subprocess.h"
+#include "simulators/graph/testing/graph_sim_fixture.h"
 #include "zarc/v1/control.grpc.pb.h"
 
 namespace zarc::mapper {
@@ -26,6 +30,22 @@ MapperConfig GraphConfig(const std::string& sim_url) {
   EXPECT_TRUE(config.ok()) << config.status();
   return config.ok() ? *config : MapperConfig{};
 }
+
+// The mapper's control service on a real gRPC channel over loopback.
+struct ControlServer {
+  explicit ControlServer(grpc::Service* service) {
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service);
+    server = builder.BuildAndStart();
+    if (server == nullptr || port == 0) return;
+    stub = zarc::v1::MapperControl::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<zarc::v1::MapperControl::Stub> stub;
+};
 
 TEST(MapperConfigTest, GraphModeNeedsCredentials) {
   const std::string brokers = "--kafka.brokers=127.0.0.1:1";
@@ -41,21 +61,16 @@ TEST(MapperConfigTest, GraphModeNeedsCredentials) {
 }
 
 TEST(MapperAppTest, ResolveAnswersOverARealGrpcChannel) {
-  auto sim = testing::StartGraphSim(testing::CorpDirectory());
+  auto sim = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory());
   ASSERT_NE(sim, nullptr);
   prometheus::Registry registry;
   absl::StatusOr<std::unique_ptr<MapperApp>> app =
       MapperApp::Create(GraphConfig(sim->url), &registry);
   ASSERT_TRUE(app.ok()) << app.status();
 
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService((*app)->control_service());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_GT(port, 0);
-  auto stub = zarc::v1::MapperControl::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  ControlServer control((*app)->control_service());
+  ASSERT_NE(control.stub, nullptr);
+  zarc::v1::MapperControl::Stub* stub = control.stub.get();
 
   grpc::ClientContext ctx;
   zarc::v1::ResolveRequest request;
@@ -81,6 +96,58 @@ TEST(MapperAppTest, ResolveAnswersOverARealGrpcChannel) {
   server->Shutdown();
 }
 
+// graph.client_certificate_file instead of a secret: the mapper's lookups run on a token the
+// identity platform gave for a client assertion signed with the app's key.
+TEST(MapperAppTest, ACertificateCredentialInsteadOfASecretResolvesAddresses) {
+  zarc::testing::TempDir dir;
+  ASSERT_TRUE(zarc::testing::MakeAppCertificate(dir.path(), "app").ok());
+  std::ifstream crt(dir.path() + "/app.crt");
+  std::stringstream pem;
+  pem << crt.rdbuf();
+  graph_sim::GraphSimOptions options;
+  options.tenant_id = "t1";
+  options.client_certificates_pem = {pem.str()};
+  auto sim = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory(), options);
+  ASSERT_NE(sim, nullptr);
+  const std::vector<std::string> common = {
+      "--graph.login_url=" + sim->url, "--graph.api_url=" + sim->url, "--graph.tenant_id=t1",
+      "--graph.client_id=zarc-graph-client", "--mapper.tenant_domains=corp.test",
+      "--kafka.brokers=127.0.0.1:1"};
+  auto load = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return MapperSchema().Load(config::Sources{.args = args});
+  };
+  // One credential, not both.
+  absl::StatusOr<MapperConfig> both = load({"--graph.client_secret=zarc-graph-secret",
+                                            "--graph.client_certificate_file=" + dir.path() + "/app.pem"});
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(std::string(both.status().message()), ::testing::HasSubstr("both set"));
+  EXPECT_FALSE(load({"--graph.client_certificate_file=" + dir.path() + "/app.pem",
+                     "--graph.client_assertion_algorithm=HS256"})
+                   .ok());
+  absl::StatusOr<MapperConfig> config =
+      load({"--graph.client_certificate_file=" + dir.path() + "/app.pem"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->graph.client_assertion_algorithm, "PS256");
+  prometheus::Registry registry;
+  absl::StatusOr<std::unique_ptr<MapperApp>> app = MapperApp::Create(*config, &registry);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ControlServer control((*app)->control_service());
+  ASSERT_NE(control.stub, nullptr);
+  zarc::v1::MapperControl::Stub* stub = control.stub.get();
+  grpc::ClientContext ctx;
+  zarc::v1::ResolveRequest request;
+  request.add_addresses("cy@corp.test");
+  zarc::v1::ResolveResponse response;
+  grpc::Status status = stub->Resolve(&ctx, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).mailbox(), "cy@corp.test");
+  EXPECT_EQ(sim->sim->Stats().tokens_by_certificate, 1);
+  server->Shutdown();
+}
+
 zarc::v1::MessageRendered Item(const std::string& uuid, std::vector<std::string> addresses) {
   zarc::v1::MessageRendered m;
   m.set_item_id("acct/" + uuid + "/1");
@@ -95,7 +162,7 @@ zarc::v1::MessageRendered Item(const std::string& uuid, std::vector<std::string>
 
 // The mapper stage on the mock cluster, resolving against the Graph simulator.
 struct RunningMapper {
-  std::unique_ptr<testing::RunningGraphSim> sim;
+  std::unique_ptr<graph_sim::testing::RunningGraphSim> sim;
   std::unique_ptr<kafka::EmbeddedCluster> cluster;
   kafka::KafkaConfig kafka;
   prometheus::Registry registry;
@@ -104,7 +171,7 @@ struct RunningMapper {
 };
 
 void StartMapper(RunningMapper* m, std::map<std::string, int> refuse_address_lookups = {}) {
-  m->sim = testing::StartGraphSim(testing::CorpDirectory());
+  m->sim = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory());
   ASSERT_NE(m->sim, nullptr);
   m->sim->sim->SetAddressFaults(std::move(refuse_address_lookups));
   absl::StatusOr<std::unique_ptr<kafka::EmbeddedCluster>> cluster =

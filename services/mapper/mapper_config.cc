@@ -10,22 +10,12 @@ config::Schema<MapperConfig> MapperSchema() {
   s.Include(service::HostSchema(7003, 9403), &MapperConfig::host)
       .Include(common_options::KafkaSchema("zarc-mapper"), &MapperConfig::kafka)
       .Include(common_options::StageSchema(), &MapperConfig::stage)
-      .Url("graph.login_url", &MapperConfig::graph_login_url, "https://login.microsoftonline.com",
-           "Microsoft identity platform base URL (login.microsoftonline.us for GCC High, "
-           "login.chinacloudapi.cn for 21Vianet, or a simulator)")
-      .Url("graph.api_url", &MapperConfig::graph_api_url, "https://graph.microsoft.com",
-           "Microsoft Graph base URL, without /v1.0; the token scope is {api_url}/.default")
-      .String("graph.tenant_id", &MapperConfig::graph_tenant_id, "",
-              "Microsoft Entra tenant id (or domain) of the app registration")
-      .String("graph.client_id", &MapperConfig::graph_client_id, "",
-              "application (client) id; needs User.Read.All (and GroupMember.Read.All with "
-              "mapper.group_id) as application permissions")
-      .Secret("graph.client_secret", &MapperConfig::graph_client_secret,
-              "client secret of the app registration (certificates are not supported)")
-      .String("graph.ca_file", &MapperConfig::graph_ca_file, "", "extra PEM CA file for Graph")
-      .Duration("graph.patience", &MapperConfig::graph_patience, "2m",
-                "how long one lookup keeps waiting out 429s and failures before the item is "
-                "retried later")
+      .Include(common_options::GraphSchema(
+                   "needs User.Read.All (and GroupMember.Read.All with mapper.group_id) as "
+                   "application permissions",
+                   "how long one lookup keeps waiting out 429s and failures before the item is "
+                   "retried later"),
+               &MapperConfig::graph)
       .Enum("mapper.mode", &MapperConfig::mode, "graph", {"graph", "csv-only"},
             "graph: Microsoft Graph resolves addresses; csv-only: no Graph, the custom mapping "
             "and tenant domains decide and an in-domain address maps to itself (embedded demo)")
@@ -51,11 +41,10 @@ config::Schema<MapperConfig> MapperSchema() {
       .Int("mapper.cache_max_entries", &MapperConfig::cache_max_entries, 100000, 0, 100000000,
            "addresses remembered at most (least recently used go first); 0 turns the cache off")
       .Check([](const MapperConfig& c) -> absl::Status {
-        if (c.mode == "graph" && (c.graph_tenant_id.empty() || c.graph_client_id.empty() ||
-                                  c.graph_client_secret.empty())) {
-          return absl::InvalidArgumentError(
-              "mapper.mode=graph needs graph.tenant_id, graph.client_id and graph.client_secret "
-              "(ZARC_GRAPH_CLIENT_SECRET_FILE); or set mapper.mode=csv-only to run without Graph");
+        if (c.mode == "graph" && !c.graph.HasCredentials()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              common_options::RequireGraphCredentials(c.graph, "mapper.mode=graph").message(),
+              "; or set mapper.mode=csv-only to run without Graph"));
         }
         if (c.mode == "csv-only" && !c.group_id.empty()) {
           return absl::InvalidArgumentError(

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "runtime/common_options/graph_config.h"
 #include "runtime/config/config.h"
 #include "runtime/kafka/kafka_config.h"
 #include "runtime/service/service_host.h"
@@ -17,13 +18,7 @@ struct MapperConfig {
   kafka::StageSettings stage;
 
   // Microsoft Graph and the identity platform (national clouds and simulators are just URLs).
-  std::string graph_login_url;
-  std::string graph_api_url;
-  std::string graph_tenant_id;
-  std::string graph_client_id;
-  std::string graph_client_secret;
-  std::string graph_ca_file;
-  absl::Duration graph_patience;
+  common_options::GraphConfig graph;
 
   std::string mode;  // graph | csv-only
   std::string custom_mapping_file;

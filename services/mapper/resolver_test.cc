@@ -9,7 +9,7 @@
 #include "services/mapper/cache.h"
 #include "services/mapper/custom_mapping.h"
 #include "services/mapper/graph_client.h"
-#include "services/mapper/testing/graph_sim_fixture.h"
+#include "simulators/graph/testing/graph_sim_fixture.h"
 
 namespace zarc::mapper {
 namespace {
@@ -20,7 +20,7 @@ using zarc::v1::AddressResolution;
 class ResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim_ = testing::StartGraphSim(testing::CorpDirectory());
+    sim_ = graph_sim::testing::StartGraphSim(graph_sim::testing::CorpDirectory());
     ASSERT_NE(sim_, nullptr);
     tokens_ = std::make_unique<GraphTokenSource>(
         *http_, GraphCredentials{.login_url = sim_->url,
@@ -48,7 +48,7 @@ class ResolverTest : public ::testing::Test {
     return out.ok() ? *out : std::vector<AddressResolution>{};
   }
 
-  std::unique_ptr<testing::RunningGraphSim> sim_;
+  std::unique_ptr<graph_sim::testing::RunningGraphSim> sim_;
   std::unique_ptr<http::HttpClient> http_ = http::NewHttpClient();
   std::unique_ptr<GraphTokenSource> tokens_;
   std::unique_ptr<GraphClient> graph_;
@@ -185,7 +185,7 @@ TEST(ZoomTenantResolverTest, EveryZoomUserResolvesAsTheGeneratedDirectorySays) {
   options.users = 6;
   options.meetings = 0;
   const zoom_sim::Tenant tenant = zoom_sim::GenerateTenant(options);
-  auto sim = testing::StartGraphSim(graph_sim::DirectoryForZoomTenant(tenant));
+  auto sim = graph_sim::testing::StartGraphSim(graph_sim::DirectoryForZoomTenant(tenant));
   ASSERT_NE(sim, nullptr);
   std::unique_ptr<http::HttpClient> http = http::NewHttpClient();
   GraphTokenSource tokens(*http, GraphCredentials{.login_url = sim->url,

@@ -1,6 +1,7 @@
 #include "simulators/graph/graph_simulator.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "runtime/crypto/digest.h"
+#include "runtime/crypto/jws.h"
 #include "runtime/json/json.h"
 #include "runtime/log/log.h"
 #include "simulators/graph/odata_filter.h"
@@ -61,6 +63,87 @@ ServerResponse TokenError(int status, absl::string_view error, int aadsts,
   codes[0] = value::number(aadsts);
   body["error_codes"] = std::move(codes);
   return Json(status, body);
+}
+
+constexpr absl::string_view kExchangeOnlineResource = "https://outlook.office365.com";
+constexpr absl::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// Why Entra ID would refuse a client assertion for `client_id` at `tenant`'s token endpoint, or
+// nothing when it is accepted: a JWS of a registered certificate's key, named by its thumbprint,
+// for this endpoint, by this app, within its time range (five minutes of clock skew allowed).
+std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
+                                              std::map<std::string, std::string>& form,
+                                              absl::string_view tenant, absl::Time now) {
+  if (form["client_assertion_type"] != kJwtBearer) {
+    return TokenError(400, "invalid_request", 7000219,
+                      absl::StrCat("'client_assertion_type' must be '", kJwtBearer, "'."));
+  }
+  auto malformed = [](absl::string_view why) {
+    return TokenError(400, "invalid_request", 50027,
+                      absl::StrCat("JWT token is invalid or malformed: ", why, "."));
+  };
+  std::vector<std::string> parts = absl::StrSplit(form["client_assertion"], '.');
+  if (parts.size() != 3) return malformed("a JWS has three parts");
+  absl::StatusOr<std::string> header_text = crypto::Base64UrlDecode(parts[0]);
+  absl::StatusOr<std::string> claims_text = crypto::Base64UrlDecode(parts[1]);
+  absl::StatusOr<std::string> signature = crypto::Base64UrlDecode(parts[2]);
+  if (!header_text.ok() || !claims_text.ok() || !signature.ok()) return malformed("not base64url");
+  absl::StatusOr<value> header = json::Parse(*header_text, "client assertion header");
+  absl::StatusOr<value> claims = json::Parse(*claims_text, "client assertion claims");
+  if (!header.ok() || !claims.ok() || !header->is_object() || !claims->is_object()) {
+    return malformed("header or claims are not a JSON object");
+  }
+  absl::StatusOr<crypto::JwsAlgorithm> alg = crypto::ParseJwsAlgorithm(json::String(*header, "alg"));
+  if (!alg.ok()) {
+    return TokenError(401, "invalid_client", 5002738,
+                      absl::StrCat("Invalid JWT token. '", json::String(*header, "alg"),
+                                   "' is not a supported signature algorithm."));
+  }
+  absl::StatusOr<std::string> x5t_s256 = crypto::Base64UrlDecode(json::String(*header, "x5t#S256"));
+  absl::StatusOr<std::string> x5t = crypto::Base64UrlDecode(json::String(*header, "x5t"));
+  std::unique_ptr<crypto::VerifyingCertificate> registered;
+  for (const std::string& pem : options.client_certificates_pem) {
+    absl::StatusOr<std::unique_ptr<crypto::VerifyingCertificate>> c =
+        crypto::VerifyingCertificate::FromPem(pem, "registered certificate");
+    if (!c.ok()) continue;
+    if ((x5t_s256.ok() && !x5t_s256->empty() && *x5t_s256 == (*c)->Sha256Thumbprint()) ||
+        (x5t.ok() && !x5t->empty() && *x5t == (*c)->Sha1Thumbprint())) {
+      registered = *std::move(c);
+      break;
+    }
+  }
+  if (registered == nullptr) {
+    return TokenError(401, "invalid_client", 700027,
+                      absl::StrCat("The certificate with identifier used to sign the client "
+                                   "assertion is not registered on application. [Reason - The "
+                                   "key was not found., Thumbprint of key used by client: '",
+                                   crypto::HexEncode(x5t_s256.ok() ? *x5t_s256 : ""), "']"));
+  }
+  if (!registered->Verify(*alg, absl::StrCat(parts[0], ".", parts[1]), *signature).ok()) {
+    return TokenError(401, "invalid_client", 700027,
+                      "Client assertion failed signature validation.");
+  }
+  const std::string client_id = form["client_id"];
+  if (json::String(*claims, "iss") != client_id || json::String(*claims, "sub") != client_id) {
+    return TokenError(401, "invalid_client", 700021,
+                      "Client assertion application identifier doesn't match 'client_id' "
+                      "parameter.");
+  }
+  if (!absl::EndsWith(json::String(*claims, "aud"),
+                      absl::StrCat("/", tenant, "/oauth2/v2.0/token"))) {
+    return TokenError(401, "invalid_client", 700212,
+                      absl::StrCat("No matching federated identity record found for presented "
+                                   "assertion audience '", json::String(*claims, "aud"), "'."));
+  }
+  const int64_t t = absl::ToUnixSeconds(now), skew = 300;
+  const int64_t nbf = json::Int(*claims, "nbf", 0), exp = json::Int(*claims, "exp", 0);
+  if (exp == 0 || t > exp + skew || t + skew < nbf) {
+    return TokenError(401, "invalid_client", 700024,
+                      absl::StrCat("Client assertion is not within its valid time range. Current "
+                                   "time: ", t, ", assertion valid from ", nbf,
+                                   ", expiry time of assertion ", exp, "."));
+  }
+  return std::nullopt;
 }
 
 std::string FormatGraphTime(absl::Time t) {
@@ -340,15 +423,25 @@ ServerResponse GraphSimulator::HandleToken(const ServerRequest& request) {
                       absl::StrCat("Application with identifier '", form["client_id"],
                                    "' was not found in the directory."));
   }
-  if (form["client_secret"] != options_.client_secret) {
+  const absl::Time now = options_.clock ? options_.clock() : absl::Now();
+  const bool by_certificate = form.count("client_assertion") > 0;
+  if (by_certificate) {
+    if (std::optional<ServerResponse> refused = RefuseAssertion(options_, form, tenant, now)) {
+      return *std::move(refused);
+    }
+  } else if (form.count("client_secret") == 0) {
+    return TokenError(401, "invalid_client", 7000218,
+                      "The request body must contain the following parameter: "
+                      "'client_assertion' or 'client_secret'.");
+  } else if (form["client_secret"] != options_.client_secret) {
     return TokenError(401, "invalid_client", 7000215,
                       "Invalid client secret provided. Ensure the secret being sent in the "
                       "request is the client secret value, not the client secret ID.");
   }
   const std::string token = absl::StrCat("eyJ0eXAiOiJKV1Qi.", NewId("sim"), NewId(""));
-  const absl::Time now = options_.clock ? options_.clock() : absl::Now();
-  tokens_[token] = now + options_.token_ttl;
+  tokens_[token] = IssuedToken{.expires = now + options_.token_ttl, .scope = form["scope"]};
   ++stats_.tokens_issued;
+  if (by_certificate) ++stats_.tokens_by_certificate;
   value body = value::object();
   body["token_type"] = json::Str("Bearer");
   body["expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
@@ -363,7 +456,9 @@ bool GraphSimulator::Authorized(const http::Headers& headers) {
   const absl::Time now = Now();
   absl::MutexLock lock(&mu_);
   auto it = tokens_.find(auth->substr(7));
-  return it != tokens_.end() && now < it->second;
+  // A token for another resource (Exchange Online's, for IMAP) is not one for Graph.
+  return it != tokens_.end() && now < it->second.expires &&
+         !absl::StartsWith(it->second.scope, kExchangeOnlineResource);
 }
 
 bool GraphSimulator::Throttle() {

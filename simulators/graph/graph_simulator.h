@@ -25,6 +25,11 @@ struct GraphSimOptions {
   std::string tenant_id;
   std::string client_id = "zarc-graph-client";
   std::string client_secret = "zarc-graph-secret";
+  // Certificate credentials: the PEM certificates registered on the app. A client assertion
+  // (RFC 7523) signed RS256 or PS256 by the key of one of them, naming it by x5t#S256 or x5t, is
+  // accepted as Entra ID accepts it (aud the token endpoint, iss = sub = client_id, within
+  // nbf..exp give or take five minutes).
+  std::vector<std::string> client_certificates_pem;
   absl::Duration token_ttl = absl::Hours(1);
   // Base URL clients reach the simulator at (upload URLs point there). Set after binding.
   std::string public_base_url = "http://127.0.0.1";
@@ -63,6 +68,7 @@ struct GraphSimOptions {
 // Request counts by kind, for tests that assert how often a client called Graph.
 struct GraphSimStats {
   int64_t tokens_issued = 0;
+  int64_t tokens_by_certificate = 0;  // of tokens_issued, for a client assertion
   int64_t http_requests = 0;   // /v1.0 HTTP requests (a $batch is one)
   int64_t graph_requests = 0;  // /v1.0 requests, each inside a $batch counted
   int64_t user_queries = 0;    // GET /users?$filter=...
@@ -176,7 +182,11 @@ class GraphSimulator {
   mutable absl::Mutex mu_;
   GraphSimOptions options_ ABSL_GUARDED_BY(mu_);
   GraphSimStats stats_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, absl::Time> tokens_ ABSL_GUARDED_BY(mu_);
+  struct IssuedToken {
+    absl::Time expires;
+    std::string scope;
+  };
+  std::map<std::string, IssuedToken> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Mailbox> mailboxes_ ABSL_GUARDED_BY(mu_);      // by user id
   std::map<std::string, UploadSession> uploads_ ABSL_GUARDED_BY(mu_);  // by URL token
   int64_t throttle_counter_ ABSL_GUARDED_BY(mu_) = 0;

@@ -31,6 +31,9 @@ ABSL_FLAG(std::string, zoom_domain, "example-corp.com",
 ABSL_FLAG(std::string, tenant_id, "", "Tenant the token endpoint accepts (empty: any).");
 ABSL_FLAG(std::string, client_id, "", "App client id (or env GRAPH_SIM_CLIENT_ID).");
 ABSL_FLAG(std::string, client_secret, "", "App client secret (or env GRAPH_SIM_CLIENT_SECRET).");
+ABSL_FLAG(std::vector<std::string>, client_certificate, {},
+          "PEM certificate files registered on the app (comma-separated): client assertions "
+          "signed with their keys are accepted, as certificate credentials.");
 ABSL_FLAG(int, token_ttl, 3600, "Access token lifetime in seconds.");
 ABSL_FLAG(int, throttle_every, 0, "Answer every Nth Graph request with 429 (0: never).");
 ABSL_FLAG(int, throttle_per_second, 0,
@@ -87,6 +90,13 @@ int Run() {
       FlagOrEnv(absl::GetFlag(FLAGS_client_id), "GRAPH_SIM_CLIENT_ID", options.client_id);
   options.client_secret = FlagOrEnv(absl::GetFlag(FLAGS_client_secret), "GRAPH_SIM_CLIENT_SECRET",
                                     options.client_secret);
+  for (const std::string& path : absl::GetFlag(FLAGS_client_certificate)) {
+    std::ifstream in(path);
+    if (!in) Die(absl::StrCat("--client-certificate: cannot read ", path));
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    options.client_certificates_pem.push_back(pem.str());
+  }
   if (absl::GetFlag(FLAGS_token_ttl) < 1) Die("--token-ttl must be at least 1 second");
   options.token_ttl = absl::Seconds(absl::GetFlag(FLAGS_token_ttl));
   options.throttle_every_n = absl::GetFlag(FLAGS_throttle_every);

@@ -65,6 +65,12 @@ def main(mode, rendered, deploy_dir):
                 problems.append(f"{name}: no container port {HEALTH_PORT} for the probes")
         elif set(env) & GRPC_TLS_ENV:
             problems.append(f"{name}: default values set gRPC TLS options {sorted(set(env) & GRPC_TLS_ENV)}")
+        if stage in ("mapper", "importer"):
+            # full values: a certificate credential (secrets.graph.certificateKey); default: the secret
+            want = "ZARC_GRAPH_CLIENT_CERTIFICATE_FILE" if mode == "full" else "ZARC_GRAPH_CLIENT_SECRET_FILE"
+            other = "ZARC_GRAPH_CLIENT_SECRET_FILE" if mode == "full" else "ZARC_GRAPH_CLIENT_CERTIFICATE_FILE"
+            if not str(env.get(want) or "").startswith("/var/run/secrets/zarc/graph/") or other in env:
+                problems.append(f"{name}: Graph credential env {want}={env.get(want)!r}, {other} {'set' if other in env else 'unset'}")
         console = stage == "importer" and mode == "full"
         if console != (env.get("ZARC_CONSOLE_ENABLED") == "true"):
             problems.append(f"{name}: console {'off' if console else 'on'}, want {'on' if console else 'off'}")

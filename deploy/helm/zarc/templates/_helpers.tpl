@@ -98,8 +98,13 @@ ZARC_<KEY>_FILE: secrets never appear in the environment or the pod spec.
   value: {{ printf "%s/zoom/%s" $base $v.secrets.zoom.webhookSecretKey }}
 {{- end }}
 {{- else if eq $which "graph" }}
+{{- if $v.secrets.graph.certificateKey }}
+- name: ZARC_GRAPH_CLIENT_CERTIFICATE_FILE
+  value: {{ printf "%s/graph/%s" $base $v.secrets.graph.certificateKey }}
+{{- else }}
 - name: ZARC_GRAPH_CLIENT_SECRET_FILE
   value: {{ printf "%s/graph/%s" $base $v.secrets.graph.clientSecretKey }}
+{{- end }}
 {{- else if eq $which "azure" }}
 {{- range $store := list "staging" "messages" "archive" }}
 {{- if $v.secrets.azure.sasKey }}

@@ -1,6 +1,6 @@
 #pragma once
 
-// Test support: the Graph simulator served in-process on 127.0.0.1 (port 0).
+// Test support (mapper, importer, entra): the Graph simulator served in-process on 127.0.0.1 (port 0).
 
 #include <memory>
 #include <string>
@@ -10,7 +10,7 @@
 #include "simulators/graph/directory.h"
 #include "simulators/graph/graph_simulator.h"
 
-namespace zarc::mapper::testing {
+namespace zarc::graph_sim::testing {
 
 struct RunningGraphSim {
   std::unique_ptr<graph_sim::GraphSimulator> sim;
@@ -60,4 +60,4 @@ inline graph_sim::Directory CorpDirectory() {
   return dir.ok() ? *std::move(dir) : graph_sim::Directory{};
 }
 
-}  // namespace zarc::mapper::testing
+}  // namespace zarc::graph_sim::testing
