@@ -120,9 +120,16 @@ CheckResult CheckWebhookSecret(const RunConfig& c) {
 
 CheckResult CheckStore(const std::string& what, const blob::BlobStoreConfig& config) {
   absl::StatusOr<std::unique_ptr<blob::BlobStore>> store = blob::OpenBlobStore(config);
-  const std::string name = absl::StrCat(what, " blob store writable");
-  const std::string fix = "check the " + what + ".* options (URL or Azure account, container, key/SAS) "
-                          "and that this identity may write there";
+  const bool entra = config.url.empty() && config.azure.shared_key.empty() &&
+                     config.azure.sas_token.empty();
+  const std::string name = absl::StrCat(what, " blob store writable",
+                                        entra ? absl::StrCat(" (Entra ID, ", config.azure.identity, ")")
+                                              : "");
+  const std::string fix =
+      entra ? "check " + what + ".azure_identity and its AZURE_* variables (the error names them), "
+                  "and that the identity has the Storage Blob Data Contributor role on the container"
+            : "check the " + what + ".* options (URL or Azure account, container, key/SAS) "
+                  "and that this identity may write there";
   if (!store.ok()) return {name, store.status(), fix};
   const std::string probe = absl::StrCat("doctor/probe-", blob::RandomHex(8));
   absl::StatusOr<std::unique_ptr<blob::BlobWriter>> writer = (*store)->Create(probe, {});

@@ -1,6 +1,7 @@
 // zarc doctor, the Microsoft 365 side: Microsoft Graph for the mapper, IMAP for the importer.
 #include "absl/strings/str_cat.h"
 #include "cli/doctor.h"
+#include "runtime/entra/token_source.h"
 #include "runtime/http/http_client.h"
 #include "services/importer/imap_client.h"
 #include "services/mapper/graph_client.h"
@@ -53,6 +54,32 @@ CheckResult CheckImap(const RunConfig& c) {
             "check imap.host, imap.port and imap.tls (and imap.ca_file for a private CA)"};
   }
   const std::string mailbox = c.mapper.fallback_mailbox;
+  if (i.imap_auth == "xoauth2" && i.imap_token_file.empty()) {
+    std::unique_ptr<http::HttpClient> http =
+        http::NewHttpClient(http::ClientOptions{.ca_file = i.graph.ca_file});
+    entra::TokenSource tokens(*http, entra::CredentialsOf(i.graph), i.imap_oauth_scope);
+    absl::StatusOr<std::string> token = tokens.Token();
+    if (!token.ok()) {
+      (void)(*client)->Logout();
+      return {"Exchange Online token for IMAP (" + i.imap_oauth_scope + ")", token.status(),
+              "check graph.tenant_id, graph.client_id and graph.client_secret or "
+              "graph.client_certificate_file of the app registration in Entra ID"};
+    }
+    if (mailbox.empty()) {
+      (void)(*client)->Logout();
+      return {name + " (connection, TLS and an Exchange Online token; set "
+                     "mapper.fallback_mailbox to also try a login)",
+              absl::OkStatus(), ""};
+    }
+    absl::Status login = (*client)->AuthenticateXOAuth2(mailbox, *token);
+    if (login.ok()) login = (*client)->Select("INBOX");
+    (void)(*client)->Logout();
+    return {name + " XOAUTH2 login (as " + mailbox + ")", login,
+            "grant the app the Office 365 Exchange Online application permission "
+            "IMAP.AccessAsApp with admin consent, register its service principal in Exchange "
+            "Online (New-ServicePrincipal) and give it FullAccess on the mailboxes "
+            "(Add-MailboxPermission)"};
+  }
   if (mailbox.empty() || i.imap_auth != "master") {
     (void)(*client)->Logout();
     return {name + " (connection and TLS)", absl::OkStatus(), ""};

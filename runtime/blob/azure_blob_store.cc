@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -303,7 +305,8 @@ absl::Status AzureError(const http::ClientResponse& response, absl::string_view 
     case 401:
     case 403:
       return absl::PermissionDeniedError(absl::StrCat(
-          message, "; check the account name and key, or the SAS token's permissions and expiry"));
+          message, "; check the account name and key, the SAS token's permissions and expiry, or "
+                   "that the Entra ID identity has the Storage Blob Data Contributor role"));
     case 404:
       return absl::NotFoundError(message);
     case 409:
@@ -363,10 +366,10 @@ absl::StatusOr<std::unique_ptr<AzureBlobStore>> AzureBlobStore::Connect(
         "Azure blob store needs an account and a container name (e.g. account=zarcarchive, "
         "container=zarc-staging)");
   }
-  if (checked.shared_key.empty() == checked.sas_token.empty()) {
+  if (!checked.shared_key.empty() && !checked.sas_token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Azure blob store for account ", checked.account,
-        " needs exactly one of a shared key or a SAS token"));
+        " has both a shared key and a SAS token: give one, or neither for Entra ID"));
   }
   if (!checked.shared_key.empty() && !crypto::Base64Decode(checked.shared_key).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -383,10 +386,99 @@ absl::StatusOr<std::unique_ptr<AzureBlobStore>> AzureBlobStore::Connect(
     checked.endpoint = absl::StrCat("https://", checked.account, ".blob.core.windows.net");
   }
   while (!checked.endpoint.empty() && checked.endpoint.back() == '/') checked.endpoint.pop_back();
+  std::optional<entra::Credentials> entra_credentials;
+  if (checked.shared_key.empty() && checked.sas_token.empty()) {
+    absl::StatusOr<entra::Credentials> c = AzureEntraCredentials(checked, [](const char* name) {
+      return std::getenv(name);
+    });
+    if (!c.ok()) return c.status();
+    // A bearer token goes only to the storage endpoint, and only over TLS.
+    if (!absl::StartsWith(checked.endpoint, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Azure blob endpoint ", checked.endpoint, " is not https: Entra ID tokens are sent "
+          "over TLS only (Azure Storage refuses them over HTTP too)"));
+    }
+    entra_credentials = *std::move(c);
+  }
   std::unique_ptr<http::HttpClient> owned;
   if (client == nullptr) owned = http::NewHttpClient({.ca_file = checked.ca_file});
-  return std::unique_ptr<AzureBlobStore>(
+  auto store = std::unique_ptr<AzureBlobStore>(
       new AzureBlobStore(std::move(checked), std::move(owned), client, std::move(retry)));
+  if (entra_credentials.has_value()) {
+    // The identity platform and IMDS are public (or link-local) hosts: no private CA of the
+    // storage endpoint is needed there, but tests give the same file.
+    store->token_client_ = http::NewHttpClient({.ca_file = store->options_.ca_file});
+    store->tokens_ = std::make_unique<entra::TokenSource>(
+        *store->token_client_, *std::move(entra_credentials), kAzureStorageScope);
+  }
+  return store;
+}
+
+absl::StatusOr<entra::Credentials> AzureEntraCredentials(
+    const AzureBlobOptions& options, const std::function<const char*(const char*)>& getenv) {
+  auto env = [&](const std::string& given, const char* name) {
+    if (!given.empty()) return given;
+    const char* value = getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  const AzureBlobOptions::Entra& e = options.entra;
+  entra::Credentials c;
+  c.login_url = env(e.authority_host, "AZURE_AUTHORITY_HOST");
+  if (c.login_url.empty()) c.login_url = "https://login.microsoftonline.com";
+  while (!c.login_url.empty() && c.login_url.back() == '/') c.login_url.pop_back();
+  c.tenant_id = env(e.tenant_id, "AZURE_TENANT_ID");
+  c.client_id = env(e.client_id, "AZURE_CLIENT_ID");
+  const std::string federated = env(e.federated_token_file, "AZURE_FEDERATED_TOKEN_FILE");
+  const std::string secret = env(e.client_secret, "AZURE_CLIENT_SECRET");
+  const std::string certificate = env(e.certificate_file, "AZURE_CLIENT_CERTIFICATE_PATH");
+  std::string identity = options.identity.empty() ? "auto" : options.identity;
+  if (identity == "auto") {
+    identity = !federated.empty()                             ? "workload-identity"
+               : (!secret.empty() || !certificate.empty()) ? "client-credentials"
+                                                             : "managed-identity";
+  }
+  const std::string account = absl::StrCat("Azure blob store for account ", options.account);
+  if (identity == "managed-identity") {
+    c.managed_identity = true;
+    const std::string imds = env(e.imds_endpoint, "AZURE_IMDS_ENDPOINT");
+    if (!imds.empty()) c.imds_endpoint = imds;
+    c.settings = "that the pod or VM has a managed identity (AZURE_CLIENT_ID names a "
+                 "user-assigned one) with the Storage Blob Data Contributor role";
+    return c;
+  }
+  if (c.tenant_id.empty() || c.client_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        account, " has no key or SAS, so it uses Entra ID (", identity,
+        "), which needs AZURE_TENANT_ID and AZURE_CLIENT_ID"));
+  }
+  if (identity == "workload-identity") {
+    if (federated.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          account, " uses workload identity, which needs AZURE_FEDERATED_TOKEN_FILE (set by the "
+                   "workload identity webhook for pods labelled azure.workload.identity/use)"));
+    }
+    c.federated_token_file = federated;
+    c.settings = "AZURE_TENANT_ID, AZURE_CLIENT_ID and the federated credential of that app or "
+                 "managed identity (issuer, subject system:serviceaccount:NAMESPACE:NAME)";
+    return c;
+  }
+  if (identity != "client-credentials") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        account, ": identity \"", identity,
+        "\" is not one of auto, workload-identity, managed-identity, client-credentials"));
+  }
+  if (secret.empty() == certificate.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        account, " uses client credentials, which need one of AZURE_CLIENT_SECRET and "
+                 "AZURE_CLIENT_CERTIFICATE_PATH"));
+  }
+  c.client_secret = secret;
+  c.certificate_file = certificate;
+  c.settings = certificate.empty()
+                   ? "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"
+                   : "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH (its "
+                     "certificate must be registered on the app)";
+  return c;
 }
 
 std::string AzureBlobStore::Url(absl::string_view name, absl::string_view query) const {
@@ -405,9 +497,19 @@ std::string AzureBlobStore::Uri(absl::string_view name) const {
   return absl::StrCat(options_.endpoint, "/", options_.container, "/", EncodeName(name));
 }
 
-absl::Status AzureBlobStore::Authorize(http::ClientRequest& request) const {
+absl::Status AzureBlobStore::Authorize(http::ClientRequest& request, std::string* bearer) const {
   request.headers.emplace_back("x-ms-version", kApiVersion);
   request.headers.emplace_back("x-ms-date", FormatHttpDate(absl::Now()));
+  if (tokens_ != nullptr) {
+    absl::StatusOr<std::string> token = tokens_->Token();
+    if (!token.ok()) {
+      return absl::UnavailableError(absl::StrCat("no Entra ID token for Azure storage account ",
+                                                 options_.account, ": ", token.status().message()));
+    }
+    request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", *token));
+    *bearer = *std::move(token);
+    return absl::OkStatus();
+  }
   if (options_.shared_key.empty()) return absl::OkStatus();  // the SAS is in the URL
   absl::StatusOr<std::string> authorization =
       SharedKeyAuthorization(options_.account, options_.shared_key, request);
@@ -416,15 +518,28 @@ absl::Status AzureBlobStore::Authorize(http::ClientRequest& request) const {
   return absl::OkStatus();
 }
 
+void AzureBlobStore::Answered(const absl::StatusOr<http::ClientResponse>& response,
+                              const std::string& bearer) {
+  // A token refused before its expiry (revoked, or the role assignment changed): the next call
+  // asks for a fresh one.
+  if (tokens_ != nullptr && response.ok() && response->status == 401) tokens_->Invalidate(bearer);
+}
+
 absl::StatusOr<http::ClientResponse> AzureBlobStore::Call(http::ClientRequest& request) {
-  if (absl::Status s = Authorize(request); !s.ok()) return s;
-  return client_.Send(request);
+  std::string bearer;
+  if (absl::Status s = Authorize(request, &bearer); !s.ok()) return s;
+  absl::StatusOr<http::ClientResponse> response = client_.Send(request);
+  Answered(response, bearer);
+  return response;
 }
 
 absl::StatusOr<http::ClientResponse> AzureBlobStore::CallStreaming(http::ClientRequest& request,
                                                                    io::ByteSink& sink) {
-  if (absl::Status s = Authorize(request); !s.ok()) return s;
-  return client_.SendStreaming(request, sink);
+  std::string bearer;
+  if (absl::Status s = Authorize(request, &bearer); !s.ok()) return s;
+  absl::StatusOr<http::ClientResponse> response = client_.SendStreaming(request, sink);
+  Answered(response, bearer);
+  return response;
 }
 
 absl::Status AzureBlobStore::EnsureContainer() {

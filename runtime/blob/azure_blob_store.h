@@ -1,17 +1,19 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/blob/blob_store.h"
+#include "runtime/entra/token_source.h"
 #include "runtime/http/http_client.h"
 #include "runtime/http/retrying_client.h"
 
 namespace zarc::blob {
 
-// Azure Blob Storage over its REST API (x-ms-version 2021-08-06), with SharedKey or SAS auth and
-// transient failures retried. Blobs are block blobs, created once with If-None-Match: *: small ones
+// Azure Blob Storage over its REST API (x-ms-version 2021-08-06), with SharedKey, SAS or Entra ID
+// bearer auth and transient failures retried. Blobs are block blobs, created once with If-None-Match: *: small ones
 // with one Put Blob, larger ones with Put Block per block_size and a final Put Block List. Each
 // blob's SHA-256 is kept as the metadata x-ms-meta-sha256. Thread-safe.
 class AzureBlobStore final : public BlobStore {
@@ -55,12 +57,22 @@ class AzureBlobStore final : public BlobStore {
   AzureBlobStore(AzureBlobOptions options, std::unique_ptr<http::HttpClient> owned,
                  http::HttpClient* client, http::RetryPolicy retry);
 
-  absl::Status Authorize(http::ClientRequest& request) const;
+  // The bearer token sent, if any, for a 401 to drop it.
+  absl::Status Authorize(http::ClientRequest& request, std::string* bearer) const;
+  void Answered(const absl::StatusOr<http::ClientResponse>& response, const std::string& bearer);
 
   const AzureBlobOptions options_;
   const std::unique_ptr<http::HttpClient> owned_client_;
   http::RetryingHttpClient client_;
+  std::unique_ptr<http::HttpClient> token_client_;
+  std::unique_ptr<entra::TokenSource> tokens_;  // Entra ID auth only
 };
+
+// Entra ID credentials for `options` (its identity and entra fields, the environment filling
+// what is empty, through `getenv`); InvalidArgument naming what is missing.
+absl::StatusOr<entra::Credentials> AzureEntraCredentials(
+    const AzureBlobOptions& options, const std::function<const char*(const char*)>& getenv);
+inline constexpr char kAzureStorageScope[] = "https://storage.azure.com/.default";
 
 // Turns an unexpected Azure answer into a Status: the operation, the blob, the HTTP status and
 // Azure's x-ms-error-code, with a hint. Never includes the URL's query (SAS) or headers.

@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
 namespace zarc::blob {
 
-absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start() {
+absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start(const AzuriteOptions& options) {
   const std::string binary = testing::SourcePath("tools/node_modules/.bin/azurite-blob");
   if (::access(binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -15,14 +18,30 @@ absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start() {
   }
   auto azurite = std::unique_ptr<AzuriteProcess>(new AzuriteProcess());
   azurite->location_ = std::make_unique<testing::TempDir>();
-  absl::StatusOr<std::unique_ptr<testing::Subprocess>> process = testing::Subprocess::Start(
-      {.argv = {binary, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location",
-                azurite->location_->path(), "--disableTelemetry", "--skipApiVersionCheck",
-                "--silent"},
-       .merge_stderr = true});
+  std::vector<std::string> argv = {binary, "--blobHost", "127.0.0.1", "--blobPort", "0",
+                                   "--location", azurite->location_->path(), "--disableTelemetry",
+                                   "--skipApiVersionCheck", "--silent"};
+  const std::string scheme = options.oauth ? "https" : "http";
+  if (options.oauth) {
+    const std::string dir = azurite->location_->path();
+    const std::string make_cert = absl::StrCat(
+        "cd '", dir, "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout tls-key.pem -out "
+        "tls-cert.pem -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+        "2>openssl.log");
+    if (std::system(make_cert.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("openssl failed; see ", dir, "/openssl.log"));
+    }
+    azurite->ca_file_ = dir + "/tls-cert.pem";
+    for (const std::string& a : {std::string("--cert"), dir + "/tls-cert.pem", std::string("--key"),
+                                 dir + "/tls-key.pem", std::string("--oauth"), std::string("basic")}) {
+      argv.push_back(a);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<testing::Subprocess>> process =
+      testing::Subprocess::Start({.argv = argv, .merge_stderr = true});
   if (!process.ok()) return process.status();
   azurite->process_ = *std::move(process);
-  const std::string kNeedle = "successfully listens on http://127.0.0.1:";
+  const std::string kNeedle = absl::StrCat("successfully listens on ", scheme, "://127.0.0.1:");
   absl::StatusOr<std::string> line = azurite->process_->WaitForLine(kNeedle, absl::Seconds(60));
   if (!line.ok()) return line.status();
   const size_t at = line->find(kNeedle);
@@ -33,7 +52,7 @@ absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start() {
   if (port.empty()) {
     return absl::InternalError(absl::StrCat("cannot read Azurite's port from: ", *line));
   }
-  azurite->endpoint_ = absl::StrCat("http://127.0.0.1:", port, "/", kAzuriteAccount);
+  azurite->endpoint_ = absl::StrCat(scheme, "://127.0.0.1:", port, "/", kAzuriteAccount);
   return azurite;
 }
 

@@ -86,10 +86,31 @@ struct AzureBlobOptions {
   // Blob service endpoint without the container: "https://ACCOUNT.blob.core.windows.net", or
   // Azurite's path-style "http://127.0.0.1:10000/devstoreaccount1". Empty: the public cloud URL.
   std::string endpoint;
-  // Exactly one of: the base64 account key (SharedKey auth) or a SAS token (query string, with or
-  // without the leading '?').
+  // At most one of: the base64 account key (SharedKey auth) or a SAS token (query string, with or
+  // without the leading '?'). Neither: Entra ID bearer tokens (below).
   std::string shared_key;
   std::string sas_token;
+  // Entra ID, when neither key nor SAS is given (regulated tenants turn shared keys off): bearer
+  // tokens for https://storage.azure.com/.default, sent over HTTPS only; the identity needs the
+  // "Storage Blob Data Contributor" role on the container. `identity` picks the source:
+  //  "auto": workload identity when AZURE_FEDERATED_TOKEN_FILE is set, client credentials when
+  //          AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is, else the managed identity;
+  //  "workload-identity": AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID
+  //          (AZURE_AUTHORITY_HOST), as the AKS workload identity webhook sets them;
+  //  "managed-identity": the instance metadata service (AZURE_CLIENT_ID for a user-assigned one);
+  //  "client-credentials": AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or
+  //          AZURE_CLIENT_CERTIFICATE_PATH (a PEM with the key and the certificate).
+  // The environment fills whichever of the fields below is empty.
+  std::string identity = "auto";
+  struct Entra {
+    std::string authority_host;  // default https://login.microsoftonline.com
+    std::string tenant_id;
+    std::string client_id;
+    std::string client_secret;  // secret
+    std::string certificate_file;
+    std::string federated_token_file;
+    std::string imds_endpoint;  // default http://169.254.169.254/metadata/identity/oauth2/token
+  } entra;
   // Put Block size; objects up to one block go up in a single Put Blob. At most 50,000 blocks.
   size_t block_size = 8 * 1024 * 1024;
   // Size of each ranged Get Blob when reading.

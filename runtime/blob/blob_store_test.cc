@@ -243,8 +243,18 @@ TEST(OpenBlobStoreTest, FileUrlAndBadConfig) {
   EXPECT_TRUE(absl::IsInvalidArgument(OpenBlobStore({.url = "s3://bucket?key=SECRET"}).status()));
   EXPECT_THAT(std::string(OpenBlobStore({.url = "s3://bucket?key=SECRET"}).status().message()),
               ::testing::Not(HasSubstr("SECRET")));
-  auto no_auth = OpenBlobStore({.azure = {.account = "acct", .container = "c"}});
-  EXPECT_TRUE(absl::IsInvalidArgument(no_auth.status())) << no_auth.status();
+  // Neither key nor SAS is Entra ID (here the managed identity), over HTTPS only.
+  auto entra = OpenBlobStore({.azure = {.account = "acct", .container = "c", .identity = "managed-identity"},
+                              .create_container = false});
+  EXPECT_TRUE(entra.ok()) << entra.status();
+  auto entra_over_http = OpenBlobStore(
+      {.azure = {.account = "acct", .container = "c", .endpoint = "http://127.0.0.1:1/acct",
+                 .identity = "managed-identity"},
+       .create_container = false});
+  EXPECT_TRUE(absl::IsInvalidArgument(entra_over_http.status())) << entra_over_http.status();
+  auto both = OpenBlobStore({.azure = {.account = "acct", .container = "c", .shared_key = "a2V5",
+                                       .sas_token = "sv=1&sig=x"}});
+  EXPECT_TRUE(absl::IsInvalidArgument(both.status())) << both.status();
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "runtime/common_options/common_options.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
+#include "runtime/blob/azure_blob_store.h"
 
 namespace zarc::common_options {
 
@@ -97,6 +100,15 @@ config::Schema<blob::BlobStoreConfig> BlobSchema(const std::string& prefix,
       .Secret(prefix + ".azure_key", &AzureBlobOptions::shared_key,
               "storage account key (SharedKey auth)")
       .Secret(prefix + ".azure_sas", &AzureBlobOptions::sas_token, "SAS token (instead of a key)")
+      .Enum(prefix + ".azure_identity", &AzureBlobOptions::identity, "auto",
+            {"auto", "workload-identity", "managed-identity", "client-credentials"},
+            "with neither " + prefix + ".azure_key nor " + prefix + ".azure_sas: Entra ID bearer "
+            "tokens (the identity needs Storage Blob Data Contributor; HTTPS endpoints only) from "
+            "workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID), "
+            "the managed identity (IMDS; AZURE_CLIENT_ID for a user-assigned one), or client "
+            "credentials (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or "
+            "AZURE_CLIENT_CERTIFICATE_PATH); auto picks the first whose variables are set, else "
+            "the managed identity")
       .String(prefix + ".azure_ca_file", &AzureBlobOptions::ca_file, "",
               "extra PEM CA file for the endpoint");
   config::Schema<BlobStoreConfig> s;
@@ -123,10 +135,20 @@ absl::Status ValidateBlobConfig(const std::string& prefix, const blob::BlobStore
         prefix, ".url is empty, so Azure is used, but ", prefix,
         ".azure_account is not set: set one of them"));
   }
-  if (c.azure.shared_key.empty() == c.azure.sas_token.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("set exactly one of ", prefix, ".azure_key and ",
-                                                   prefix, ".azure_sas for account ",
-                                                   c.azure.account));
+  if (!c.azure.shared_key.empty() && !c.azure.sas_token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "set at most one of ", prefix, ".azure_key and ", prefix, ".azure_sas for account ",
+        c.azure.account, " (neither: Entra ID, see ", prefix, ".azure_identity)"));
+  }
+  if (c.azure.shared_key.empty() && c.azure.sas_token.empty()) {
+    // Entra ID: what the environment must give is checked the same way the store checks it.
+    absl::StatusOr<entra::Credentials> entra = blob::AzureEntraCredentials(
+        c.azure, [](const char* name) { return std::getenv(name); });
+    if (!entra.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix, ".azure_key and ", prefix, ".azure_sas are not set, so ", entra.status().message(),
+          " (or set ", prefix, ".azure_key or ", prefix, ".azure_sas)"));
+    }
   }
   return absl::OkStatus();
 }

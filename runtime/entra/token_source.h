@@ -15,6 +15,10 @@
 #include "absl/time/time.h"
 #include "runtime/http/http_client.h"
 
+namespace zarc::common_options {
+struct GraphConfig;
+}
+
 namespace zarc::entra {
 
 // The app registration. Exactly one of client_secret and certificate_file is set.
@@ -27,7 +31,21 @@ struct Credentials {
   // token refresh, so a rotated certificate is picked up without a restart.
   std::string certificate_file;
   std::string assertion_algorithm = "PS256";  // PS256 or RS256
+  // Workload identity (a federated credential): the token the platform keeps in this file (in
+  // Kubernetes the service account token, AZURE_FEDERATED_TOKEN_FILE), re-read at every refresh
+  // and sent as the client assertion instead of a secret or a certificate.
+  std::string federated_token_file;
+  // Managed identity: tokens from the instance metadata service instead of the token endpoint;
+  // client_id, when set, names a user-assigned identity.
+  bool managed_identity = false;
+  std::string imds_endpoint = "http://169.254.169.254/metadata/identity/oauth2/token";
+  // The settings an error tells the operator to check; empty: the graph.* options.
+  std::string settings;
 };
+
+// The app registration the graph.* options describe (the IMAP target asks its Exchange Online
+// tokens with the same one).
+Credentials CredentialsOf(const common_options::GraphConfig& graph);
 
 // "the app's credentials" wording for errors: which settings to check, given the option prefix
 // ("graph").
@@ -40,6 +58,9 @@ std::string TokenEndpoint(const Credentials& c);
 // alg, typ JWT, x5t#S256 (and x5t for RS256); claims aud (the token endpoint), iss = sub = the
 // client id, a fresh jti, nbf and iat now, exp ten minutes on.
 absl::StatusOr<std::string> ClientAssertion(const Credentials& c, absl::Time now);
+
+// The federated token in `path`, trimmed; UNAVAILABLE when it cannot be read or is empty.
+absl::StatusOr<std::string> ReadFederatedToken(const std::string& path);
 
 // A token is reused until less than five minutes of it remain. Thread-safe; one refresh at a
 // time. Every failure is UNAVAILABLE: an unreachable endpoint, a refused secret or certificate,

@@ -532,9 +532,19 @@ absl::StatusOr<ImapResponse> ImapClient::CommandParts(const std::vector<Part>& p
 }
 
 absl::Status ImapClient::Refused(const ImapResponse& r, absl::string_view what) const {
+  return RefusalStatus(r, server_, what);
+}
+
+absl::Status RefusalStatus(const ImapResponse& r, absl::string_view server,
+                           absl::string_view what) {
   const std::string detail = absl::StrCat(
-      "IMAP server ", server_, " answered ", what, " with ", r.status,
+      "IMAP server ", server, " answered ", what, " with ", r.status,
       r.code.empty() ? "" : absl::StrCat(" [", r.code, "]"), ": ", r.text);
+  // Exchange Online throttles with BAD ("Request is throttled. Suggested Backoff Time: 201317
+  // milliseconds"): a wait, never a fault of the command or the item.
+  if (absl::StrContains(absl::AsciiStrToLower(r.text), "throttl")) {
+    return absl::UnavailableError(detail);
+  }
   if (r.status == "BAD") return absl::InvalidArgumentError(detail);
   if (r.code == "AUTHENTICATIONFAILED" || r.code == "AUTHORIZATIONFAILED") {
     return absl::PermissionDeniedError(detail);

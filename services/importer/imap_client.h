@@ -115,6 +115,10 @@ std::string ImapDateTime(absl::Time t);
 // Splits a tagged or untagged status line's rest ("OK [CODE args] text") into its parts.
 void ParseStatusText(absl::string_view rest, std::string* status, std::string* code,
                      std::string* text);
+// What a refusal (NO or BAD) of `what` means: PERMISSION_DENIED for refused credentials,
+// UNAVAILABLE for a wait (throttling, even answered BAD as Exchange Online does; a full mailbox;
+// a server busy), INVALID_ARGUMENT for any other BAD, FAILED_PRECONDITION for any other NO.
+absl::Status RefusalStatus(const ImapResponse& r, absl::string_view server, absl::string_view what);
 // The separator of an untagged `LIST (...) "/" INBOX` line: nullopt for NIL, error if malformed.
 absl::StatusOr<std::optional<char>> ParseListSeparator(absl::string_view untagged);
 // The numbers of an untagged `SEARCH 1 2 3` line.

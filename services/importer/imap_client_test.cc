@@ -46,6 +46,23 @@ TEST(ImapSyntaxTest, ParsesStatusCodesListAndSearch) {
   EXPECT_TRUE(ParseSearch("SEARCH").empty());
 }
 
+TEST(ImapSyntaxTest, ThrottlingIsAWaitEvenWhenAnsweredBad) {
+  auto refusal = [](absl::string_view line) {
+    ImapResponse r;
+    ParseStatusText(line, &r.status, &r.code, &r.text);
+    return RefusalStatus(r, "outlook.office365.com:993", "APPEND");
+  };
+  // Exchange Online's answer when a mailbox's IMAP budget is spent.
+  absl::Status throttled =
+      refusal("BAD Request is throttled. Suggested Backoff Time: 201317 milliseconds");
+  EXPECT_TRUE(absl::IsUnavailable(throttled)) << throttled;
+  EXPECT_THAT(throttled.message(), HasSubstr("Suggested Backoff Time"));
+  EXPECT_TRUE(absl::IsInvalidArgument(refusal("BAD Command Argument Error. 11")));
+  EXPECT_TRUE(absl::IsUnavailable(refusal("NO [OVERQUOTA] Quota exceeded")));
+  EXPECT_TRUE(absl::IsPermissionDenied(refusal("NO [AUTHENTICATIONFAILED] Invalid credentials")));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refusal("NO [TRYCREATE] Mailbox doesn't exist")));
+}
+
 TEST(ImapClientTest, ConnectionRefusedIsTransient) {
   // Port 1 (tcpmux) is closed on test machines.
   absl::StatusOr<std::unique_ptr<ImapClient>> c = ImapClient::Connect(

@@ -42,7 +42,18 @@ bool SafeFileName(absl::string_view name) {
 
 }  // namespace
 
-absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox) const {
+ImapTarget::ImapTarget(ImapTargetOptions options) : options_(std::move(options)) {
+  if (options_.auth == "xoauth2" && options_.oauth.has_value()) {
+    token_http_ = http::NewHttpClient(http::ClientOptions{.ca_file = options_.oauth_ca_file});
+    tokens_ = std::make_unique<entra::TokenSource>(*token_http_, *options_.oauth,
+                                                   options_.oauth_scope, options_.oauth_now);
+  }
+}
+
+ImapTarget::~ImapTarget() = default;
+
+absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox,
+                               std::string* token_used) const {
   absl::Status s;
   if (options_.auth == "master") {
     s = client.Login(absl::StrCat(mailbox, options_.master_separator, options_.master_user),
@@ -57,8 +68,11 @@ absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox) c
     if (!password.ok()) return password.status();
     s = client.Login(mailbox, *password);
   } else if (options_.auth == "xoauth2") {
-    absl::StatusOr<std::string> token = ReadSecretFile(options_.token_file, "IMAP OAuth2 token");
+    absl::StatusOr<std::string> token =
+        tokens_ != nullptr ? tokens_->Token()
+                           : ReadSecretFile(options_.token_file, "IMAP OAuth2 token");
     if (!token.ok()) return token.status();
+    if (token_used != nullptr) *token_used = *token;
     s = client.AuthenticateXOAuth2(mailbox, *token);
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -97,17 +111,32 @@ absl::Status ImapTarget::RefusedLogin(const absl::Status& refused, const std::st
       refused.message()));
 }
 
-absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& request) {
+absl::StatusOr<std::unique_ptr<ImapClient>> ImapTarget::ConnectAs(const std::string& mailbox) {
   absl::StatusOr<std::unique_ptr<ImapClient>> connected = ImapClient::Connect(options_.server);
   if (!connected.ok()) return connected.status();
-  ImapClient& client = **connected;
-  if (absl::Status s = LogIn(client, request.mailbox); !s.ok()) {
-    return RefusedLogin(s, request.mailbox);
+  std::string token;
+  absl::Status s = LogIn(**connected, mailbox, &token);
+  if (!s.ok() && tokens_ != nullptr && !token.empty()) {
+    // Exchange Online refuses a token before its expiry when it was revoked or the app's
+    // permissions changed; one fresh token tells that apart from refused credentials. The
+    // server may have closed the connection after a refusal, so the retry gets a new one.
+    tokens_->Invalidate(token);
+    connected = ImapClient::Connect(options_.server);
+    if (!connected.ok()) return connected.status();
+    s = LogIn(**connected, mailbox);
   }
+  if (!s.ok()) return RefusedLogin(s, mailbox);
   {
     absl::MutexLock lock(&mutex_);
-    known_good_mailbox_ = request.mailbox;
+    known_good_mailbox_ = mailbox;
   }
+  return connected;
+}
+
+absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& request) {
+  absl::StatusOr<std::unique_ptr<ImapClient>> connected = ConnectAs(request.mailbox);
+  if (!connected.ok()) return connected.status();
+  ImapClient& client = **connected;
 
   absl::StatusOr<std::optional<char>> sep = client.HierarchySeparator();
   if (!sep.ok()) return sep.status();

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "runtime/entra/token_source.h"
 #include "services/importer/imap_client.h"
 #include "services/importer/mailbox_target.h"
 
@@ -16,14 +19,21 @@ struct ImapTargetOptions {
   //  "master":  LOGIN "<mailbox><separator><master_user>" with the master password (Dovecot master
   //             users; one credential reaches every mailbox);
   //  "plain":   LOGIN as the mailbox with the password in file <password_dir>/<mailbox>;
-  //  "xoauth2": AUTHENTICATE XOAUTH2 as the mailbox with the bearer token read from token_file at
-  //             every delivery (Exchange Online app-only IMAP; the operator refreshes the file).
+  //  "xoauth2": AUTHENTICATE XOAUTH2 as the mailbox with an app-only bearer token (Exchange
+  //             Online): zarc's own, from `oauth` (client credentials, refreshed before it
+  //             expires), or else the one in token_file, re-read at every delivery.
   std::string auth = "master";
   std::string master_user;
   std::string master_separator = "*";
   std::string password;  // master password (secret)
   std::string password_dir;
   std::string token_file;
+  // The app registration xoauth2 asks tokens for, for `oauth_scope`. A token the server refuses
+  // is dropped and a fresh one tried once, on a new connection.
+  std::optional<entra::Credentials> oauth;
+  std::string oauth_scope = "https://outlook.office365.com/.default";
+  std::string oauth_ca_file;              // extra CA for the token endpoint (tests)
+  std::function<absl::Time()> oauth_now;  // tests; default absl::Now
 };
 
 // Delivers into "INBOX<sep>Zoom Meetings" over IMAP: one connection per delivery; the folder is
@@ -32,16 +42,23 @@ struct ImapTargetOptions {
 // Thread-safe (no shared connection state).
 class ImapTarget final : public MailboxTarget {
  public:
-  explicit ImapTarget(ImapTargetOptions options) : options_(std::move(options)) {}
+  explicit ImapTarget(ImapTargetOptions options);
+  ~ImapTarget() override;
   absl::StatusOr<DeliveryOutcome> Deliver(const DeliveryRequest& request) override;
   std::string name() const override { return "imap"; }
 
  private:
-  absl::Status LogIn(ImapClient& client, const std::string& mailbox) const;
+  // A connection logged in for `mailbox`, or why not (RefusedLogin's classes).
+  absl::StatusOr<std::unique_ptr<ImapClient>> ConnectAs(const std::string& mailbox);
+  // `token_used` is set to the bearer token sent, for a refusal to drop it.
+  absl::Status LogIn(ImapClient& client, const std::string& mailbox,
+                     std::string* token_used = nullptr) const;
   // A refused login: NOT_FOUND when the shared credentials still work for another mailbox (so
   // this mailbox is missing), UNAVAILABLE when they are the problem or that cannot be told.
   absl::Status RefusedLogin(const absl::Status& refused, const std::string& mailbox);
   ImapTargetOptions options_;
+  std::unique_ptr<http::HttpClient> token_http_;
+  std::unique_ptr<entra::TokenSource> tokens_;
   absl::Mutex mutex_;
   std::string known_good_mailbox_ ABSL_GUARDED_BY(mutex_);  // last mailbox logged in to
 };

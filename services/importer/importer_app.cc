@@ -155,7 +155,12 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
         .master_separator = config.imap_master_separator,
         .password = config.imap_password,
         .password_dir = config.imap_password_dir,
-        .token_file = config.imap_token_file});
+        .token_file = config.imap_token_file,
+        .oauth = config.imap_auth == "xoauth2" && config.imap_token_file.empty()
+                     ? std::optional<entra::Credentials>(entra::CredentialsOf(config.graph))
+                     : std::nullopt,
+        .oauth_scope = config.imap_oauth_scope,
+        .oauth_ca_file = config.graph.ca_file});
   } else if (config.target == "graph") {
     GraphTargetOptions options;
     options.credentials = mapper::CredentialsFrom(config.graph);

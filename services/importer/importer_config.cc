@@ -37,8 +37,11 @@ config::Schema<ImporterConfig> ImporterSchema() {
       .Enum("imap.auth", &C::imap_auth, "master", {"master", "plain", "xoauth2"},
             "master: log in as <mailbox><separator><master_user> with imap.password (Dovecot "
             "master users); plain: as the mailbox with the password in imap.password_dir/<mailbox>; "
-            "xoauth2: as the mailbox with the bearer token in imap.token_file (Exchange Online "
-            "app-only; the operator keeps the file fresh)")
+            "xoauth2: as the mailbox with an app-only bearer token (Exchange Online), which zarc "
+            "obtains and refreshes itself with the graph.* app registration (client secret or "
+            "certificate; the app needs the Office 365 Exchange Online permission "
+            "IMAP.AccessAsApp and a mailbox permission per mailbox), or else reads from "
+            "imap.token_file")
       .String("imap.master_user", &C::imap_master_user, "", "master user name (imap.auth=master)")
       .String("imap.master_separator", &C::imap_master_separator, "*",
               "separator between mailbox and master user (Dovecot's auth_master_user_separator)")
@@ -46,7 +49,10 @@ config::Schema<ImporterConfig> ImporterSchema() {
       .String("imap.password_dir", &C::imap_password_dir, "",
               "folder with one password file per mailbox (imap.auth=plain)")
       .String("imap.token_file", &C::imap_token_file, "",
-              "file holding the OAuth2 access token (imap.auth=xoauth2), re-read at every delivery")
+              "file holding an OAuth2 access token kept fresh by something else (imap.auth=xoauth2 "
+              "without zarc's own tokens), re-read at every delivery")
+      .String("imap.oauth_scope", &C::imap_oauth_scope, "https://outlook.office365.com/.default",
+              "scope zarc asks its IMAP tokens for (imap.auth=xoauth2 without imap.token_file)")
       .Include(common_options::GraphSchema(
                    "importer.target=graph needs Mail.ReadWrite as an application permission",
                    "how long one Graph request keeps waiting out 429s and failures before the "
@@ -74,7 +80,11 @@ config::Schema<ImporterConfig> ImporterSchema() {
           return absl::InvalidArgumentError("imap.auth = plain needs imap.password_dir");
         }
         if (c.imap_auth == "xoauth2" && c.imap_token_file.empty()) {
-          return absl::InvalidArgumentError("imap.auth = xoauth2 needs imap.token_file");
+          if (absl::Status s = common_options::RequireGraphCredentials(
+                  c.graph, "imap.auth = xoauth2 without imap.token_file");
+              !s.ok()) {
+            return s;
+          }
         }
         return absl::OkStatus();
       });

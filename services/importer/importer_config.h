@@ -36,6 +36,7 @@ struct ImporterConfig {
   std::string imap_password;
   std::string imap_password_dir;
   std::string imap_token_file;
+  std::string imap_oauth_scope;
 
   // Microsoft Graph (importer.target = graph); the same keys as the mapper's, so one setting
   // serves both in the one-binary mode.

@@ -93,7 +93,7 @@ TEST(MapperAppTest, ResolveAnswersOverARealGrpcChannel) {
   zarc::v1::ResolveResponse empty;
   EXPECT_EQ(stub->Resolve(&empty_ctx, zarc::v1::ResolveRequest(), &empty).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  server->Shutdown();
+  control.server->Shutdown();
 }
 
 // graph.client_certificate_file instead of a secret: the mapper's lookups run on a token the
@@ -145,7 +145,7 @@ TEST(MapperAppTest, ACertificateCredentialInsteadOfASecretResolvesAddresses) {
   ASSERT_EQ(response.results_size(), 1);
   EXPECT_EQ(response.results(0).mailbox(), "cy@corp.test");
   EXPECT_EQ(sim->sim->Stats().tokens_by_certificate, 1);
-  server->Shutdown();
+  control.server->Shutdown();
 }
 
 zarc::v1::MessageRendered Item(const std::string& uuid, std::vector<std::string> addresses) {

@@ -68,6 +68,16 @@ ServerResponse TokenError(int status, absl::string_view error, int aadsts,
 constexpr absl::string_view kExchangeOnlineResource = "https://outlook.office365.com";
 constexpr absl::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+// The claims of a JWT, or null when it is not one.
+value ClaimsOf(absl::string_view jwt) {
+  std::vector<std::string> parts = absl::StrSplit(jwt, '.');
+  if (parts.size() != 3) return value::null();
+  absl::StatusOr<std::string> text = crypto::Base64UrlDecode(parts[1]);
+  if (!text.ok()) return value::null();
+  absl::StatusOr<value> claims = json::Parse(*text, "client assertion claims");
+  return claims.ok() ? *claims : value::null();
+}
+
 // Why Entra ID would refuse a client assertion for `client_id` at `tenant`'s token endpoint, or
 // nothing when it is accepted: a JWS of a registered certificate's key, named by its thumbprint,
 // for this endpoint, by this app, within its time range (five minutes of clock skew allowed).
@@ -92,6 +102,35 @@ std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
   absl::StatusOr<value> claims = json::Parse(*claims_text, "client assertion claims");
   if (!header.ok() || !claims.ok() || !header->is_object() || !claims->is_object()) {
     return malformed("header or claims are not a JSON object");
+  }
+  const std::string client_id = form["client_id"];
+  const auto t = absl::ToUnixSeconds(now);
+  constexpr int64_t skew = 300;
+  auto outside_time = [&](const value& c) -> std::optional<ServerResponse> {
+    const int64_t nbf = json::Int(c, "nbf", 0), exp = json::Int(c, "exp", 0);
+    if (exp != 0 && t <= exp + skew && t + skew >= nbf) return std::nullopt;
+    return TokenError(401, "invalid_client", 700024,
+                      absl::StrCat("Client assertion is not within its valid time range. Current "
+                                   "time: ", t, ", assertion valid from ", nbf,
+                                   ", expiry time of assertion ", exp, "."));
+  };
+  if (json::String(*claims, "iss") != client_id) {
+    // Not the app's own assertion: a token of another issuer, for a federated credential.
+    const std::string iss = json::String(*claims, "iss"), sub = json::String(*claims, "sub");
+    std::string aud = json::String(*claims, "aud");
+    const std::vector<value> aud_list = json::Array(*claims, "aud");
+    if (!aud_list.empty() && aud_list[0].is_string()) aud = aud_list[0].as_string();
+    bool matched = false;
+    for (const GraphSimOptions::FederatedCredential& f : options.federated_credentials) {
+      matched = matched || (f.issuer == iss && f.subject == sub);
+    }
+    if (!matched || aud != "api://AzureADTokenExchange") {
+      return TokenError(400, "invalid_request", 70021,
+                        absl::StrCat("No matching federated identity record found for presented "
+                                     "assertion. Assertion Issuer: '", iss, "'. Assertion Subject: '",
+                                     sub, "'. Assertion Audience: '", aud, "'."));
+    }
+    return outside_time(*claims);
   }
   absl::StatusOr<crypto::JwsAlgorithm> alg = crypto::ParseJwsAlgorithm(json::String(*header, "alg"));
   if (!alg.ok()) {
@@ -123,8 +162,7 @@ std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
     return TokenError(401, "invalid_client", 700027,
                       "Client assertion failed signature validation.");
   }
-  const std::string client_id = form["client_id"];
-  if (json::String(*claims, "iss") != client_id || json::String(*claims, "sub") != client_id) {
+  if (json::String(*claims, "sub") != client_id) {
     return TokenError(401, "invalid_client", 700021,
                       "Client assertion application identifier doesn't match 'client_id' "
                       "parameter.");
@@ -135,15 +173,7 @@ std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
                       absl::StrCat("No matching federated identity record found for presented "
                                    "assertion audience '", json::String(*claims, "aud"), "'."));
   }
-  const int64_t t = absl::ToUnixSeconds(now), skew = 300;
-  const int64_t nbf = json::Int(*claims, "nbf", 0), exp = json::Int(*claims, "exp", 0);
-  if (exp == 0 || t > exp + skew || t + skew < nbf) {
-    return TokenError(401, "invalid_client", 700024,
-                      absl::StrCat("Client assertion is not within its valid time range. Current "
-                                   "time: ", t, ", assertion valid from ", nbf,
-                                   ", expiry time of assertion ", exp, "."));
-  }
-  return std::nullopt;
+  return outside_time(*claims);
 }
 
 std::string FormatGraphTime(absl::Time t) {
@@ -359,6 +389,9 @@ GraphSimulator::Mailbox& GraphSimulator::MailboxOf(const GraphUser& user) {
 ServerResponse GraphSimulator::Handle(const ServerRequest& request) {
   const std::vector<std::string> segments = PathSegments(request.path);
   if (!segments.empty() && segments[0] == "_sim") return Admin(request, segments);
+  if (request.path == "/metadata/identity/oauth2/token" && request.method == "GET") {
+    return ManagedIdentityToken(request);
+  }
   if (segments.size() == 4 && segments[1] == "oauth2" && segments[2] == "v2.0" &&
       segments[3] == "token") {
     if (request.method != "POST") {
@@ -438,15 +471,84 @@ ServerResponse GraphSimulator::HandleToken(const ServerRequest& request) {
                       "Invalid client secret provided. Ensure the secret being sent in the "
                       "request is the client secret value, not the client secret ID.");
   }
-  const std::string token = absl::StrCat("eyJ0eXAiOiJKV1Qi.", NewId("sim"), NewId(""));
-  tokens_[token] = IssuedToken{.expires = now + options_.token_ttl, .scope = form["scope"]};
-  ++stats_.tokens_issued;
-  if (by_certificate) ++stats_.tokens_by_certificate;
+  const bool federated = by_certificate && json::String(ClaimsOf(form["client_assertion"]), "iss") !=
+                                              options_.client_id;
+  const std::string token = IssueToken(form["scope"], options_.client_id, now, by_certificate);
+  if (federated) {
+    ++stats_.tokens_by_federation;
+  } else if (by_certificate) {
+    ++stats_.tokens_by_certificate;
+  }
   value body = value::object();
   body["token_type"] = json::Str("Bearer");
   body["expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
   body["ext_expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
   body["access_token"] = json::Str(token);
+  return Json(200, body);
+}
+
+std::string GraphSimulator::IssueToken(const std::string& scope, const std::string& app_id,
+                                       absl::Time now, bool by_certificate) {
+  const std::string aud(absl::StripSuffix(scope, "/.default"));
+  value header = value::object();
+  header["typ"] = json::Str("JWT");
+  header["alg"] = json::Str("none");
+  value claims = value::object();
+  claims["aud"] = json::Str(aud);
+  claims["iss"] = json::Str(absl::StrCat("https://sts.windows.net/", options_.tenant_id, "/"));
+  claims["iat"] = value::number(absl::ToUnixSeconds(now));
+  claims["nbf"] = value::number(absl::ToUnixSeconds(now));
+  claims["exp"] = value::number(absl::ToUnixSeconds(now + options_.token_ttl));
+  claims["appid"] = json::Str(app_id);
+  claims["appidacr"] = json::Str(by_certificate ? "2" : "1");
+  claims["tid"] = json::Str(options_.tenant_id);
+  claims["uti"] = json::Str(NewId("uti"));
+  claims["ver"] = json::Str("1.0");
+  const std::string token = absl::StrCat(crypto::Base64UrlEncode(json::Serialize(header)), ".",
+                                         crypto::Base64UrlEncode(json::Serialize(claims)), ".");
+  tokens_[token] = IssuedToken{
+      .expires = now + options_.token_ttl, .scope = scope, .by_certificate = by_certificate};
+  ++stats_.tokens_issued;
+  return token;
+}
+
+ServerResponse GraphSimulator::ManagedIdentityToken(const ServerRequest& request) {
+  std::map<std::string, std::string> query;
+  for (auto& [k, v] : http::ParseQuery(request.query)) query[k] = v;
+  const std::optional<std::string> metadata = http::FindHeader(request.headers, "Metadata");
+  if (!metadata.has_value() || *metadata != "true") {
+    value body = value::object();
+    body["error"] = json::Str("invalid_request");
+    body["error_description"] = json::Str("Required metadata header not specified");
+    return Json(400, body);
+  }
+  if (query["resource"].empty() || query["api-version"].empty()) {
+    value body = value::object();
+    body["error"] = json::Str("invalid_request");
+    body["error_description"] = json::Str("Required query variable 'resource' (and 'api-version') is missing");
+    return Json(400, body);
+  }
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  const std::string identity = query["client_id"];
+  if (std::find(options_.managed_identities.begin(), options_.managed_identities.end(), identity) ==
+      options_.managed_identities.end()) {
+    value body = value::object();
+    body["error"] = json::Str("invalid_request");
+    body["error_description"] = json::Str("Identity not found");
+    return Json(400, body);
+  }
+  const std::string resource(absl::StripSuffix(query["resource"], "/"));
+  const std::string token = IssueToken(absl::StrCat(resource, "/.default"),
+                                       identity.empty() ? "system-assigned" : identity, now, false);
+  ++stats_.tokens_by_managed_identity;
+  value body = value::object();
+  body["access_token"] = json::Str(token);
+  // IMDS gives these as strings.
+  body["expires_in"] = json::Str(absl::StrCat(absl::ToInt64Seconds(options_.token_ttl)));
+  body["expires_on"] = json::Str(absl::StrCat(absl::ToUnixSeconds(now + options_.token_ttl)));
+  body["resource"] = json::Str(query["resource"]);
+  body["token_type"] = json::Str("Bearer");
   return Json(200, body);
 }
 
@@ -1138,8 +1240,51 @@ ServerResponse GraphSimulator::Upload(const ServerRequest& request, absl::string
   return Json(200, out);
 }
 
+void GraphSimulator::RevokeTokens() {
+  absl::MutexLock lock(&mu_);
+  tokens_.clear();
+}
+
+ServerResponse GraphSimulator::TokenInfo(const ServerRequest& request) {
+  const std::optional<std::string> auth = http::FindHeader(request.headers, "Authorization");
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  auto it = (auth.has_value() && absl::StartsWith(*auth, "Bearer "))
+                ? tokens_.find(auth->substr(7))
+                : tokens_.end();
+  if (it == tokens_.end() || now >= it->second.expires) {
+    return TokenError(401, "invalid_token", 80049, "The token is unknown, expired or revoked.");
+  }
+  // An app-only token: the resource is the scope without "/.default"; its roles are the
+  // application permissions an admin consented to for that resource.
+  const std::string aud(absl::StripSuffix(it->second.scope, "/.default"));
+  value roles = value::array();
+  if (absl::StartsWith(aud, kExchangeOnlineResource)) {
+    roles[0] = json::Str("IMAP.AccessAsApp");
+  } else {
+    roles[0] = json::Str("User.Read.All");
+    roles[1] = json::Str("Mail.ReadWrite");
+  }
+  value body = value::object();
+  body["aud"] = json::Str(aud);
+  body["appid"] = json::Str(options_.client_id);
+  body["tid"] = json::Str(options_.tenant_id);
+  body["roles"] = std::move(roles);
+  body["appidacr"] = json::Str(it->second.by_certificate ? "2" : "1");
+  body["exp"] = value::number(absl::ToUnixSeconds(it->second.expires));
+  return Json(200, body);
+}
+
 ServerResponse GraphSimulator::Admin(const ServerRequest& request,
                                      const std::vector<std::string>& segments) {
+  if (segments.size() == 2 && segments[1] == "token-info" && request.method == "GET") {
+    return TokenInfo(request);
+  }
+  if (segments.size() == 2 && segments[1] == "revoke-tokens" && request.method == "POST") {
+    RevokeTokens();
+    log::Info(kComponent, "every issued token revoked");
+    return Json(200, value::object());
+  }
   if (segments.size() == 2 && segments[1] == "stats" && request.method == "GET") {
     const GraphSimStats s = Stats();
     value body = value::object();

@@ -30,6 +30,18 @@ struct GraphSimOptions {
   // accepted as Entra ID accepts it (aud the token endpoint, iss = sub = client_id, within
   // nbf..exp give or take five minutes).
   std::vector<std::string> client_certificates_pem;
+  // Federated credentials (workload identity): a client assertion issued by `issuer` for
+  // `subject` with audience api://AzureADTokenExchange stands in for a secret, as Entra ID takes a
+  // Kubernetes service account token. Its signature is not checked (the issuer's keys are not
+  // reachable here); issuer, subject, audience and times are.
+  struct FederatedCredential {
+    std::string issuer;
+    std::string subject;
+  };
+  std::vector<FederatedCredential> federated_credentials;
+  // Managed identities the instance metadata endpoint (GET /metadata/identity/oauth2/token)
+  // answers for: "" is the system-assigned identity, others are user-assigned client ids.
+  std::vector<std::string> managed_identities = {""};
   absl::Duration token_ttl = absl::Hours(1);
   // Base URL clients reach the simulator at (upload URLs point there). Set after binding.
   std::string public_base_url = "http://127.0.0.1";
@@ -69,6 +81,8 @@ struct GraphSimOptions {
 struct GraphSimStats {
   int64_t tokens_issued = 0;
   int64_t tokens_by_certificate = 0;  // of tokens_issued, for a client assertion
+  int64_t tokens_by_federation = 0;   // of tokens_issued, for a federated token
+  int64_t tokens_by_managed_identity = 0;  // of tokens_issued, by the metadata endpoint
   int64_t http_requests = 0;   // /v1.0 HTTP requests (a $batch is one)
   int64_t graph_requests = 0;  // /v1.0 requests, each inside a $batch counted
   int64_t user_queries = 0;    // GET /users?$filter=...
@@ -126,6 +140,9 @@ class GraphSimulator {
   void SetUploadFaults(int every_n, int at);
   // As GraphSimOptions::refuse_address_lookups (replaces it).
   void SetAddressFaults(std::map<std::string, int> refuse_address_lookups);
+  // Every token issued so far stops being accepted, as when an admin revokes the app's sessions
+  // or Exchange Online refuses a token before its expiry (clients must fetch a new one).
+  void RevokeTokens();
   GraphSimStats Stats() const;
   // Stored messages of the mailbox of user `id_or_upn` (empty if unknown).
   std::vector<StoredMessage> Messages(absl::string_view id_or_upn) const;
@@ -185,7 +202,20 @@ class GraphSimulator {
   struct IssuedToken {
     absl::Time expires;
     std::string scope;
+    bool by_certificate = false;
   };
+  // A new access token for `scope` (the caller holds mu_): a JWT with the claims an app-only token
+  // of Entra ID carries (aud, iss, iat, nbf, exp, appid, tid, roles, uti), unsigned (alg none),
+  // since resources here check tokens by asking the simulator (or, as Azurite --oauth basic does,
+  // by their claims alone).
+  std::string IssueToken(const std::string& scope, const std::string& app_id, absl::Time now,
+                         bool by_certificate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // GET /metadata/identity/oauth2/token: Azure's instance metadata service (IMDS).
+  http::ServerResponse ManagedIdentityToken(const http::ServerRequest& request);
+  // GET /_sim/token-info: the claims of the bearer token (aud, appid, tid, roles, exp), 401 for
+  // one that is unknown, expired or revoked. Stands in for the resource's own check of a token
+  // (Dovecot's oauth2 passdb asks it, as Exchange Online checks the token itself).
+  http::ServerResponse TokenInfo(const http::ServerRequest& request);
   std::map<std::string, IssuedToken> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Mailbox> mailboxes_ ABSL_GUARDED_BY(mu_);      // by user id
   std::map<std::string, UploadSession> uploads_ ABSL_GUARDED_BY(mu_);  // by URL token

@@ -30,6 +30,16 @@ case "$cmd" in
     $py "$here/validate_manifests.py" --node-modules "$modules" "$out/rendered-$1.yaml"
     $py "$here/check_rendered.py" "$1" "$out/rendered-$1.yaml" "$root/deploy"
     ;;
+  helm-workload-identity)  # helm-workload-identity ZARC_BINARY: Blob Storage by AKS workload identity
+    "$helm" template zarc "$chart" --namespace zarc --set config.blob.azureAccount=contosoarchive \
+      --set config.blob.azureIdentity.mode=workload-identity \
+      --set config.blob.azureIdentity.clientId=11111111-2222-3333-4444-555555555555 \
+      > "$out/rendered-workload-identity.yaml"
+    $py "$here/validate_manifests.py" --node-modules "$modules" "$out/rendered-workload-identity.yaml"
+    for stage in fetcher converter importer; do "$1" "$stage" --help; done > "$out/options.txt" 2>&1
+    $py "$here/check_workload_identity.py" "$out/rendered-workload-identity.yaml" \
+      11111111-2222-3333-4444-555555555555 "$out/options.txt"
+    ;;
   helm-refuses)  # values that must not render
     for case in "--set fetcher.replicas=2|one replica per Zoom account" \
                 "--set converter.autoscaling.enabled=true --set converter.keda.enabled=true|not both" \
@@ -44,7 +54,9 @@ case "$cmd" in
                 "--set console.port=70000|console.port: Must be less than or equal to 65535" \
                 "--set console.enabled=true --set console.secretName=|console.secretName: String length must be greater than or equal to 1" \
                 "--set console.enabled=true --set console.auth=proxy|console.auth proxy needs console.proxyAddresses" \
-                "--set console.enabled=true --set console.viewerKey= --set console.adminKey=|needs console.viewerKey or console.adminKey"; do
+                "--set console.enabled=true --set console.viewerKey= --set console.adminKey=|needs console.viewerKey or console.adminKey" \
+                "--set config.blob.azureIdentity.mode=workload-identity|clientId: String length must be greater than or equal to 1" \
+                "--set config.blob.azureIdentity.mode=shared-key|config.blob.azureIdentity.mode must be one of the following"; do
       bad=${case%%|*} why=${case#*|}
       # shellcheck disable=SC2086
       if "$helm" template zarc "$chart" $bad > /dev/null 2> "$out/refused.txt"; then

@@ -133,7 +133,7 @@ log_path = )", dir, R"(/dovecot.log
 default_login_user = dovenull
 default_internal_user = dovecot
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login)", options.oauth2_token_info_url.empty() ? "" : " xoauth2", R"(
 auth_master_user_separator = *
 mail_location = maildir:~/Maildir
 namespace inbox {
@@ -142,12 +142,14 @@ namespace inbox {
 }
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = )", dir, R"(/master-users
   master = yes
   result_success = continue
 }
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = )", dir, R"(/passwd
 }
 userdb {
@@ -165,6 +167,20 @@ service imap-login {
   }
 }
 )");
+  if (!options.oauth2_token_info_url.empty()) {
+    // username_format empty: an app-only token names no user, so any mailbox may be asked for;
+    // `scope` is matched against the answer's aud.
+    if (absl::Status s = WriteFile(dir + "/oauth2.conf",
+                                   absl::StrCat("introspection_mode = auth\n",
+                                                "introspection_url = ", options.oauth2_token_info_url,
+                                                "\nusername_attribute = aud\nusername_format =\n",
+                                                "scope = ", options.oauth2_audience, "\n"));
+        !s.ok()) {
+      return s;
+    }
+    absl::StrAppend(&conf, "passdb {\n  driver = oauth2\n  mechanisms = xoauth2\n  args = ", dir,
+                    "/oauth2.conf\n}\n");
+  }
   if (options.tls) {
     absl::StrAppend(&conf, "ssl = yes\nssl_cert = <", d->ca_file_, "\nssl_key = <", dir,
                     "/key.pem\n");

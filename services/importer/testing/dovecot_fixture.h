@@ -24,6 +24,12 @@ struct DovecotOptions {
   // Messages each mailbox may hold (Dovecot's count quota; beyond it APPEND answers
   // NO [OVERQUOTA]); 0: no limit.
   uint64_t max_messages = 0;
+  // Also offer AUTHENTICATE XOAUTH2, checked by Dovecot's oauth2 passdb: it sends the bearer
+  // token to this URL (introspection_mode = auth; the Graph simulator's /_sim/token-info) and
+  // accepts it for any mailbox when the answer's `aud` is `oauth2_audience` (an app-only token,
+  // as Exchange Online takes one for every mailbox the app was granted).
+  std::string oauth2_token_info_url;
+  std::string oauth2_audience = "https://outlook.office365.com";
 };
 
 // A real Dovecot (dovecot-imapd) from a config written into a temporary folder, run as root-safe

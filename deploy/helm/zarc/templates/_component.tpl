@@ -44,6 +44,9 @@ spec:
     metadata:
       labels:
         {{- include "zarc.componentSelectorLabels" . | nindent 8 }}
+        {{- if eq $v.config.blob.azureIdentity.mode "workload-identity" }}
+        azure.workload.identity/use: "true"
+        {{- end }}
         {{- with $v.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

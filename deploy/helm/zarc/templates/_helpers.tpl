@@ -105,6 +105,15 @@ ZARC_<KEY>_FILE: secrets never appear in the environment or the pod spec.
 - name: ZARC_GRAPH_CLIENT_SECRET_FILE
   value: {{ printf "%s/graph/%s" $base $v.secrets.graph.clientSecretKey }}
 {{- end }}
+{{- else if and (eq $which "azure") $v.config.blob.azureIdentity.mode }}
+{{- range $store := list "staging" "messages" "archive" }}
+- name: {{ printf "ZARC_%s_AZURE_IDENTITY" (upper $store) }}
+  value: {{ $v.config.blob.azureIdentity.mode | quote }}
+{{- end }}
+{{- if and (eq $v.config.blob.azureIdentity.mode "managed-identity") $v.config.blob.azureIdentity.clientId }}
+- name: AZURE_CLIENT_ID
+  value: {{ $v.config.blob.azureIdentity.clientId | quote }}
+{{- end }}
 {{- else if eq $which "azure" }}
 {{- range $store := list "staging" "messages" "archive" }}
 {{- if $v.secrets.azure.sasKey }}
@@ -130,9 +139,11 @@ ZARC_<KEY>_FILE: secrets never appear in the environment or the pod spec.
 {{- define "zarc.secretVolumes" -}}
 {{- $v := .ctx.Values }}
 {{- range $which := (include "zarc.componentSecrets" .component | fromJsonArray) }}
+{{- if not (and (eq $which "azure") $v.config.blob.azureIdentity.mode) }}
 - name: {{ printf "secret-%s" $which }}
   secret:
     secretName: {{ (index $v.secrets $which).name }}
+{{- end }}
 {{- end }}
 {{- if $v.secrets.kafka.name }}
 - name: secret-kafka
@@ -154,9 +165,11 @@ ZARC_<KEY>_FILE: secrets never appear in the environment or the pod spec.
 {{- define "zarc.secretMounts" -}}
 {{- $v := .ctx.Values }}
 {{- range $which := (include "zarc.componentSecrets" .component | fromJsonArray) }}
+{{- if not (and (eq $which "azure") $v.config.blob.azureIdentity.mode) }}
 - name: {{ printf "secret-%s" $which }}
   mountPath: {{ printf "/var/run/secrets/zarc/%s" $which }}
   readOnly: true
+{{- end }}
 {{- end }}
 {{- if $v.secrets.kafka.name }}
 - name: secret-kafka
