@@ -68,8 +68,9 @@ class LineReader {
   bool eof_ = false;
 };
 
-// Unfolded header fields of a header block, names lower-cased.
-std::vector<std::pair<std::string, std::string>> ParseHeaderBlock(absl::string_view block) {
+// Unfolded header fields of a header block, names lower-cased (or as written).
+std::vector<std::pair<std::string, std::string>> ParseHeaderBlock(absl::string_view block,
+                                                                  bool lower_names = true) {
   std::vector<std::pair<std::string, std::string>> fields;
   for (absl::string_view line : absl::StrSplit(block, '\n')) {
     line = absl::StripSuffix(line, "\r");
@@ -81,7 +82,8 @@ std::vector<std::pair<std::string, std::string>> ParseHeaderBlock(absl::string_v
     }
     const size_t colon = line.find(':');
     if (colon == absl::string_view::npos) continue;
-    fields.emplace_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
+    const std::string name(absl::StripAsciiWhitespace(line.substr(0, colon)));
+    fields.emplace_back(lower_names ? absl::AsciiStrToLower(name) : name,
                         std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
   }
   return fields;
@@ -472,6 +474,264 @@ GraphError ParseError(const std::string& body) {
   return {json::String(error, "code"), json::String(error, "message").substr(0, 300)};
 }
 
+// ---------------------------------------------------------------------------------------------
+// MIME to a Graph message (JSON): Graph makes a MIME-posted message a draft; a message created from
+// JSON with its extended properties set is a received one.
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string DecodeQuotedPrintable(absl::string_view text, bool header) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (header && c == '_') {
+      out.push_back(' ');
+    } else if (c == '=' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+               HexValue(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+      i += 2;
+    } else if (c == '=' && !header) {
+      // A soft line break "=\r\n".
+      size_t j = i + 1;
+      if (j < text.size() && text[j] == '\r') ++j;
+      if (j < text.size() && text[j] == '\n') {
+        i = j;
+      } else {
+        out.push_back(c);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// RFC 2047 encoded words (=?charset?B|Q?text?=; the converter writes UTF-8) decoded; the white
+// space between two adjacent encoded words dropped, as the RFC says.
+std::string DecodeEncodedWords(absl::string_view text) {
+  std::string out;
+  size_t i = 0;
+  bool last_was_word = false;
+  std::string pending_space;
+  while (i < text.size()) {
+    if (text.substr(i, 2) == "=?") {
+      const size_t q1 = text.find('?', i + 2);
+      const size_t q2 = q1 == absl::string_view::npos ? q1 : text.find('?', q1 + 1);
+      const size_t end = q2 == absl::string_view::npos ? q2 : text.find("?=", q2 + 1);
+      if (end != absl::string_view::npos && q2 == q1 + 2) {
+        const char enc = absl::ascii_toupper(text[q1 + 1]);
+        const absl::string_view payload = text.substr(q2 + 1, end - q2 - 1);
+        std::optional<std::string> decoded;
+        if (enc == 'B') {
+          absl::StatusOr<std::string> b = crypto::Base64Decode(payload);
+          if (b.ok()) decoded = *std::move(b);
+        } else if (enc == 'Q') {
+          decoded = DecodeQuotedPrintable(payload, true);
+        }
+        if (decoded.has_value()) {
+          if (!last_was_word) out += pending_space;
+          pending_space.clear();
+          out += *decoded;
+          last_was_word = true;
+          i = end + 2;
+          continue;
+        }
+      }
+    }
+    if (text[i] == ' ' || text[i] == '\t') {
+      pending_space.push_back(text[i]);
+    } else {
+      out += pending_space;
+      pending_space.clear();
+      out.push_back(text[i]);
+      last_was_word = false;
+    }
+    ++i;
+  }
+  out += pending_space;
+  return out;
+}
+
+// An address list ("Name <a@b>, c@d") as Graph recipients.
+json::Value Recipients(absl::string_view list) {
+  json::Value out = json::Value::array();
+  size_t n = 0;
+  std::string current;
+  bool quoted = false;
+  int angle = 0;
+  auto flush = [&] {
+    std::string one(absl::StripAsciiWhitespace(current));
+    current.clear();
+    if (one.empty()) return;
+    std::string name, address;
+    const size_t lt = one.rfind('<');
+    if (lt != std::string::npos && one.back() == '>') {
+      address = one.substr(lt + 1, one.size() - lt - 2);
+      name = std::string(absl::StripAsciiWhitespace(one.substr(0, lt)));
+      if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+        name = name.substr(1, name.size() - 2);
+      }
+      name = DecodeEncodedWords(name);
+    } else {
+      address = one;
+    }
+    json::Value email = json::Value::object();
+    email["address"] = json::Str(address);
+    if (!name.empty()) email["name"] = json::Str(name);
+    json::Value r = json::Value::object();
+    r["emailAddress"] = std::move(email);
+    out[n++] = std::move(r);
+  };
+  for (char c : list) {
+    if (c == '"') quoted = !quoted;
+    if (!quoted && c == '<') ++angle;
+    if (!quoted && c == '>') --angle;
+    if (c == ',' && !quoted && angle == 0) {
+      flush();
+    } else {
+      current.push_back(c);
+    }
+  }
+  flush();
+  return out;
+}
+
+std::string DecodeBody(absl::string_view body, absl::string_view encoding) {
+  if (encoding == "base64") {
+    std::string compact;
+    for (char c : body) {
+      if (!absl::ascii_isspace(static_cast<unsigned char>(c))) compact.push_back(c);
+    }
+    absl::StatusOr<std::string> b = crypto::Base64Decode(compact);
+    return b.ok() ? *std::move(b) : std::string();
+  }
+  if (encoding == "quoted-printable") return DecodeQuotedPrintable(body, false);
+  return std::string(body);
+}
+
+struct MimeEntity {
+  std::string headers;
+  std::string body;
+};
+
+// The parts of a multipart body (`boundary` without the leading dashes).
+std::vector<MimeEntity> SplitMultipart(absl::string_view body, absl::string_view boundary) {
+  std::vector<MimeEntity> parts;
+  const std::string delimiter = absl::StrCat("--", boundary);
+  std::vector<std::string> lines = absl::StrSplit(body, '\n');
+  std::optional<std::string> current;
+  for (std::string& raw : lines) {
+    absl::string_view line = absl::StripSuffix(raw, "\r");
+    if (absl::StartsWith(line, delimiter)) {
+      if (current.has_value()) {
+        // The CRLF before a delimiter belongs to it.
+        absl::string_view text = *current;
+        text = absl::StripSuffix(absl::StripSuffix(text, "\n"), "\r");
+        const size_t split = text.find("\r\n\r\n");
+        parts.push_back(split == absl::string_view::npos
+                            ? MimeEntity{std::string(text), ""}
+                            : MimeEntity{std::string(text.substr(0, split)),
+                                         std::string(text.substr(split + 4))});
+      }
+      if (absl::StartsWith(line.substr(delimiter.size()), "--")) break;
+      current = std::string();
+      continue;
+    }
+    if (current.has_value()) absl::StrAppend(&*current, raw, "\n");
+  }
+  return parts;
+}
+
+struct GraphParts {
+  std::string text;
+  std::string html;
+  json::Value attachments = json::Value::array();
+  size_t attachment_count = 0;
+};
+
+void CollectParts(const MimeEntity& entity, GraphParts& out) {
+  const PartInfo info = ParsePartInfo(entity.headers);
+  if (absl::StartsWith(info.content_type, "multipart/")) {
+    const auto fields = ParseHeaderBlock(entity.headers);
+    const std::string boundary = ParseStructured(Field(fields, "content-type")).params["boundary"];
+    for (const MimeEntity& part : SplitMultipart(entity.body, boundary)) CollectParts(part, out);
+    return;
+  }
+  const std::string bytes = DecodeBody(entity.body, info.encoding);
+  if (!info.attachment && info.content_type == "text/html" && out.html.empty()) {
+    out.html = bytes;
+  } else if (!info.attachment && info.content_type == "text/plain" && out.text.empty()) {
+    out.text = bytes;
+  } else {
+    json::Value a = json::Value::object();
+    a["@odata.type"] = json::Str("#microsoft.graph.fileAttachment");
+    a["name"] = json::Str(info.name.empty() ? "attachment" : info.name);
+    a["contentType"] = json::Str(info.content_type);
+    a["contentBytes"] = json::Str(crypto::Base64Encode(bytes));
+    out.attachments[out.attachment_count++] = std::move(a);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> GraphMessageJson(absl::string_view mime, absl::Time received) {
+  const size_t split = mime.find("\r\n\r\n");
+  if (split == absl::string_view::npos) {
+    return absl::InvalidArgumentError("the message has no end of its header");
+  }
+  const MimeEntity message{std::string(mime.substr(0, split)), std::string(mime.substr(split + 4))};
+  GraphParts parts;
+  CollectParts(message, parts);
+  json::Value m = json::Value::object();
+  json::Value internet_headers = json::Value::array();
+  size_t n = 0;
+  for (const auto& [name, value] : ParseHeaderBlock(message.headers, /*lower_names=*/false)) {
+    const std::string lower = absl::AsciiStrToLower(name);
+    if (lower == "subject") {
+      m["subject"] = json::Str(DecodeEncodedWords(value));
+    } else if (lower == "message-id") {
+      m["internetMessageId"] = json::Str(value);
+    } else if (lower == "from") {
+      json::Value from = Recipients(value);
+      if (from.size() > 0) m["from"] = from.at(0);
+    } else if (lower == "to" || lower == "cc") {
+      m[lower == "to" ? "toRecipients" : "ccRecipients"] = Recipients(value);
+    } else if (absl::StartsWith(lower, "x-")) {
+      json::Value h = json::Value::object();
+      h["name"] = json::Str(name);
+      h["value"] = json::Str(value);
+      internet_headers[n++] = std::move(h);
+    }
+  }
+  if (n > 0) m["internetMessageHeaders"] = std::move(internet_headers);
+  json::Value body = json::Value::object();
+  body["contentType"] = json::Str(parts.html.empty() ? "text" : "html");
+  body["content"] = json::Str(parts.html.empty() ? parts.text : parts.html);
+  m["body"] = std::move(body);
+  if (parts.attachment_count > 0) m["attachments"] = std::move(parts.attachments);
+  // Read and sent (PidTagMessageFlags = MSGFLAG_READ, without MSGFLAG_UNSENT), delivered and
+  // submitted at the meeting's start.
+  const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", received, absl::UTCTimeZone());
+  json::Value props = json::Value::array();
+  const std::pair<const char*, std::string> values[] = {
+      {"Integer 0x0E07", "1"}, {"SystemTime 0x0E06", when}, {"SystemTime 0x0039", when}};
+  for (size_t i = 0; i < 3; ++i) {
+    json::Value p = json::Value::object();
+    p["id"] = json::Str(values[i].first);
+    p["value"] = json::Str(values[i].second);
+    props[i] = std::move(p);
+  }
+  m["singleValueExtendedProperties"] = std::move(props);
+  return json::Serialize(m);
+}
+
+namespace {
+
 }  // namespace
 
 absl::StatusOr<SplitMessage> SplitLargeAttachments(io::ByteSource& source, uint64_t keep_limit,
@@ -744,12 +1004,21 @@ absl::StatusOr<std::string> GraphTarget::FolderId(const std::string& user, absl:
 absl::StatusOr<std::string> GraphTarget::CreateMessage(const std::string& user,
                                                        const std::string& folder,
                                                        const std::string& mime,
+                                                       absl::Time received,
                                                        absl::Time deadline) {
+  std::string body = crypto::Base64Encode(mime);
+  std::string content_type = "text/plain";
+  if (options_.received) {
+    absl::StatusOr<std::string> message = GraphMessageJson(mime, received);
+    if (!message.ok()) return message.status();
+    body = *std::move(message);
+    content_type = "application/json";
+  }
   absl::StatusOr<Reply> reply =
       Send(user, "POST",
            absl::StrCat(api_, "/users/", http::PercentEncode(user), "/mailFolders/",
                         http::PercentEncode(folder), "/messages"),
-           crypto::Base64Encode(mime), {{"Content-Type", "text/plain"}}, true, deadline);
+           body, {{"Content-Type", content_type}}, true, deadline);
   if (!reply.ok()) return reply.status();
   if (reply->status != 201 && reply->status != 200) {
     return Refused(reply->status, reply->body, "create the message", user);
@@ -950,7 +1219,8 @@ absl::StatusOr<DeliveryOutcome> GraphTarget::Deliver(const DeliveryRequest& requ
   if (absl::Status s = limiter_.ChargeUpload(user, upload, deadline); !s.ok()) {
     return absl::IsInvalidArgument(s) ? absl::FailedPreconditionError(s.message()) : s;
   }
-  absl::StatusOr<std::string> message_id = CreateMessage(user, *folder, mime, deadline);
+  absl::StatusOr<std::string> message_id =
+      CreateMessage(user, *folder, mime, request.internal_date, deadline);
   if (!message_id.ok()) return message_id.status();
   if (plan.removed.empty()) return DeliveryOutcome::kDelivered;
 

@@ -76,6 +76,11 @@ struct GraphTargetOptions {
   uint64_t upload_session_min = 3ull << 20;
   // Upload session chunk size: under 4 MB and a multiple of 320 KiB, as Graph recommends.
   uint64_t chunk_bytes = 10 * 320 * 1024;
+  // Create each message from JSON as a received item (PidTagMessageFlags read and not unsent,
+  // delivered and submitted at the meeting start, Message-ID and X-* headers as internet message
+  // headers, body and attachments from the MIME). false: post the MIME, which Graph always makes a
+  // draft dated at import.
+  bool received = true;
   // Exchange Online's hard message size limit; larger messages fail permanently.
   uint64_t max_message_bytes = 150ull << 20;
   MailboxLimiter::Options limits;
@@ -97,11 +102,14 @@ struct GraphTargetOptions {
 // whatever the message size. Only the top-level parts of a multipart message are split (as the
 // converter renders it: text/HTML alternative, then attachments); base64 attachment parts only.
 //
+// With `received` (the default) each message is created from JSON (GraphMessageJson) with its
+// extended properties, so Graph stores a received, read message (isDraft false) whose
+// receivedDateTime is the meeting start. Graph makes messages created from MIME drafts dated at
+// import; `received = false` keeps that old behaviour.
 // What Graph mode cannot preserve (use the IMAP target where these matter):
-//  - Graph marks messages created from MIME as drafts (isDraft true); Outlook shows them as such.
-//  - The arrival time (INTERNALDATE) is not settable: receivedDateTime is the time of the import,
-//    not the meeting start (the Date header still carries the meeting start).
-//  - No \Seen or other flags beyond what Graph sets itself (isRead).
+//  - The message Graph stores is rebuilt from JSON: Graph exports its own MIME later (other
+//    boundaries, headers in Graph's form; only the X-* headers go in as internet headers, which
+//    Graph allows for custom headers only). The archive keeps the original bytes.
 //  - A split message's large attachments are Graph attachments of the created message, not parts
 //    of its original MIME: the MIME Graph exports later is not byte-identical to the archive copy
 //    (the archive keeps the original).
@@ -147,7 +155,8 @@ class GraphTarget final : public MailboxTarget {
                              const http::Headers& headers, bool authorized, absl::Time deadline);
   absl::StatusOr<std::string> FolderId(const std::string& user, absl::Time deadline);
   absl::StatusOr<std::string> CreateMessage(const std::string& user, const std::string& folder,
-                                            const std::string& mime, absl::Time deadline);
+                                            const std::string& mime, absl::Time received,
+                                            absl::Time deadline);
   absl::Status AddAttachments(const std::string& user, const std::string& message_id,
                               const DeliveryRequest& request, const Plan& plan,
                               absl::Time deadline);
@@ -189,6 +198,13 @@ struct SplitMessage {
 // `max_skeleton` bytes.
 absl::StatusOr<SplitMessage> SplitLargeAttachments(io::ByteSource& source, uint64_t keep_limit,
                                                    uint64_t max_skeleton);
+// The Graph message (JSON) for a MIME message of at most a few MB: subject, from, to, cc,
+// internetMessageId, the X-* headers as internetMessageHeaders, the HTML (else text) body, every
+// other part as a fileAttachment, and the extended properties that make it a received, read
+// message at `received`: PidTagMessageFlags (Integer 0x0E07) = 1, PidTagMessageDeliveryTime
+// (SystemTime 0x0E06) and PidTagClientSubmitTime (SystemTime 0x0039). Graph sets these only at
+// creation.
+absl::StatusOr<std::string> GraphMessageJson(absl::string_view mime, absl::Time received);
 // Reads `source` again and streams the decoded bytes of top-level part `part` into `sink`.
 absl::Status DecodePart(io::ByteSource& source, int part, io::ByteSink& sink);
 

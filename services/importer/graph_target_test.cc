@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -114,6 +116,26 @@ class GraphTargetTest : public ::testing::Test {
     return v.ok() ? *v : json::Value();
   }
 
+  // What a reviewer sees in Outlook: a received, read message dated at the meeting start, not a
+  // draft, with the subject, Message-ID, X-Zoom headers, HTML body and attachments of the MIME.
+  static void ExpectReceivedCopyOf(const graph_sim::StoredMessage& m, const testing::TestItem& item) {
+    EXPECT_FALSE(m.is_draft);
+    EXPECT_TRUE(m.is_read);
+    EXPECT_EQ(m.received, kStart);
+    ASSERT_TRUE(m.sent.has_value());
+    EXPECT_EQ(*m.sent, kStart);
+    EXPECT_TRUE(m.mime.empty()) << "created from JSON, not MIME";
+    EXPECT_EQ(m.internet_message_id, "<" + item.message_id + ">");
+    EXPECT_EQ(m.subject, item.meeting.meeting().topic());
+    EXPECT_EQ(m.body_content_type, "html");
+    EXPECT_THAT(m.body, HasSubstr(item.meeting.meeting().topic()));
+    bool zoom_header = false;
+    for (const auto& [name, value] : m.internet_headers) {
+      zoom_header |= absl::StartsWithIgnoreCase(name, "X-Zoom-");
+    }
+    EXPECT_TRUE(zoom_header) << "the X-Zoom-* headers go in as internet message headers";
+  }
+
   static int CountFolders(const json::Value& view, absl::string_view name) {
     int n = 0;
     for (const json::Value& f : json::Array(view, "folders")) {
@@ -143,7 +165,9 @@ TEST_F(GraphTargetTest, SmallMessageLandsInZoomMeetingsOnceAndIsFoundAgain) {
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(json::String(messages[0], "folder"), "Zoom Meetings");
   EXPECT_EQ(json::String(messages[0], "internetMessageId"), "<" + item.message_id + ">");
-  EXPECT_EQ(json::String(messages[0], "sha256"), item.message.sha256());
+  EXPECT_FALSE(json::Bool(messages[0], "isDraft", true));
+  EXPECT_EQ(json::String(messages[0], "createdFrom"), "json");
+  ExpectReceivedCopyOf(sim_->sim->Messages("ann@corp.test").at(0), item);
   EXPECT_EQ(CountFolders(view, "Zoom Meetings"), 1);
 
   // The same delivery again (also from a fresh target without the folder cache).
@@ -157,6 +181,70 @@ TEST_F(GraphTargetTest, SmallMessageLandsInZoomMeetingsOnceAndIsFoundAgain) {
   const json::Value after = MailboxView("ann@corp.test");
   EXPECT_EQ(json::Array(after, "messages").size(), 1u);
   EXPECT_EQ(CountFolders(after, "Zoom Meetings"), 1);
+}
+
+// The old way, kept behind `received = false`: the MIME is posted as it is, and Graph makes it a
+// draft dated at import (what the JSON creation exists to avoid).
+TEST_F(GraphTargetTest, PostedAsMimeTheMessageIsAByteExactDraftDatedAtImport) {
+  const testing::TestItem item = Render("mime-1");
+  GraphTargetOptions options = Options();
+  options.received = false;
+  auto target = NewTarget(options);
+  absl::StatusOr<DeliveryOutcome> out = target->Deliver(RequestFor(item, "ann@corp.test"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<graph_sim::StoredMessage> stored = sim_->sim->Messages("ann@corp.test");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(crypto::Sha256Hex(stored[0].mime), item.message.sha256());
+  EXPECT_TRUE(stored[0].is_draft);
+  EXPECT_NE(stored[0].received, kStart);
+}
+
+TEST(GraphMessageJsonTest, HeadersBodyAndPartsOfTheMimeBecomeTheGraphMessage) {
+  const std::string mime =
+      "From: Zoom archive <zarc@corp.test>\r\n"
+      "To: =?utf-8?B?QW5uIFPDuHJlbnNlbg==?= <ann@corp.test>, \"Cy, Jr.\" <cy@corp.test>\r\n"
+      "Subject: =?utf-8?Q?Caf=C3=A9_review?= =?utf-8?B?IOKAkyBRMQ==?=\r\n"
+      "Message-ID: <m-1@zarc.archive>\r\n"
+      "X-Zoom-Meeting-UUID: abc==\r\n"
+      "MIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+      "--outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+      "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
+      "--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: "
+      "quoted-printable\r\n\r\n<p>Caf=C3=A9 =\r\nchat</p>\r\n--alt--\r\n"
+      "--outer\r\nContent-Type: text/plain; name=\"chat.txt\"\r\nContent-Disposition: "
+      "attachment; filename=\"chat.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "aGVs\r\nbG8=\r\n--outer--\r\n";
+  absl::StatusOr<std::string> text = GraphMessageJson(mime, kStart);
+  ASSERT_TRUE(text.ok()) << text.status();
+  absl::StatusOr<json::Value> m = json::Parse(*text, "message");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(json::String(*m, "subject"), "Caf\xC3\xA9 review \xE2\x80\x93 Q1");
+  EXPECT_EQ(json::String(*m, "internetMessageId"), "<m-1@zarc.archive>");
+  const std::vector<json::Value> to = json::Array(*m, "toRecipients");
+  ASSERT_EQ(to.size(), 2u);
+  EXPECT_EQ(json::String(json::Object(to[0], "emailAddress"), "name"), "Ann S\xC3\xB8rensen");
+  EXPECT_EQ(json::String(json::Object(to[1], "emailAddress"), "address"), "cy@corp.test");
+  EXPECT_EQ(json::String(json::Object(to[1], "emailAddress"), "name"), "Cy, Jr.");
+  EXPECT_EQ(json::String(json::Object(json::Object(*m, "from"), "emailAddress"), "address"),
+            "zarc@corp.test");
+  EXPECT_EQ(json::String(json::Object(*m, "body"), "contentType"), "html");
+  EXPECT_EQ(json::String(json::Object(*m, "body"), "content"), "<p>Caf\xC3\xA9 chat</p>");
+  const std::vector<json::Value> headers = json::Array(*m, "internetMessageHeaders");
+  ASSERT_EQ(headers.size(), 1u);
+  EXPECT_EQ(json::String(headers[0], "name"), "X-Zoom-Meeting-UUID");
+  EXPECT_EQ(json::String(headers[0], "value"), "abc==");
+  const std::vector<json::Value> attachments = json::Array(*m, "attachments");
+  ASSERT_EQ(attachments.size(), 1u);
+  EXPECT_EQ(json::String(attachments[0], "name"), "chat.txt");
+  EXPECT_EQ(json::String(attachments[0], "contentBytes"), crypto::Base64Encode("hello"));
+  std::map<std::string, std::string> props;
+  for (const json::Value& p : json::Array(*m, "singleValueExtendedProperties")) {
+    props[json::String(p, "id")] = json::String(p, "value");
+  }
+  EXPECT_EQ(props["Integer 0x0E07"], "1");
+  EXPECT_EQ(props["SystemTime 0x0E06"], "2024-03-05T14:00:00Z");
+  EXPECT_EQ(props["SystemTime 0x0039"], "2024-03-05T14:00:00Z");
 }
 
 TEST_F(GraphTargetTest, FolderCreatedByOthersIsFoundAfterConflict) {
@@ -239,15 +327,8 @@ TEST_F(GraphTargetTest, LargeAttachmentGoesThroughAnUploadSession) {
   EXPECT_TRUE(json::Bool(attachments[0], "complete"));
   EXPECT_EQ(json::String(attachments[0], "sha256"), item.meeting.artifacts(0).blob().sha256());
 
-  // The posted MIME kept the headers and the text/HTML body but not the recording.
-  absl::StatusOr<http::ClientResponse> mime =
-      real_->Send({.url = absl::StrCat(sim_->url, "/_sim/mailboxes/dee@corp.test/messages/",
-                                       json::String(messages[0], "id"), "/mime")});
-  ASSERT_TRUE(mime.ok() && mime->status == 200);
-  EXPECT_THAT(mime->body, HasSubstr("Message-ID: <" + item.message_id + ">"));
-  EXPECT_THAT(mime->body, HasSubstr("Content-Type: text/html"));
-  EXPECT_THAT(mime->body, ::testing::Not(HasSubstr("recording.mp4\r\n")));
-  EXPECT_THAT(mime->body, HasSubstr("--\r\n"));
+  // The created message has the headers and the HTML body; the recording came separately.
+  ExpectReceivedCopyOf(sim_->sim->Messages("dee@corp.test").at(0), item);
 
   absl::StatusOr<DeliveryOutcome> again = target->Deliver(RequestFor(item, "dee@corp.test"));
   ASSERT_TRUE(again.ok()) << again.status();
@@ -435,7 +516,7 @@ TEST_F(GraphTargetTest, SurvivesThrottling) {
   EXPECT_GE(sim_->sim->Stats().throttled, 1);
   const std::vector<graph_sim::StoredMessage> stored = sim_->sim->Messages("ann@corp.test");
   ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(crypto::Sha256Hex(stored[0].mime), item.message.sha256());
+  ExpectReceivedCopyOf(stored[0], item);
 }
 
 TEST_F(GraphTargetTest, ThrottledPastPatienceIsTransient) {
@@ -559,7 +640,7 @@ TEST_F(GraphTargetTest, ImporterServiceDeliversThroughGraphFromItsConfiguration)
   }
   const std::vector<graph_sim::StoredMessage> stored = sim_->sim->Messages("ann@corp.test");
   ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(crypto::Sha256Hex(stored[0].mime), item.message.sha256());
+  ExpectReceivedCopyOf(stored[0], item);
 }
 
 TEST(MailboxLimiterTest, UploadBudgetWaitsForTheWindowAndGivesUpPastTheDeadline) {

@@ -166,6 +166,7 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
     options.credentials = mapper::CredentialsFrom(config.graph);
     options.ca_file = config.graph.ca_file;
     options.patience = config.graph.patience;
+    options.received = config.graph_received;
     impl->target = GraphTarget::Create(std::move(options));
   } else {
     return absl::InvalidArgumentError(absl::StrCat("importer.target = \"", config.target,

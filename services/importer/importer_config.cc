@@ -18,8 +18,11 @@ config::Schema<ImporterConfig> ImporterSchema() {
       .Enum("importer.target", &C::target, "eml", {"none", "eml", "imap", "graph"},
             "where items are delivered: none (archive only), eml (a folder of .eml files per "
             "mailbox), imap (INBOX/Zoom Meetings over IMAP), graph (Inbox/Zoom Meetings through "
-            "Microsoft Graph; messages show as drafts dated at import, see "
-            "services/importer/graph_target.h)")
+            "Microsoft Graph, see services/importer/graph_target.h)")
+      .Bool("importer.graph_received", &C::graph_received, true,
+            "importer.target=graph: create each message from JSON as a received, read message "
+            "dated at the meeting start (PidTagMessageFlags and the delivery time set at "
+            "creation); false: post the MIME, which Graph makes a draft dated at import")
       .String("importer.eml_root", &C::eml_root, "/var/lib/zarc/mailboxes",
               "folder the eml target writes <mailbox>/Inbox/Zoom Meetings/*.eml under")
       .Bool("importer.read_log_at_start", &C::read_log_at_start, true,

@@ -266,6 +266,29 @@ value MessageJson(const StoredMessage& m, const std::vector<std::string>& select
   if (want("internetMessageId")) out["internetMessageId"] = json::Str(m.internet_message_id);
   if (want("subject")) out["subject"] = json::Str(m.subject);
   if (want("isDraft")) out["isDraft"] = value::boolean(m.is_draft);
+  if (want("isRead")) out["isRead"] = value::boolean(m.is_read);
+  if (want("createdDateTime")) out["createdDateTime"] = json::Str(FormatGraphTime(m.created));
+  if (want("receivedDateTime")) out["receivedDateTime"] = json::Str(FormatGraphTime(m.received));
+  if (want("sentDateTime")) {
+    out["sentDateTime"] = m.sent.has_value() ? json::Str(FormatGraphTime(*m.sent)) : value::null();
+  }
+  // Graph returns internetMessageHeaders only when asked for by $select.
+  if (!select.empty() && want("internetMessageHeaders")) {
+    value headers = value::array();
+    for (size_t i = 0; i < m.internet_headers.size(); ++i) {
+      value h = value::object();
+      h["name"] = json::Str(m.internet_headers[i].first);
+      h["value"] = json::Str(m.internet_headers[i].second);
+      headers[i] = std::move(h);
+    }
+    out["internetMessageHeaders"] = std::move(headers);
+  }
+  if (!select.empty() && want("body")) {
+    value b = value::object();
+    b["contentType"] = json::Str(m.body_content_type.empty() ? "text" : m.body_content_type);
+    b["content"] = json::Str(m.body);
+    out["body"] = std::move(b);
+  }
   if (want("parentFolderId")) out["parentFolderId"] = json::Str(m.folder_id);
   if (want("hasAttachments")) out["hasAttachments"] = value::boolean(!m.attachments.empty());
   return out;
@@ -510,6 +533,106 @@ std::string GraphSimulator::IssueToken(const std::string& scope, const std::stri
       .expires = now + options_.token_ttl, .scope = scope, .by_certificate = by_certificate};
   ++stats_.tokens_issued;
   return token;
+}
+
+namespace {
+
+// A Graph DateTimeOffset ("2024-03-05T14:00:00Z", fractions and offsets allowed).
+std::optional<absl::Time> ParseGraphTime(const std::string& text) {
+  absl::Time t;
+  std::string err;
+  for (const char* f : {"%Y-%m-%dT%H:%M:%E*S%Ez", "%Y-%m-%dT%H:%M:%E*SZ", "%Y-%m-%dT%H:%M:%E*S"}) {
+    if (absl::ParseTime(f, text, absl::UTCTimeZone(), &t, &err)) return t;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::string& folder_id,
+                                                 const std::string& body, const std::string& base) {
+  absl::StatusOr<value> parsed = json::Parse(body, "message");
+  if (!parsed.ok() || !parsed->is_object()) {
+    return GraphError(400, "RequestBodyRead", "The request body is not a JSON object.");
+  }
+  const value& j = *parsed;
+  StoredMessage m;
+  m.id = NewId("AAMkMsg");
+  m.folder_id = folder_id;
+  m.created = m.received = options_.clock ? options_.clock() : absl::Now();  // mu_ held
+  m.subject = json::String(j, "subject");
+  m.internet_message_id = json::String(j, "internetMessageId");
+  if (!m.internet_message_id.empty() &&
+      (m.internet_message_id.front() != '<' || m.internet_message_id.back() != '>')) {
+    return GraphError(400, "InvalidInternetMessageId",
+                      "The internet message id must be in the format <id@domain>.");
+  }
+  const value b = json::Object(j, "body");
+  if (b.is_object()) {
+    m.body_content_type = absl::AsciiStrToLower(json::String(b, "contentType", "text"));
+    m.body = json::String(b, "content");
+  }
+  for (const value& h : json::Array(j, "internetMessageHeaders")) {
+    const std::string name = json::String(h, "name");
+    // Graph takes custom headers only.
+    if (!absl::StartsWithIgnoreCase(name, "x-")) {
+      return GraphError(400, "InvalidInternetMessageHeader",
+                        absl::StrCat("The internet message header name '", name,
+                                     "' should start with 'x-' or 'X-'."));
+    }
+    m.internet_headers.emplace_back(name, json::String(h, "value"));
+  }
+  for (const value& p : json::Array(j, "singleValueExtendedProperties")) {
+    const std::string id = absl::AsciiStrToLower(json::String(p, "id"));
+    const std::string v = json::String(p, "value");
+    if (id == "integer 0x0e07") {  // PidTagMessageFlags
+      int64_t flags = 0;
+      if (!absl::SimpleAtoi(v, &flags)) {
+        return GraphError(400, "ErrorInvalidExtendedPropertyValue",
+                          absl::StrCat("'", v, "' is not an Integer."));
+      }
+      m.is_draft = (flags & 0x8) != 0;  // MSGFLAG_UNSENT
+      m.is_read = (flags & 0x1) != 0;   // MSGFLAG_READ
+    } else if (id == "systemtime 0x0e06" || id == "systemtime 0x0039") {
+      std::optional<absl::Time> t = ParseGraphTime(v);
+      if (!t.has_value()) {
+        return GraphError(400, "ErrorInvalidExtendedPropertyValue",
+                          absl::StrCat("'", v, "' is not a SystemTime."));
+      }
+      if (id == "systemtime 0x0e06") {
+        m.received = *t;  // PidTagMessageDeliveryTime
+      } else {
+        m.sent = *t;  // PidTagClientSubmitTime
+      }
+    }
+  }
+  uint64_t bytes = body.size();
+  for (const value& a : json::Array(j, "attachments")) {
+    if (json::String(a, "@odata.type") != "#microsoft.graph.fileAttachment") {
+      return GraphError(400, "ErrorInvalidRequest", "The simulator takes fileAttachments only.");
+    }
+    absl::StatusOr<std::string> content = crypto::Base64Decode(json::String(a, "contentBytes"));
+    if (!content.ok()) {
+      return GraphError(400, "ErrorInvalidRequest", "contentBytes is not base64.");
+    }
+    StoredAttachment s;
+    s.id = NewId("AAMkAtt");
+    s.name = json::String(a, "name");
+    s.content_type = json::String(a, "contentType");
+    s.size = s.received = content->size();
+    s.sha256 = crypto::Sha256Hex(*content);
+    m.attachments.push_back(std::move(s));
+  }
+  if (!ChargeUpload(mailbox, bytes)) {
+    ++stats_.throttled;
+    return GraphError(429, "ApplicationThrottled",
+                      "Application is over its MailboxUploadLimit (150 MB per 5 minutes).",
+                      {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
+  }
+  value out = MessageJson(m, {});
+  out["@odata.context"] = json::Str(base + "/messages/$entity");
+  mailbox.messages.push_back(std::move(m));
+  return Json(201, out);
 }
 
 ServerResponse GraphSimulator::ManagedIdentityToken(const ServerRequest& request) {
@@ -995,10 +1118,13 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
     }
     if (rest.size() == 3 && rest[2] == "messages" && method == "POST") {
       const std::string content_type = http::FindHeader(headers, "Content-Type").value_or("");
+      if (absl::StartsWithIgnoreCase(content_type, "application/json")) {
+        return CreateJsonMessage(mailbox, folder->id, body, base);
+      }
       if (!absl::StartsWithIgnoreCase(content_type, "text/plain")) {
         return GraphError(415, "ErrorInvalidRequest",
-                          "The simulator creates messages from MIME only: send the base64 of the "
-                          "message with Content-Type: text/plain.");
+                          "Send a message as JSON (Content-Type: application/json) or as the "
+                          "base64 of its MIME with Content-Type: text/plain.");
       }
       std::string b64;
       for (char c : body) {
@@ -1021,6 +1147,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
       m.internet_message_id = MimeHeader(*mime, "Message-ID");
       m.subject = MimeHeader(*mime, "Subject");
       m.mime = *std::move(mime);
+      m.created = m.received = options_.clock ? options_.clock() : absl::Now();  // mu_ held
       value out = MessageJson(m, {});
       out["@odata.context"] = json::Str(base + "/messages/$entity");
       mailbox.messages.push_back(std::move(m));
@@ -1377,6 +1504,9 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
       e["size"] = value::number(static_cast<uint64_t>(m.mime.size()));
       e["sha256"] = json::Str(crypto::Sha256Hex(m.mime));
       e["isDraft"] = value::boolean(m.is_draft);
+      e["isRead"] = value::boolean(m.is_read);
+      e["receivedDateTime"] = json::Str(FormatGraphTime(m.received));
+      e["createdFrom"] = json::Str(m.mime.empty() ? "json" : "mime");
       value atts = value::array();
       for (size_t j = 0; j < m.attachments.size(); ++j) {
         const StoredAttachment& a = m.attachments[j];

@@ -114,8 +114,20 @@ struct StoredMessage {
   std::string folder_id;
   std::string internet_message_id;  // with angle brackets, as Graph shows it
   std::string subject;
-  std::string mime;
+  std::string mime;  // the posted MIME; empty for a message created from JSON
+  // As Graph sets them: a message created from MIME is a draft, received (and created) at import;
+  // one created from JSON is a draft unless PidTagMessageFlags (Integer 0x0E07) was given at
+  // creation without MSGFLAG_UNSENT (0x8), and received at PidTagMessageDeliveryTime
+  // (SystemTime 0x0E06) when given.
   bool is_draft = true;
+  bool is_read = false;
+  absl::Time created;
+  absl::Time received;
+  std::optional<absl::Time> sent;  // PidTagClientSubmitTime (SystemTime 0x0039)
+  // From JSON: the body, and the internet message headers (x- headers only).
+  std::string body_content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> internet_headers;
   std::vector<StoredAttachment> attachments;
 };
 
@@ -210,6 +222,11 @@ class GraphSimulator {
   // by their claims alone).
   std::string IssueToken(const std::string& scope, const std::string& app_id, absl::Time now,
                          bool by_certificate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // POST .../messages with Content-Type application/json: a message created from JSON (the
+  // caller holds mu_); `base` for @odata.context.
+  http::ServerResponse CreateJsonMessage(Mailbox& mailbox, const std::string& folder_id,
+                                         const std::string& body, const std::string& base)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // GET /metadata/identity/oauth2/token: Azure's instance metadata service (IMDS).
   http::ServerResponse ManagedIdentityToken(const http::ServerRequest& request);
   // GET /_sim/token-info: the claims of the bearer token (aud, appid, tid, roles, exp), 401 for

@@ -238,6 +238,66 @@ TEST_F(GraphSimTest, StoresAPostedMimeMessageAndFindsItByInternetMessageId) {
   EXPECT_TRUE(json::Bool(messages[0], "isDraft"));
 }
 
+// Graph's contract for import: a MIME-posted message is a draft dated at import; one created from
+// JSON is a received message only when PidTagMessageFlags is set at creation without
+// MSGFLAG_UNSENT, dated at PidTagMessageDeliveryTime.
+TEST_F(GraphSimTest, AJsonMessageWithMessageFlagsIsReceivedAtItsDeliveryTimeNotADraft) {
+  const std::string folder = CreateFolder("u-cy");
+  const std::string url = "/v1.0/users/u-cy/mailFolders/" + folder + "/messages";
+  const std::string received = R"({
+    "subject": "Weekly sync", "internetMessageId": "<item-2@zarc.test>",
+    "body": {"contentType": "html", "content": "<p>chat</p>"},
+    "internetMessageHeaders": [{"name": "X-Zoom-Meeting-Id", "value": "123"}],
+    "singleValueExtendedProperties": [
+      {"id": "Integer 0x0E07", "value": "1"},
+      {"id": "SystemTime 0x0E06", "value": "2024-03-05T14:00:00Z"},
+      {"id": "SystemTime 0x0039", "value": "2024-03-05T14:00:00Z"}],
+    "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment", "name": "chat.txt",
+                     "contentType": "text/plain", "contentBytes": "aGVsbG8="}]})";
+  http::ClientResponse r = Send("POST", url, received, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = json::String(Body(r), "id");
+  http::ClientResponse got = Send(
+      "GET", "/v1.0/users/u-cy/messages/" + id +
+                 "?$select=isDraft,isRead,receivedDateTime,sentDateTime,internetMessageHeaders,body");
+  ASSERT_EQ(got.status, 200) << got.body;
+  const json::Value m = Body(got);
+  EXPECT_FALSE(json::Bool(m, "isDraft", true));
+  EXPECT_TRUE(json::Bool(m, "isRead"));
+  EXPECT_EQ(json::String(m, "receivedDateTime"), "2024-03-05T14:00:00Z");
+  EXPECT_EQ(json::String(m, "sentDateTime"), "2024-03-05T14:00:00Z");
+  ASSERT_EQ(json::Array(m, "internetMessageHeaders").size(), 1u);
+  EXPECT_EQ(json::String(json::Object(m, "body"), "content"), "<p>chat</p>");
+  ASSERT_EQ(sim_->Messages("u-cy").size(), 1u);
+  ASSERT_EQ(sim_->Messages("u-cy")[0].attachments.size(), 1u);
+  EXPECT_EQ(sim_->Messages("u-cy")[0].attachments[0].sha256, crypto::Sha256Hex("hello"));
+
+  // Without the flags the same JSON makes a draft, received (created) now.
+  http::ClientResponse draft =
+      Send("POST", url, R"({"subject": "no flags", "internetMessageId": "<item-3@zarc.test>"})",
+           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(draft.status, 201) << draft.body;
+  EXPECT_TRUE(json::Bool(Body(draft), "isDraft"));
+  EXPECT_NE(json::String(Body(draft), "receivedDateTime"), "2024-03-05T14:00:00Z");
+  // And so is a MIME-posted message, whatever its Date says.
+  const std::string mime_id = PostMime(
+      "u-cy", folder, "Message-ID: <item-4@zarc.test>\r\nDate: Tue, 05 Mar 2024 14:00:00 +0000\r\n\r\nx\r\n");
+  http::ClientResponse mime = Send("GET", "/v1.0/users/u-cy/messages/" + mime_id);
+  EXPECT_TRUE(json::Bool(Body(mime), "isDraft"));
+  EXPECT_NE(json::String(Body(mime), "receivedDateTime"), "2024-03-05T14:00:00Z");
+}
+
+TEST_F(GraphSimTest, AJsonMessageTakesOnlyCustomInternetHeaders) {
+  const std::string folder = CreateFolder("u-cy");
+  http::ClientResponse r =
+      Send("POST", "/v1.0/users/u-cy/mailFolders/" + folder + "/messages",
+           R"({"subject": "s", "internetMessageHeaders": [{"name": "Message-ID", "value": "<a@b>"}]})",
+           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ErrorCode(r), "InvalidInternetMessageHeader");
+  EXPECT_TRUE(sim_->Messages("u-cy").empty());
+}
+
 TEST_F(GraphSimTest, RefusesRequestsOverFourMegabytes) {
   const std::string folder = CreateFolder("u-cy");
   const std::string mime =
