@@ -48,10 +48,11 @@ CheckResult CheckImap(const RunConfig& c) {
                                                            : importer::ImapTls::kImplicit;
   absl::StatusOr<std::unique_ptr<importer::ImapClient>> client = importer::ImapClient::Connect(
       {.host = i.imap_host, .port = static_cast<int>(i.imap_port), .tls = tls,
-       .ca_file = i.imap_ca_file, .timeout = absl::Seconds(15)});
+       .ca_file = i.imap_ca_file, .timeout = absl::Seconds(15), .proxy = i.imap_proxy});
   if (!client.ok()) {
     return {name, client.status(),
-            "check imap.host, imap.port and imap.tls (and imap.ca_file for a private CA)"};
+            "check imap.host, imap.port and imap.tls (and imap.ca_file for a private CA, "
+            "imap.proxy or HTTPS_PROXY/NO_PROXY behind a proxy)"};
   }
   const std::string mailbox = c.mapper.fallback_mailbox;
   if (i.imap_auth == "xoauth2" && i.imap_token_file.empty()) {

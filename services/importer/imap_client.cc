@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -20,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "runtime/crypto/digest.h"
 
@@ -81,14 +83,26 @@ class ImapClient::Transport {
 
   static absl::StatusOr<std::unique_ptr<Transport>> Connect(const ImapConnectOptions& o) {
     const std::string server = absl::StrCat(o.host, ":", o.port);
+    const std::string proxy = ImapProxyFor(o, [](const char* name) { return std::getenv(name); });
+    if (proxy.empty()) return Dial(o.host, o.port, o, server, "IMAP server", "imap.host");
+    return Tunnel(proxy, o, server);
+  }
+
+  // A TCP connection to host:port with the timeouts of `o`.
+  static absl::StatusOr<std::unique_ptr<Transport>> Dial(const std::string& host, int port_number,
+                                                         const ImapConnectOptions& o,
+                                                         const std::string& server,
+                                                         absl::string_view what,
+                                                         absl::string_view setting) {
+    const std::string target = absl::StrCat(host, ":", port_number);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    const std::string port = std::to_string(o.port);
-    if (int rc = getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-      return absl::UnavailableError(absl::StrCat("cannot resolve IMAP server ", server, ": ",
-                                                 gai_strerror(rc), "; check imap.host"));
+    const std::string port = std::to_string(port_number);
+    if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot resolve ", what, " ", target, ": ",
+                                                 gai_strerror(rc), "; check ", setting));
     }
     std::string last_error = "no address";
     int fd = -1;
@@ -102,7 +116,7 @@ class ImapClient::Transport {
     freeaddrinfo(res);
     if (fd < 0) {
       return absl::UnavailableError(
-          absl::StrCat("cannot connect to IMAP server ", server, ": ", last_error));
+          absl::StrCat("cannot connect to ", what, " ", target, ": ", last_error));
     }
     timeval tv{};
     const int64_t ms = absl::ToInt64Milliseconds(o.timeout);
@@ -113,6 +127,82 @@ class ImapClient::Transport {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return std::make_unique<Transport>(fd, server, o.timeout);
+  }
+
+  // Through an HTTP proxy: CONNECT host:port (RFC 9110 section 9.3.6), then the IMAP bytes
+  // (TLS end to end) flow through the tunnel.
+  static absl::StatusOr<std::unique_ptr<Transport>> Tunnel(const std::string& proxy_url,
+                                                           const ImapConnectOptions& o,
+                                                           const std::string& server) {
+    absl::string_view rest = proxy_url;
+    if (!absl::ConsumePrefix(&rest, "http://") && absl::StrContains(rest, "://")) {
+      return absl::InvalidArgumentError(
+          "the IMAP proxy must be an http:// URL or host:port (the CONNECT tunnel carries TLS "
+          "itself)");
+    }
+    rest = rest.substr(0, rest.find('/'));
+    std::string userinfo;
+    if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) {
+      userinfo = std::string(rest.substr(0, at));
+      rest.remove_prefix(at + 1);
+    }
+    const size_t colon = rest.rfind(':');
+    int port = 80;
+    std::string host(rest.substr(0, colon));
+    if (colon != absl::string_view::npos && !absl::SimpleAtoi(rest.substr(colon + 1), &port)) {
+      return absl::InvalidArgumentError(absl::StrCat("the IMAP proxy ", host, " has a bad port"));
+    }
+    const std::string shown = absl::StrCat("proxy ", host, ":", port);  // never the userinfo
+    absl::StatusOr<std::unique_ptr<Transport>> t =
+        Dial(host, port, o, server, "the IMAP proxy", "imap.proxy or HTTPS_PROXY");
+    if (!t.ok()) return t.status();
+    std::string request = absl::StrCat("CONNECT ", server, " HTTP/1.1\r\nHost: ", server, "\r\n");
+    if (!userinfo.empty()) {
+      std::string decoded;
+      for (size_t i = 0; i < userinfo.size(); ++i) {
+        int hi = 0, lo = 0;
+        if (userinfo[i] == '%' && i + 2 < userinfo.size() && HexDigit(userinfo[i + 1], &hi) &&
+            HexDigit(userinfo[i + 2], &lo)) {
+          decoded.push_back(static_cast<char>(hi * 16 + lo));
+          i += 2;
+        } else {
+          decoded.push_back(userinfo[i]);
+        }
+      }
+      absl::StrAppend(&request, "Proxy-Authorization: Basic ", crypto::Base64Encode(decoded),
+                      "\r\n");
+    }
+    request += "\r\n";
+    if (absl::Status s = (*t)->Write(request); !s.ok()) return s;
+    // The proxy's answer head, byte by byte so that nothing of the tunnel is read ahead.
+    std::string head;
+    while (!absl::EndsWith(head, "\r\n\r\n")) {
+      char c;
+      const ssize_t n = recv((*t)->fd_, &c, 1, 0);
+      if (n <= 0) {
+        return absl::UnavailableError(
+            absl::StrCat("the IMAP ", shown, " closed the connection during CONNECT ", server));
+      }
+      head.push_back(c);
+      if (head.size() > 16384) {
+        return absl::UnavailableError(absl::StrCat("the IMAP ", shown, " sent an endless answer"));
+      }
+    }
+    const std::string status_line = head.substr(0, head.find("\r\n"));
+    std::vector<absl::string_view> words = absl::StrSplit(status_line, ' ');
+    if (words.size() < 2 || words[1] != "200") {
+      return absl::UnavailableError(absl::StrCat("the IMAP ", shown, " refused CONNECT ", server,
+                                                 ": ", status_line.substr(0, 200),
+                                                 "; check imap.proxy or HTTPS_PROXY/NO_PROXY"));
+    }
+    return t;
+  }
+
+  static bool HexDigit(char c, int* v) {
+    if (c >= '0' && c <= '9') { *v = c - '0'; return true; }
+    if (c >= 'a' && c <= 'f') { *v = c - 'a' + 10; return true; }
+    if (c >= 'A' && c <= 'F') { *v = c - 'A' + 10; return true; }
+    return false;
   }
 
   // Upgrades to TLS (after connect for implicit TLS, after the STARTTLS OK otherwise) and
@@ -338,6 +428,36 @@ std::vector<uint32_t> ParseSearch(absl::string_view untagged) {
 ImapClient::ImapClient(std::unique_ptr<Transport> transport, std::string server)
     : transport_(std::move(transport)), server_(std::move(server)) {}
 ImapClient::~ImapClient() = default;
+
+bool NoProxyMatches(absl::string_view host, absl::string_view no_proxy) {
+  const std::string h = absl::AsciiStrToLower(host);
+  for (absl::string_view entry : absl::StrSplit(no_proxy, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (entry == "*") return true;
+    if (const size_t colon = entry.rfind(':');
+        colon != absl::string_view::npos && entry.find(']') == absl::string_view::npos) {
+      entry = entry.substr(0, colon);
+    }
+    std::string e = absl::AsciiStrToLower(absl::StripPrefix(entry, "."));
+    if (e.empty()) continue;
+    if (h == e || absl::EndsWith(h, "." + e)) return true;
+  }
+  return false;
+}
+
+std::string ImapProxyFor(const ImapConnectOptions& o,
+                         const std::function<const char*(const char*)>& getenv) {
+  if (o.proxy == "none") return "";
+  if (!o.proxy.empty()) return o.proxy;
+  auto env = [&](const char* upper, const char* lower) {
+    const char* v = getenv(upper);
+    if (v == nullptr || *v == '\0') v = getenv(lower);
+    return std::string(v != nullptr ? v : "");
+  };
+  const std::string proxy = env("HTTPS_PROXY", "https_proxy");
+  if (proxy.empty() || NoProxyMatches(o.host, env("NO_PROXY", "no_proxy"))) return "";
+  return proxy;
+}
 
 absl::StatusOr<std::unique_ptr<ImapClient>> ImapClient::Connect(const ImapConnectOptions& options) {
   absl::StatusOr<std::unique_ptr<Transport>> t = Transport::Connect(options);

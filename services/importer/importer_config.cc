@@ -35,6 +35,9 @@ config::Schema<ImporterConfig> ImporterSchema() {
             "implicit (IMAPS, port 993), starttls (port 143), none (plain text; tests only)")
       .String("imap.ca_file", &C::imap_ca_file, "",
               "extra PEM CA file for the IMAP server's certificate (always verified)")
+      .Secret("imap.proxy", &C::imap_proxy,
+              "HTTP proxy for IMAP, tunnelled with CONNECT (http://[user:password@]host:port); "
+              "unset: HTTPS_PROXY unless NO_PROXY names imap.host; none: connect directly")
       .Duration("imap.timeout", &C::imap_timeout, "60s",
                 "bound on connecting and on each read or write to the IMAP server")
       .Enum("imap.auth", &C::imap_auth, "master", {"master", "plain", "xoauth2"},

@@ -37,6 +37,7 @@ struct ImporterConfig {
   std::string imap_password_dir;
   std::string imap_token_file;
   std::string imap_oauth_scope;
+  std::string imap_proxy;  // secret: may hold proxy credentials
   bool graph_received = true;
 
   // Microsoft Graph (importer.target = graph); the same keys as the mapper's, so one setting
