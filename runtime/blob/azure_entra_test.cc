@@ -17,6 +17,7 @@
 #include "runtime/blob/azurite_fixture.h"
 #include "runtime/crypto/jws.h"
 #include "runtime/io/byte_stream.h"
+#include "runtime/testing/app_certificate.h"
 #include "runtime/testing/subprocess.h"
 #include "simulators/graph/testing/graph_sim_fixture.h"
 
@@ -64,6 +65,9 @@ class AzureEntraTest : public ::testing::Test {
     options.client_id = "storage-app";
     options.client_secret = kSecret;
     options.federated_credentials = {{.issuer = kIssuer, .subject = kSubject}};
+    ASSERT_TRUE(zarc::testing::MakeAppCertificate(dir_.path(), "storage-app").ok());
+    options.client_certificates_pem = {
+        zarc::testing::ReadCredentialFile(dir_.path() + "/storage-app.crt")};
     options.managed_identities = {"", "user-assigned-1"};
     sim_ = graph_sim::testing::StartGraphSim(graph_sim::Directory{}, options);
     ASSERT_NE(sim_, nullptr);
@@ -141,6 +145,13 @@ TEST_F(AzureEntraTest, ATokenForAnotherResourceIsRefusedByStorage) {
   EXPECT_EQ(status_with(kAzureStorageScope), 200);
   const int graph = status_with("https://graph.microsoft.com/.default");
   EXPECT_TRUE(graph == 401 || graph == 403) << graph;
+}
+
+TEST_F(AzureEntraTest, ACertificateCredentialReadsAndWrites) {
+  AzureBlobOptions o = Options("client-credentials", "by-certificate");
+  o.entra.certificate_file = dir_.path() + "/storage-app.pem";
+  RoundTrip(o);
+  EXPECT_EQ(sim_->sim->Stats().tokens_by_certificate, 1);
 }
 
 TEST_F(AzureEntraTest, WorkloadIdentityExchangesTheFederatedTokenOfItsFile) {
