@@ -119,7 +119,8 @@ case "$cmd" in
   dockerfile-selftest)  # dockerfile-selftest [BINARY...]: what a broken Dockerfile must be told
     sed '/^USER /d' "$root/Dockerfile" > "$out/Dockerfile.root"
     sed 's/ librdkafka1 / /' "$root/Dockerfile" > "$out/Dockerfile.nolib"
-    for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib"; do
+    sed 's/^CMD .*/CMD ["run"]/' "$root/Dockerfile" > "$out/Dockerfile.loopback"
+    for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib" "$out/Dockerfile.loopback"; do
       if $py "$here/check_dockerfile.py" "$f" "$root/scripts/install-deps.sh" > "$out/selftest.txt"; then
         cat "$out/selftest.txt"; echo "FAIL: $(basename "$f") accepted"; exit 1
       fi
