@@ -201,8 +201,10 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
       }
     }
   }
-  // Every result of an item carries the item's unmapped addresses: list each address once.
+  // Every result of an item carries the item's unmapped addresses and its artifacts: list each
+  // address once per day, each artifact once, on the item's earliest day in range.
   std::map<std::tuple<std::string, std::string, std::string>, NotDelivered> not_delivered;
+  std::map<std::tuple<std::string, std::string, std::string>, ArtifactRow> artifacts;
   for (const auto& [key, r] : results_) {
     if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
@@ -214,21 +216,13 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
       not_delivered.emplace(std::make_tuple(day, r.item_id(), u.address()),
                             NotDelivered{day, r.item_id(), u.address(), std::string(rule), u.reason()});
     }
-  }
-  for (auto& [key, n] : not_delivered) report.not_delivered.push_back(std::move(n));
-  // Every result of an item carries the item's artifacts: list each once, on the item's
-  // earliest day in range.
-  std::map<std::tuple<std::string, std::string, std::string>, ArtifactRow> artifacts;
-  for (const auto& [key, r] : results_) {
-    if (superseded(r)) continue;
-    const std::string day = Day(r.completed_at());
-    if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     for (const zarc::v1::ItemArtifact& a : r.artifacts()) {
       auto [it, added] = artifacts.emplace(std::make_tuple(r.item_id(), a.name(), a.sha256()),
                                            ArtifactRow{day, r.item_id(), a});
       if (!added && day < it->second.day) it->second.day = day;
     }
   }
+  for (auto& [key, n] : not_delivered) report.not_delivered.push_back(std::move(n));
   for (auto& [key, a] : artifacts) report.artifacts.push_back(std::move(a));
   for (auto& [day, f] : days) {
     f.available_from_source = static_cast<int64_t>(items[day].size());
