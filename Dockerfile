@@ -41,4 +41,6 @@ USER 65532:65532
 EXPOSE 7001-7004 9401-9404 8443
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/zarc"]
-CMD ["run"]
+# zarc run binds loopback unless told otherwise; in a container the ports must be reachable
+# (plaintext: zarc says so at start; see docs/deploy.md to secure the control plane).
+CMD ["run", "--listen.address=0.0.0.0"]

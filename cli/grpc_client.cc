@@ -40,7 +40,8 @@ std::map<std::string, bool> WithSecurityFlags(std::map<std::string, bool> allowe
 }
 
 std::shared_ptr<grpc::Channel> Dial(const std::map<std::string, std::string>& flags,
-                                    const std::string& address, const char* command) {
+                                    const std::string& address, const char* command,
+                                    int max_receive_bytes) {
   config::Sources sources;
   for (const auto& [name, value] : config::ProcessEnvironment()) {
     if (absl::StartsWith(name, "ZARC_GRPC_")) sources.env[name] = value;
@@ -52,7 +53,7 @@ std::shared_ptr<grpc::Channel> Dial(const std::map<std::string, std::string>& fl
   }
   absl::StatusOr<service::GrpcSecurity> security = service::GrpcSecuritySchema().Load(sources);
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      security.ok() ? service::MakeChannel(*security, address)
+      security.ok() ? service::MakeChannel(*security, address, max_receive_bytes)
                     : absl::StatusOr<std::shared_ptr<grpc::Channel>>(security.status());
   if (!channel.ok()) {
     std::fprintf(stderr, "zarc %s: %s\n", command,

@@ -18,7 +18,9 @@ extern const char kSecurityUsage[];
 
 // A channel to `address` secured as the flags and environment say (service::MakeChannel). On a
 // bad combination or an unreadable file prints "zarc <command>: <why>" and returns null (exit 2).
+// `max_receive_bytes` > 0 raises gRPC's limit on one answer (4 MB by default).
 std::shared_ptr<grpc::Channel> Dial(const std::map<std::string, std::string>& flags,
-                                    const std::string& address, const char* command);
+                                    const std::string& address, const char* command,
+                                    int max_receive_bytes = 0);
 
 }  // namespace zarc::cli

@@ -17,7 +17,7 @@ namespace zarc::cli {
 config::Schema<RunConfig> RunSchema() {
   config::Schema<RunConfig> s;
   // The process's own host first: its defaults win the shared keys in --help.
-  s.Include(service::HostSchema(7000, 9400), &RunConfig::host)
+  s.Include(service::HostSchema(7000, 9400, "127.0.0.1"), &RunConfig::host)
       .String("run.data_dir", &RunConfig::data_dir, "zarc-data",
               "folder for the stores and .eml mailboxes the one-machine mode keeps by default")
       .Include(fetcher::FetcherSchema(), &RunConfig::fetcher)

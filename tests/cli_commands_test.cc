@@ -1,15 +1,31 @@
 // The commands a newcomer and an operator type: `zarc demo` archives a tenant and says where to
 // look; `zarc doctor` finds a wrong credential and says how to fix it; usage errors exit 2.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "runtime/testing/subprocess.h"
+#include "tests/support/processes.h"
 
 namespace zarc {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Subprocess;
 
 std::pair<int, std::string> Zarc(std::vector<std::string> args, const std::string& cwd = "") {
@@ -120,6 +136,114 @@ TEST(ZarcCommandsTest, DoctorSaysWhetherTheAccountHasTheArchivingApi) {
       EXPECT_THAT(both_out, HasSubstr("fix: set fetcher.sources=auto or recordings"));
     }
   }
+}
+
+// The addresses sockets listen on for `port`, as the kernel reports them (/proc/net/tcp and
+// tcp6: local address in hex, state 0A is LISTEN). IPv4 in dotted form (a v4-mapped IPv6 address
+// too), "*" for every address (0.0.0.0 or ::), other IPv6 in hex.
+std::set<std::string> ListeningAddresses(int port) {
+  std::set<std::string> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() < 4 || f[3] != "0A") continue;
+      std::vector<std::string> local = absl::StrSplit(f[1], ':');
+      uint32_t p = 0;
+      if (local.size() != 2 || !absl::SimpleHexAtoi(local[1], &p) || static_cast<int>(p) != port) continue;
+      std::string hex = local[0];
+      if (hex.size() == 32) {
+        if (hex == std::string(32, '0')) {
+          out.insert("*");
+          continue;
+        }
+        if (hex.substr(0, 24) != "0000000000000000FFFF0000") {
+          out.insert(hex);
+          continue;
+        }
+        hex = hex.substr(24);
+      }
+      uint32_t addr = 0;
+      if (!absl::SimpleHexAtoi(hex, &addr)) continue;
+      in_addr a{.s_addr = addr};  // /proc prints the raw bytes as one host-order word
+      const std::string dotted = inet_ntoa(a);
+      out.insert(dotted == "0.0.0.0" ? "*" : dotted);
+    }
+  }
+  return out;
+}
+
+// The machine's IPv4 addresses other than loopback.
+std::vector<std::string> NonLoopbackAddresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const in_addr a = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
+    if ((ntohl(a.s_addr) >> 24) == 127) continue;
+    out.push_back(inet_ntoa(a));
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+// 0 when a TCP connection to address:port is accepted, else the errno.
+int Connect(const std::string& address, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  const int rc = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  const int err = rc == 0 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
+// Issue 17: one machine is not a server farm. A default `zarc run` serves gRPC (plaintext) and
+// metrics on loopback only; the container (Dockerfile CMD) says --listen.address=0.0.0.0.
+TEST(ZarcCommandsTest, RunListensOnLoopbackUnlessToldOtherwise) {
+  testing::TempDir dir;
+  auto start = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {testing::BinPath("zarc"), "run", "--grpc.port=0",
+                                     "--metrics.port=0", "--run.data_dir=" + dir.path() + "/data",
+                                     "--fetcher.poll_interval=0", "--fetcher.webhook_port=0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return Subprocess::Start({.argv = argv, .merge_stderr = true});
+  };
+  auto run = start({});
+  ASSERT_TRUE(run.ok()) << run.status();
+  absl::StatusOr<std::string> line = (*run)->WaitForLine("listening grpc_port", absl::Seconds(60));
+  ASSERT_TRUE(line.ok()) << line.status() << "\n" << (*run)->output();
+  const int grpc_port = testing::PortFrom(*line, "grpc_port");
+  const int metrics_port = testing::PortFrom(*line, "metrics_port");
+  ASSERT_GT(grpc_port, 0) << *line;
+  ASSERT_GT(metrics_port, 0) << *line;
+  EXPECT_EQ(ListeningAddresses(grpc_port), std::set<std::string>{"127.0.0.1"});
+  EXPECT_EQ(ListeningAddresses(metrics_port), std::set<std::string>{"127.0.0.1"});
+  EXPECT_EQ(Connect("127.0.0.1", grpc_port), 0);
+  for (const std::string& address : NonLoopbackAddresses()) {
+    EXPECT_EQ(Connect(address, grpc_port), ECONNREFUSED) << address;
+    EXPECT_EQ(Connect(address, metrics_port), ECONNREFUSED) << address;
+  }
+  (*run)->Signal(SIGTERM);
+  const std::string said = (*run)->output() + (*run)->ReadRemaining(absl::Seconds(60));
+  ASSERT_TRUE((*run)->Wait(absl::Seconds(10)).ok());
+  EXPECT_THAT(said, Not(HasSubstr("beyond loopback")));  // nothing to warn about
+
+  // The address the container gives: every address, with the warning that says so.
+  auto wide = start({"--listen.address=0.0.0.0"});
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  line = (*wide)->WaitForLine("listening grpc_port", absl::Seconds(60));
+  ASSERT_TRUE(line.ok()) << line.status() << "\n" << (*wide)->output();
+  EXPECT_EQ(ListeningAddresses(testing::PortFrom(*line, "grpc_port")), std::set<std::string>{"*"});
+  (*wide)->Signal(SIGTERM);
+  const std::string wide_said = (*wide)->output() + (*wide)->ReadRemaining(absl::Seconds(60));
+  ASSERT_TRUE((*wide)->Wait(absl::Seconds(10)).ok());
+  EXPECT_THAT(wide_said, HasSubstr("plaintext and unauthenticated beyond loopback"));
 }
 
 TEST(ZarcCommandsTest, UsageErrorsExitTwo) {

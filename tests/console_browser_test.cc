@@ -5,11 +5,13 @@
 // taken, and a request without credentials is refused.
 #include <signal.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -247,6 +249,43 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   EXPECT_THAT(day_dom, HasSubstr("Items of " + first_day));
   EXPECT_THAT(day_dom, HasSubstr("<td>imported</td>"));
 
+  // An item's drill-down (issue 17): each artifact with the SHA-256 `zarc log --format json`
+  // gives for it, and that SHA-256 is the one of the bytes the archive keeps under it.
+  const std::vector<json::Value> artifacts = json::Array(*log, "artifacts");
+  ASSERT_FALSE(artifacts.empty()) << "zarc log --format json lists no artifacts";
+  const json::Value& artifact = artifacts[0];
+  const std::string item_id = json::String(artifact, "item_id");
+  const std::string sha = json::String(artifact, "sha256");
+  ASSERT_TRUE(std::regex_match(sha, std::regex("[0-9a-f]{64}"))) << sha;
+  auto [artifact_day_code, artifact_day_dom] =
+      Chromium(dir.path(), {"--dump-dom", authed + "/day?d=" + json::String(artifact, "day")});
+  ASSERT_EQ(artifact_day_code, 0);
+  ASSERT_THAT(artifact_day_dom, HasSubstr(">" + item_id + "</a>")) << "the day page links no item";
+  std::string item_query;
+  for (unsigned char c : item_id) {
+    item_query += std::isalnum(c) || c == '-' || c == '.' || c == '_' ? std::string(1, static_cast<char>(c))
+                                                                      : absl::StrFormat("%%%02X", c);
+  }
+  auto [item_code, item_dom] = Chromium(dir.path(), {"--dump-dom", authed + "/item?id=" + item_query});
+  ASSERT_EQ(item_code, 0);
+  EXPECT_THAT(item_dom, HasSubstr("Item " + item_id));
+  EXPECT_THAT(item_dom, HasSubstr("<td>imported</td>"));
+  EXPECT_THAT(item_dom, HasSubstr("<td data-field=\"sha256\"><code>" + sha + "</code></td>"));
+  auto [sum_code, sum_out] = testing::RunCommand(
+      {"/bin/sh", "-c", "cat \"$(find '" + dir.path() + "/data' -path '*/staging/sha256/" + sha +
+                            "' -not -path '*/.zarc-meta/*' -type f | head -n 1)\" | sha256sum"},
+      absl::Seconds(30));
+  ASSERT_EQ(sum_code, 0) << sum_out;
+  EXPECT_EQ(sum_out.substr(0, 64), sha) << "the staging store has no file of that SHA-256";
+  int64_t total_artifacts = 0;
+  for (const json::Value& a : artifacts) total_artifacts += json::String(a, "item_id") == item_id;
+  size_t rows = 0;
+  for (size_t at = item_dom.find("<tr data-artifact="); at != std::string::npos;
+       at = item_dom.find("<tr data-artifact=", at + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(static_cast<int64_t>(rows), total_artifacts) << item_dom;
+
   // The status page says what it knows, and what it does not.
   auto [status_code, status_dom] = Chromium(dir.path(), {"--dump-dom", authed + "/"});
   ASSERT_EQ(status_code, 0);
@@ -283,7 +322,7 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
        "--format=csv", "--output-dir=" + csv_dir},
       absl::Seconds(60));
   ASSERT_EQ(csv_code, 0) << csv_out;
-  for (const std::string table : {"days", "failed", "not_delivered"}) {
+  for (const std::string table : {"days", "failed", "not_delivered", "artifacts"}) {
     const std::string file = ReadFile(csv_dir + "/" + table + ".csv");
     EXPECT_THAT(file, ::testing::StartsWith("day,")) << table;
     auto [table_code, table_out] = testing::RunCommand(

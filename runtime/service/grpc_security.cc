@@ -3,7 +3,10 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/auth_metadata_processor.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -83,6 +86,10 @@ absl::StatusOr<std::string> Token(const GrpcSecurity& s) {
   return token;
 }
 
+unsigned int ReloadSeconds(const GrpcSecurity& s) {
+  return static_cast<unsigned int>(std::max<int64_t>(1, absl::ToInt64Seconds(s.tls_reload_interval)));
+}
+
 absl::Status CheckReadable(absl::string_view option, const std::string& path) {
   if (path.empty()) return absl::OkStatus();
   return ReadPem(option, path).status();
@@ -100,6 +107,12 @@ absl::Status CheckToken(const GrpcSecurity& s, bool tls, absl::string_view addre
 }
 
 absl::Status CheckPair(const GrpcSecurity& s) {
+  if (s.tls_reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grpc.tls_reload_interval = ", absl::FormatDuration(s.tls_reload_interval),
+        " is too short: gRPC reads the certificate files again at most once a second; give 1s "
+        "or more"));
+  }
   if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         s.tls_cert_file.empty() ? "grpc.tls_key_file is set without grpc.tls_cert_file"
@@ -165,6 +178,10 @@ config::Schema<GrpcSecurity> GrpcSecuritySchema() {
               "TLS")
       .String("grpc.tls_server_name", &GrpcSecurity::tls_server_name, "",
               "name a gRPC client expects in the server's certificate; empty: the host it dials")
+      .Duration("grpc.tls_reload_interval", &GrpcSecurity::tls_reload_interval, "60s",
+                "how often a gRPC server reads grpc.tls_cert_file, grpc.tls_key_file and "
+                "grpc.tls_client_ca_file again, so renewed certificates are served without a "
+                "restart (whole seconds, at least 1s)")
       .String("grpc.auth_token_file", &GrpcSecurity::auth_token_file, "",
               "file holding the bearer token every gRPC call must carry (servers check it, "
               "clients send it); only with TLS, or on loopback");
@@ -221,20 +238,25 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   if (!token.ok()) return token.status();
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (!s.tls_cert_file.empty()) {
-    absl::StatusOr<std::string> cert = ReadPem("grpc.tls_cert_file", s.tls_cert_file);
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadPem("grpc.tls_key_file", s.tls_key_file);
-    if (!key.ok()) return key.status();
-    grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    // The files were checked readable and PEM above. gRPC's file watcher reads them again every
+    // tls_reload_interval, so a renewed Secret is served from the next handshake on (a key that
+    // does not match its certificate, mid-rotation, is not taken: the last good pair stays).
+    const unsigned int interval = ReloadSeconds(s);
+    auto provider =
+        s.tls_client_ca_file.empty()
+            ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                  s.tls_key_file, s.tls_cert_file, interval)
+            : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                  s.tls_key_file, s.tls_cert_file, s.tls_client_ca_file, interval);
+    grpc::experimental::TlsServerCredentialsOptions options(provider);
+    options.watch_identity_key_cert_pairs();
     if (!s.tls_client_ca_file.empty()) {
-      absl::StatusOr<std::string> ca = ReadPem("grpc.tls_client_ca_file", s.tls_client_ca_file);
-      if (!ca.ok()) return ca.status();
-      options.pem_root_certs = *std::move(ca);
-      options.client_certificate_request =
-          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+      options.watch_root_certs();
+      options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     }
-    options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
-    creds = grpc::SslServerCredentials(options);
+    creds = grpc::experimental::TlsServerCredentials(options);
   } else if (!token->empty()) {
     // Loopback only (CheckServerSecurity): gRPC's local credentials accept only local peers
     // and let clients send call credentials without TLS.
@@ -254,26 +276,28 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const GrpcSecurity& s,
-                                                           const std::string& target) {
+                                                           const std::string& target,
+                                                           int max_receive_bytes) {
   if (absl::Status st = CheckClientSecurity(s, target); !st.ok()) return st;
   absl::StatusOr<std::string> token = Token(s);
   if (!token.ok()) return token.status();
   grpc::ChannelArguments args;
+  if (max_receive_bytes > 0) args.SetMaxReceiveMessageSize(max_receive_bytes);
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (!s.tls_ca_file.empty()) {
-    grpc::SslCredentialsOptions options;
-    absl::StatusOr<std::string> ca = ReadPem("grpc.tls_ca_file", s.tls_ca_file);
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *std::move(ca);
-    if (!s.tls_cert_file.empty()) {
-      absl::StatusOr<std::string> cert = ReadPem("grpc.tls_cert_file", s.tls_cert_file);
-      if (!cert.ok()) return cert.status();
-      absl::StatusOr<std::string> key = ReadPem("grpc.tls_key_file", s.tls_key_file);
-      if (!key.ok()) return key.status();
-      options.pem_cert_chain = *std::move(cert);
-      options.pem_private_key = *std::move(key);
-    }
-    creds = grpc::SslCredentials(options);
+    // Watched like the server's files: a long-lived channel (the console's links to the mapper
+    // and the fetcher) picks up a renewed CA or client certificate at its next handshake.
+    auto provider =
+        s.tls_cert_file.empty()
+            ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                  s.tls_ca_file, ReloadSeconds(s))
+            : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+                  s.tls_key_file, s.tls_cert_file, s.tls_ca_file, ReloadSeconds(s));
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_certificate_provider(provider);
+    options.watch_root_certs();
+    if (!s.tls_cert_file.empty()) options.watch_identity_key_cert_pairs();
+    creds = grpc::experimental::TlsCredentials(options);
     if (!s.tls_server_name.empty()) args.SetSslTargetNameOverride(s.tls_server_name);
   } else if (!token->empty()) {
     creds = grpc::experimental::LocalCredentials(LOCAL_TCP);  // loopback (CheckClientSecurity)

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "runtime/config/config.h"
 
 namespace grpc {
@@ -31,6 +32,10 @@ struct GrpcSecurity {
   std::string tls_client_ca_file;
   std::string tls_ca_file;
   std::string tls_server_name;
+  // How often a server looks at tls_cert_file, tls_key_file and tls_client_ca_file again
+  // (gRPC's FileWatcherCertificateProvider): a renewed certificate or CA is served from the
+  // next handshake on, without a restart.
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   // The bearer token: read from auth_token_file (grpc.auth_token_file; surrounding whitespace
   // dropped, an empty file refused) when the call needs it, so it is never in the printed
   // configuration; or given directly in auth_token (tests, embedding).
@@ -41,7 +46,7 @@ struct GrpcSecurity {
 };
 
 // grpc.tls_cert_file, grpc.tls_key_file, grpc.tls_client_ca_file, grpc.tls_ca_file,
-// grpc.tls_server_name, grpc.auth_token_file.
+// grpc.tls_server_name, grpc.tls_reload_interval, grpc.auth_token_file.
 config::Schema<GrpcSecurity> GrpcSecuritySchema();
 
 // True for 127.0.0.0/8, ::1 and localhost, given a bare host or HOST:PORT ([::1]:7000).
@@ -60,9 +65,11 @@ absl::Status CheckClientSecurity(const GrpcSecurity& security, absl::string_view
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const GrpcSecurity& security, absl::string_view listen_address, const std::string& service);
 
-// A channel to `target` with the client side of `security`.
+// A channel to `target` with the client side of `security`. `max_receive_bytes` > 0 raises
+// gRPC's limit on one answer (4 MB by default).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const GrpcSecurity& security,
-                                                           const std::string& target);
+                                                           const std::string& target,
+                                                           int max_receive_bytes = 0);
 
 // "plaintext", "TLS", "mTLS", each with ", bearer token" when one is required: for the log.
 std::string DescribeServerSecurity(const GrpcSecurity& security);

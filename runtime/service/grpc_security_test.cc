@@ -4,10 +4,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -132,6 +134,86 @@ TEST_F(GrpcSecurityTest, MtlsRequiresAClientCertificateSignedByTheClientCa) {
                                .tls_ca_file = File("ca.pem")},
                               host->grpc_port());
   EXPECT_TRUE(ok.ok()) << ok.error_message();
+}
+
+// Issue 17: a renewed Secret (cert-manager) is served without a restart. The server's
+// certificate, key and client CA are swapped on disk for ones of a new CA; within the reload
+// interval a client trusting only the new CA (and presenting a certificate of it) connects to
+// the same server, and a client of the old CA is refused.
+TEST_F(GrpcSecurityTest, RotatedCertificateAndClientCaAreServedWithoutARestart) {
+  zarc::testing::TempDir fresh;
+  ASSERT_TRUE(testing::MakeTestCertificates(fresh.path(), kToken).ok());
+  zarc::testing::TempDir live;
+  // Written whole under a temporary name and renamed, as the kubelet swaps a Secret's files.
+  auto install = [&](const std::string& from, const std::string& to) {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream(live.path() + "/" + to + ".tmp", std::ios::binary) << in.rdbuf();
+    ASSERT_EQ(std::rename((live.path() + "/" + to + ".tmp").c_str(),
+                          (live.path() + "/" + to).c_str()),
+              0);
+  };
+  install(File("server.pem"), "tls.crt");
+  install(File("server.key"), "tls.key");
+  install(File("ca.pem"), "client-ca.crt");
+  GrpcSecurity server{.tls_cert_file = live.path() + "/tls.crt",
+                      .tls_key_file = live.path() + "/tls.key",
+                      .tls_client_ca_file = live.path() + "/client-ca.crt",
+                      .tls_reload_interval = absl::Seconds(1)};
+  auto host = Start(server);
+  ASSERT_NE(host, nullptr);
+  const GrpcSecurity old_client{.tls_cert_file = File("client.pem"),
+                                .tls_key_file = File("client.key"),
+                                .tls_ca_file = File("ca.pem")};
+  const GrpcSecurity new_client{.tls_cert_file = fresh.path() + "/client.pem",
+                                .tls_key_file = fresh.path() + "/client.key",
+                                .tls_ca_file = fresh.path() + "/ca.pem"};
+  grpc::Status before = CheckWith(old_client, host->grpc_port());
+  ASSERT_TRUE(before.ok()) << before.error_message();
+  EXPECT_EQ(CheckWith(new_client, host->grpc_port()).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  install(fresh.path() + "/server.key", "tls.key");
+  install(fresh.path() + "/server.pem", "tls.crt");
+  install(fresh.path() + "/ca.pem", "client-ca.crt");
+  grpc::Status after = grpc::Status(grpc::StatusCode::UNKNOWN, "not tried");
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (absl::Now() < deadline) {
+    after = CheckWith(new_client, host->grpc_port());
+    if (after.ok()) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  ASSERT_TRUE(after.ok()) << "the rotated certificate was not served within 15 s: "
+                          << after.error_message();
+  grpc::Status old_after = CheckWith(old_client, host->grpc_port());
+  EXPECT_EQ(old_after.error_code(), grpc::StatusCode::UNAVAILABLE) << old_after.error_message();
+  // The old CA's client certificate is refused too: a client that trusts both CAs but still
+  // presents the old certificate.
+  zarc::testing::TempDir both;
+  {
+    std::ifstream a(File("ca.pem")), b(fresh.path() + "/ca.pem");
+    std::ofstream out(both.path() + "/cas.pem");
+    out << a.rdbuf() << b.rdbuf();
+  }
+  GrpcSecurity stale_certificate = old_client;
+  stale_certificate.tls_ca_file = both.path() + "/cas.pem";
+  EXPECT_EQ(CheckWith(stale_certificate, host->grpc_port()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  GrpcSecurity both_cas = new_client;
+  both_cas.tls_ca_file = both.path() + "/cas.pem";
+  EXPECT_TRUE(CheckWith(both_cas, host->grpc_port()).ok());
+}
+
+TEST_F(GrpcSecurityTest, AReloadIntervalUnderASecondIsRefused) {
+  GrpcSecurity server = ServerTls();
+  server.tls_reload_interval = absl::Milliseconds(200);
+  absl::Status s = CheckServerSecurity(server, "127.0.0.1");
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("grpc.tls_reload_interval = 200ms is too short"));
+  config::Sources sources{.args = {"--grpc.tls_reload_interval=1s"}};
+  absl::StatusOr<HostConfig> loaded = HostSchema(7001, 9401).Load(sources);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->security.tls_reload_interval, absl::Seconds(1));
+  EXPECT_EQ(HostSchema(7001, 9401).Load({}).value().security.tls_reload_interval,
+            absl::Seconds(60));
 }
 
 TEST_F(GrpcSecurityTest, AMissingOrWrongTokenIsUnauthenticatedAndTheTokenIsNeverLogged) {

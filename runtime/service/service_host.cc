@@ -19,10 +19,13 @@
 
 namespace zarc::service {
 
-config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port) {
+config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port,
+                                      std::string default_listen_address) {
   config::Schema<HostConfig> s;
-  s.String("listen.address", &HostConfig::listen_address, "0.0.0.0",
-           "address the gRPC and metrics servers bind to")
+  s.String("listen.address", &HostConfig::listen_address, std::move(default_listen_address),
+           "address the gRPC and metrics servers bind to; each stage's service binds every "
+           "address (0.0.0.0) by default, zarc run loopback only (the container image passes "
+           "0.0.0.0)")
       .Int("grpc.port", &HostConfig::grpc_port, default_grpc_port, 0, 65535,
            "gRPC control-plane port (health, control RPCs); 0 picks a free port")
       .Int("metrics.port", &HostConfig::metrics_port, default_metrics_port, 0, 65535,

@@ -42,9 +42,11 @@ struct HostConfig {
 
 // The host options under `grpc.port`, `metrics.port`, `listen.address`, `log.level`,
 // `log.format`, `grpc.health_port`, `grpc.health_address` and the gRPC security options
-// (GrpcSecuritySchema), with per-service default ports. Loading refuses insecure combinations
-// (CheckServerSecurity).
-config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port);
+// (GrpcSecuritySchema), with per-service default ports and listen address (the services bind
+// every address, as a pod must; `zarc run`, one machine, binds loopback unless told otherwise).
+// Loading refuses insecure combinations (CheckServerSecurity).
+config::Schema<HostConfig> HostSchema(int64_t default_grpc_port, int64_t default_metrics_port,
+                                      std::string default_listen_address = "0.0.0.0");
 
 // Blocks SIGINT and SIGTERM in the calling thread so every thread started afterwards inherits the
 // mask and the signals are only ever taken by WaitForShutdownSignal. Call first thing in main().

@@ -76,6 +76,14 @@ zarc::v1::ImportResult Importer::BaseResult(const zarc::v1::MailboxDelivery& d) 
   *r.mutable_meeting_end() = d.meeting().end_time();
   r.set_target(target_.name());
   r.set_artifacts_out_of_line(d.artifacts_out_of_line());
+  for (const zarc::v1::ArtifactPlacement& a : d.artifacts()) {
+    zarc::v1::ItemArtifact* kept = r.add_artifacts();
+    kept->set_name(a.file_name());
+    kept->set_kind(a.kind());
+    kept->set_size(a.blob().size());
+    kept->set_sha256(a.blob().sha256());
+    kept->set_attached(a.attached());
+  }
   *r.mutable_unmapped() = d.unmapped();
   r.set_fanout(d.fanout());
   r.set_stage("importer");

@@ -48,7 +48,7 @@ class ControlService final : public zarc::v1::ImporterControl::Service {
                                        "zarc.dead-letter) from Kafka, so no figures are given: ",
                                        full.status().message()));
     }
-    ToProto(*full, response);
+    ToProto(*full, response, request->with_artifacts());
     // The newest completeness check, which the fetcher keeps in the staging store.
     absl::StatusOr<zarc::v1::VerifyReport> completeness = ledger::LatestVerifyReport(state_);
     if (completeness.ok()) {

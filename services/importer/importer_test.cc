@@ -257,9 +257,25 @@ TEST_F(ImporterTest, ArtifactsKeptOutOfLineAreArchivedOnceForAllMailboxes) {
   for (const std::string mailbox : {"alice@example.com", "bob@example.com"}) {
     zarc::v1::MailboxDelivery d = testing::DeliveryFor(item_, mailbox, 2, 1);
     *d.add_artifacts() = placement("video.mp4", staged->sha256);
+    zarc::v1::ArtifactPlacement chat = placement("chat.txt", std::string(64, 'c'));
+    chat.set_attached(true);
+    chat.set_kind(zarc::v1::ARTIFACT_KIND_CHAT_TXT);
+    chat.mutable_blob()->set_size(42);
+    *d.add_artifacts() = chat;
     absl::StatusOr<zarc::v1::ImportResult> r = importer_->Import(d);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->outcome(), zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED);
+    // The result records each artifact as the message carries it (issue 17: the console's
+    // drill-down and the status log's artifacts table show them).
+    ASSERT_EQ(r->artifacts_size(), 2);
+    EXPECT_EQ(r->artifacts(0).name(), "video.mp4");
+    EXPECT_EQ(r->artifacts(0).sha256(), staged->sha256);
+    EXPECT_EQ(r->artifacts(0).size(), video.size());
+    EXPECT_FALSE(r->artifacts(0).attached());
+    EXPECT_EQ(r->artifacts(1).name(), "chat.txt");
+    EXPECT_EQ(r->artifacts(1).kind(), zarc::v1::ARTIFACT_KIND_CHAT_TXT);
+    EXPECT_EQ(r->artifacts(1).size(), 42u);
+    EXPECT_TRUE(r->artifacts(1).attached());
   }
   auto listed = archive_store_->List("artifacts/");
   ASSERT_TRUE(listed.ok());

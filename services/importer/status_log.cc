@@ -201,8 +201,10 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
       }
     }
   }
-  // Every result of an item carries the item's unmapped addresses: list each address once.
+  // Every result of an item carries the item's unmapped addresses and its artifacts: list each
+  // address once per day, each artifact once, on the item's earliest day in range.
   std::map<std::tuple<std::string, std::string, std::string>, NotDelivered> not_delivered;
+  std::map<std::tuple<std::string, std::string, std::string>, ArtifactRow> artifacts;
   for (const auto& [key, r] : results_) {
     if (superseded(r)) continue;
     const std::string day = Day(r.completed_at());
@@ -214,8 +216,14 @@ StatusReport StatusLog::Report(const std::string& from_day, const std::string& t
       not_delivered.emplace(std::make_tuple(day, r.item_id(), u.address()),
                             NotDelivered{day, r.item_id(), u.address(), std::string(rule), u.reason()});
     }
+    for (const zarc::v1::ItemArtifact& a : r.artifacts()) {
+      auto [it, added] = artifacts.emplace(std::make_tuple(r.item_id(), a.name(), a.sha256()),
+                                           ArtifactRow{day, r.item_id(), a});
+      if (!added && day < it->second.day) it->second.day = day;
+    }
   }
   for (auto& [key, n] : not_delivered) report.not_delivered.push_back(std::move(n));
+  for (auto& [key, a] : artifacts) report.artifacts.push_back(std::move(a));
   for (auto& [day, f] : days) {
     f.available_from_source = static_cast<int64_t>(items[day].size());
     report.days.push_back(f);
@@ -236,6 +244,17 @@ std::vector<ImportResult> StatusLog::Results(const std::string& from_day,
     const std::string day = Day(r.completed_at());
     if ((!from_day.empty() && day < from_day) || (!to_day.empty() && day > to_day)) continue;
     out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<ImportResult> StatusLog::ResultsOfItem(const std::string& item_id) const {
+  std::vector<ImportResult> out;
+  absl::MutexLock lock(&mutex_);
+  // results_ is ordered by (item id, mailbox): the item's results are one run of it.
+  for (auto it = results_.lower_bound({item_id, ""}); it != results_.end() && it->first.first == item_id;
+       ++it) {
+    out.push_back(it->second);
   }
   return out;
 }
@@ -356,7 +375,8 @@ absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name) {
     if (name == CsvTableName(t)) return t;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("table \"", name, "\" is not one of days, failed, not_delivered, partially_imported"));
+      absl::StrCat("table \"", name,
+                   "\" is not one of days, failed, not_delivered, partially_imported, artifacts"));
 }
 
 absl::string_view CsvTableName(CsvTable table) {
@@ -369,6 +389,8 @@ absl::string_view CsvTableName(CsvTable table) {
       return "not_delivered";
     case CsvTable::kPartiallyImported:
       return "partially_imported";
+    case CsvTable::kArtifacts:
+      return "artifacts";
   }
   return "days";
 }
@@ -402,6 +424,14 @@ std::string RenderCsv(const StatusReport& report, CsvTable table) {
       out = CsvRow({"day", "item_id", "source_user", "microsoft_365_user", "reason"});
       for (const FailedItem& f : report.partial) {
         out += CsvRow({f.day, f.item_id, f.source_user, f.mailbox, f.reason});
+      }
+      break;
+    case CsvTable::kArtifacts:
+      out = CsvRow({"day", "item_id", "name", "kind", "size", "sha256", "attached"});
+      for (const ArtifactRow& a : report.artifacts) {
+        out += CsvRow({a.day, a.item_id, a.artifact.name(), ArtifactKindName(a.artifact.kind()),
+                       absl::StrCat(a.artifact.size()), a.artifact.sha256(),
+                       a.artifact.attached() ? "attached" : "referenced"});
       }
       break;
   }
@@ -460,10 +490,32 @@ std::string RenderJson(const StatusReport& report) {
     partial[i++] = v;
   }
   root["partially_imported_items"] = partial;
+  json::Value artifacts = json::Value::array();
+  i = 0;
+  for (const ArtifactRow& a : report.artifacts) {
+    json::Value v = json::Value::object();
+    v["day"] = json::Str(a.day);
+    v["item_id"] = json::Str(a.item_id);
+    v["name"] = json::Str(a.artifact.name());
+    v["kind"] = json::Str(ArtifactKindName(a.artifact.kind()));
+    v["size"] = json::Value::number(static_cast<uint64_t>(a.artifact.size()));
+    v["sha256"] = json::Str(a.artifact.sha256());
+    v["attached"] = json::Value::boolean(a.artifact.attached());
+    artifacts[i++] = v;
+  }
+  root["artifacts"] = artifacts;
   return json::Serialize(root);
 }
 
-void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out) {
+std::string ArtifactKindName(zarc::v1::ArtifactKind kind) {
+  std::string name = absl::AsciiStrToLower(zarc::v1::ArtifactKind_Name(kind));
+  absl::string_view rest = name;
+  if (!absl::ConsumePrefix(&rest, "artifact_kind_") || rest.empty()) return "unspecified";
+  return std::string(rest);
+}
+
+void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out,
+             bool with_artifacts) {
   for (const DayFigures& f : report.days) {
     zarc::v1::DaySummary* d = out->add_days();
     d->set_day(f.day);
@@ -476,6 +528,17 @@ void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out)
   }
   for (const FailedItem& f : report.failed) *out->add_failed() = f.result;
   for (const FailedItem& f : report.partial) *out->add_partially_imported() = f.result;
+  if (with_artifacts) {
+    for (const ArtifactRow& a : report.artifacts) {
+      zarc::v1::ItemArtifactEntry* e = out->add_artifacts();
+      e->set_day(a.day);
+      e->set_item_id(a.item_id);
+      *e->mutable_artifact() = a.artifact;
+    }
+  } else {
+    for (zarc::v1::ImportResult& r : *out->mutable_failed()) r.clear_artifacts();
+    for (zarc::v1::ImportResult& r : *out->mutable_partially_imported()) r.clear_artifacts();
+  }
   for (const NotDelivered& n : report.not_delivered) {
     zarc::v1::NotDeliveredAddress* a = out->add_not_delivered();
     a->set_day(n.day);
@@ -484,6 +547,31 @@ void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out)
     a->set_rule(n.rule);
     a->set_reason(n.reason);
   }
+}
+
+StatusReport FromProto(const zarc::v1::GetImportStatusResponse& resp) {
+  StatusReport report;
+  for (const auto& d : resp.days()) {
+    report.days.push_back({d.day(), d.available_from_source(), d.available_for_import(),
+                           d.imported(), d.partially_imported(), d.skipped(), d.failed()});
+  }
+  auto item = [](const ImportResult& r) {
+    return FailedItem{.day = Day(r.completed_at()),
+                      .item_id = r.item_id(),
+                      .source_user = r.source_user().empty() ? "-" : r.source_user(),
+                      .mailbox = r.mailbox().empty() ? "-" : r.mailbox(),
+                      .reason = r.reason(),
+                      .result = r};
+  };
+  for (const auto& r : resp.failed()) report.failed.push_back(item(r));
+  for (const auto& r : resp.partially_imported()) report.partial.push_back(item(r));
+  for (const auto& n : resp.not_delivered()) {
+    report.not_delivered.push_back({n.day(), n.item_id(), n.address(), n.rule(), n.reason()});
+  }
+  for (const auto& a : resp.artifacts()) {
+    report.artifacts.push_back({a.day(), a.item_id(), a.artifact()});
+  }
+  return report;
 }
 
 }  // namespace zarc::importer

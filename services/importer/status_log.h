@@ -48,6 +48,13 @@ struct NotDelivered {
   std::string reason;
 };
 
+// One artifact of one item (an item's artifacts are the same for each of its mailboxes).
+struct ArtifactRow {
+  std::string day;  // of the item's first counted result in range
+  std::string item_id;
+  zarc::v1::ItemArtifact artifact;
+};
+
 struct StatusReport {
   std::vector<NotDelivered> not_delivered;  // by day, item id, address
   std::vector<DayFigures> days;  // ascending
@@ -55,6 +62,8 @@ struct StatusReport {
   // Partially imported deliveries with what they lack (files too large to attach, files the
   // fetcher could not capture), in the same shape and order as `failed`.
   std::vector<FailedItem> partial;
+  // Every artifact of every item counted, with its SHA-256: by item id, then name, then SHA-256.
+  std::vector<ArtifactRow> artifacts;
 };
 
 // Accumulates ImportResults (from the importer and the mapper) and reports them per day. One
@@ -80,6 +89,8 @@ class StatusLog {
   // ordered by item id then mailbox.
   std::vector<zarc::v1::ImportResult> Results(const std::string& from_day = "",
                                               const std::string& to_day = "") const;
+  // Every result kept for `item_id`, one per mailbox, ordered by mailbox (the console's item page).
+  std::vector<zarc::v1::ImportResult> ResultsOfItem(const std::string& item_id) const;
 
  private:
   mutable absl::Mutex mutex_;
@@ -113,12 +124,14 @@ absl::StatusOr<StatusReport> ReadStatusReport(const kafka::KafkaConfig& config,
 // A fixed-width text table: the daily figures, then the failed and partially imported items.
 std::string RenderTable(const StatusReport& report);
 // The tables of the status log, each written as its own CSV file.
-enum class CsvTable { kDays, kFailed, kNotDelivered, kPartiallyImported };
-// "days", "failed", "not_delivered", "partially_imported" and back; an unknown name is InvalidArgument listing the names.
+enum class CsvTable { kDays, kFailed, kNotDelivered, kPartiallyImported, kArtifacts };
+// "days", "failed", "not_delivered", "partially_imported", "artifacts" and back; an unknown name
+// is InvalidArgument listing the names.
 absl::StatusOr<CsvTable> ParseCsvTable(absl::string_view name);
 absl::string_view CsvTableName(CsvTable table);
 inline constexpr CsvTable kCsvTables[] = {CsvTable::kDays, CsvTable::kFailed,
-                                          CsvTable::kNotDelivered, CsvTable::kPartiallyImported};
+                                          CsvTable::kNotDelivered, CsvTable::kPartiallyImported,
+                                          CsvTable::kArtifacts};
 
 // One table as RFC 4180 CSV: a header row, CRLF line ends, fields with , " CR LF quoted. Every
 // cell is safe to open in a spreadsheet (see SpreadsheetSafeCsvField).
@@ -127,10 +140,19 @@ std::string RenderCsv(const StatusReport& report, CsvTable table);
 // spreadsheet shows it as text instead of evaluating it (OWASP "CSV injection"): a reason or a
 // participant name comes from outside.
 std::string SpreadsheetSafeCsvField(absl::string_view value);
-// {"days":[{...}], "failed":[{...}], "not_delivered":[{...}], "partially_imported_items":[{...}]}
+// {"days":[{...}], "failed":[{...}], "not_delivered":[{...}], "partially_imported_items":[{...}],
+//  "artifacts":[{"day", "item_id", "name", "kind", "size", "sha256", "attached"}]}
 std::string RenderJson(const StatusReport& report);
 
-void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out);
+// "chat_txt", "video", ...: ArtifactKind without its prefix, lowercase.
+std::string ArtifactKindName(zarc::v1::ArtifactKind kind);
+
+// The report as GetImportStatus answers it. Without `with_artifacts` the artifacts are left out
+// (GetImportStatusResponse.artifacts and ImportResult.artifacts), so a poll stays small.
+void ToProto(const StatusReport& report, zarc::v1::GetImportStatusResponse* out,
+             bool with_artifacts = false);
+// GetImportStatusResponse back into a report (a running importer's answer, for `zarc log`).
+StatusReport FromProto(const zarc::v1::GetImportStatusResponse& response);
 
 // "YYYY-MM-DD" or InvalidArgument saying what was wrong with `text`.
 absl::Status ValidateDay(const std::string& text, absl::string_view what);

@@ -239,6 +239,66 @@ TEST(StatusLogTest, CsvTablesHaveNames) {
   EXPECT_THAT(bad.status().message(), HasSubstr("\"everything\" is not one of days, failed, not_delivered"));
 }
 
+zarc::v1::ItemArtifact Artifact(const std::string& name, zarc::v1::ArtifactKind kind, uint64_t size,
+                                const std::string& sha256, bool attached) {
+  zarc::v1::ItemArtifact a;
+  a.set_name(name);
+  a.set_kind(kind);
+  a.set_size(size);
+  a.set_sha256(sha256);
+  a.set_attached(attached);
+  return a;
+}
+
+// Issue 17: every artifact of an item with its SHA-256, once per item (each of the item's
+// mailboxes carries the same list), in the JSON, the CSV table and GetImportStatus on request.
+TEST(StatusLogTest, ArtifactsAreListedOncePerItemWithTheirSha256) {
+  const std::string video(64, 'a'), chat(64, 'c');
+  ImportResult alice = Result("a/m1/v1", "alice@x.com", zarc::v1::IMPORT_OUTCOME_PARTIALLY_IMPORTED,
+                              kDay2, "1 artifact(s) too large to attach are referenced from the archive");
+  *alice.add_artifacts() = Artifact("video.mp4", zarc::v1::ARTIFACT_KIND_VIDEO, 90000000, video, false);
+  *alice.add_artifacts() = Artifact("=chat.txt", zarc::v1::ARTIFACT_KIND_CHAT_TXT, 120, chat, true);
+  ImportResult bob = alice;
+  bob.set_mailbox("bob@x.com");
+  bob.mutable_completed_at()->set_seconds(kDay1);
+  const StatusReport report = BuildStatusReport({alice, bob});
+  ASSERT_EQ(report.artifacts.size(), 2u);
+  EXPECT_EQ(report.artifacts[0].item_id, "a/m1/v1");
+  EXPECT_EQ(report.artifacts[0].day, "2024-03-05");  // the item's first day
+  EXPECT_EQ(report.artifacts[0].artifact.name(), "=chat.txt");
+  EXPECT_EQ(report.artifacts[1].artifact.sha256(), video);
+
+  absl::StatusOr<json::Value> j = json::Parse(RenderJson(report), "status json");
+  ASSERT_TRUE(j.ok()) << j.status();
+  const std::vector<json::Value> listed = json::Array(*j, "artifacts");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(json::String(listed[1], "name"), "video.mp4");
+  EXPECT_EQ(json::String(listed[1], "kind"), "video");
+  EXPECT_EQ(json::String(listed[1], "sha256"), video);
+  EXPECT_EQ(json::Int(listed[1], "size"), 90000000);
+  EXPECT_FALSE(listed[1].at("attached").as_bool());
+  EXPECT_TRUE(listed[0].at("attached").as_bool());
+
+  // The same guard as every table: a file name is the outside world's text.
+  EXPECT_EQ(RenderCsv(report, CsvTable::kArtifacts),
+            "day,item_id,name,kind,size,sha256,attached\r\n"
+            "2024-03-05,a/m1/v1,'=chat.txt,chat_txt,120," + chat + ",attached\r\n"
+            "2024-03-05,a/m1/v1,video.mp4,video,90000000," + video + ",referenced\r\n");
+  EXPECT_EQ(*ParseCsvTable("artifacts"), CsvTable::kArtifacts);
+
+  // GetImportStatus carries them only when asked, and zarc log's reading gives them back.
+  zarc::v1::GetImportStatusResponse lean, full;
+  ToProto(report, &lean);
+  EXPECT_EQ(lean.artifacts_size(), 0);
+  ASSERT_EQ(lean.partially_imported_size(), 2);
+  EXPECT_EQ(lean.partially_imported(0).artifacts_size(), 0);
+  ToProto(report, &full, /*with_artifacts=*/true);
+  ASSERT_EQ(full.artifacts_size(), 2);
+  EXPECT_EQ(full.partially_imported(0).artifacts_size(), 2);
+  EXPECT_EQ(RenderJson(FromProto(full)), RenderJson(report));
+  EXPECT_EQ(RenderCsv(FromProto(full), CsvTable::kArtifacts), RenderCsv(report, CsvTable::kArtifacts));
+}
+
 // A record as the dead-letter topic holds it: what `stage` gave up on at `when`.
 kafka::DeadLetter Letter(const std::string& source_topic, const std::string& event,
                          const std::string& value, const std::string& stage, int64_t when,

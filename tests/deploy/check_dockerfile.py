@@ -9,7 +9,8 @@ Usage: check_dockerfile.py DOCKERFILE INSTALL_DEPS_SH [BINARY...]
   compilers or -dev packages; with BINARY arguments, every shared library they load (ldd) must come
   from a package the runtime stage installs or one of their dependencies (dpkg, this machine);
 - the final stage runs as a numeric non-root USER, fits a read-only root file system (/tmp is a
-  VOLUME, nothing world-writable), and starts zarc with an exec-form ENTRYPOINT.
+  VOLUME, nothing world-writable), and starts zarc with an exec-form ENTRYPOINT; a default
+  `zarc run` CMD names its listen address (the one-machine mode binds loopback otherwise).
 """
 import json
 import os
@@ -200,6 +201,17 @@ def main(argv):
         entry_cmd = None
     if not entry_cmd or not entry_cmd[0].endswith("/zarc"):
         problems.append("ENTRYPOINT must be the exec form [\"/usr/local/bin/zarc\"] (signals reach zarc)")
+
+    # `zarc run` listens on loopback unless told otherwise: a container's default command must
+    # say the address, or nothing outside the container reaches its gRPC and metrics ports.
+    cmd = [rest for instr, rest in final["lines"] if instr == "CMD"]
+    try:
+        default_cmd = json.loads(cmd[-1]) if cmd else []
+    except json.JSONDecodeError:
+        default_cmd = []
+    if default_cmd[:1] == ["run"] and not any(a.startswith("--listen.address=") for a in default_cmd):
+        problems.append("CMD runs `zarc run` without --listen.address: it binds 127.0.0.1 by default, "
+                        "unreachable from outside the container")
 
     if binaries:
         allowed = dependency_closure(final_pkgs | {"libc6", "libgcc-s1", "libstdc++6"})

@@ -90,6 +90,17 @@ case "$cmd" in
     "$kubectl" kustomize "$root/deploy/k8s/$1" > "$out/kustomize-${1//\//-}.yaml"
     $py "$here/validate_manifests.py" --node-modules "$modules" "$out/kustomize-${1//\//-}.yaml"
     ;;
+  kustomize-secure-grpc)  # the secure-grpc overlay: TLS, mTLS and token options and mounts on every stage
+    "$kubectl" kustomize "$root/deploy/k8s/overlays/secure-grpc" > "$out/kustomize-secure-grpc.yaml"
+    $py "$here/validate_manifests.py" --node-modules "$modules" "$out/kustomize-secure-grpc.yaml"
+    $py "$here/check_kustomize_grpc.py" "$out/kustomize-secure-grpc.yaml" "$root/docs/configuration.md"
+    # The check must notice an overlay without the components (the plain example).
+    "$kubectl" kustomize "$root/deploy/k8s/overlays/example" > "$out/kustomize-example.yaml"
+    if $py "$here/check_kustomize_grpc.py" "$out/kustomize-example.yaml" "$root/docs/configuration.md" \
+        > "$out/selftest.txt"; then
+      echo "FAIL: check_kustomize_grpc.py accepted the example overlay, which has no gRPC security"; exit 1
+    fi
+    ;;
   validator-selftest)  # the validator must reject broken objects of each kind of schema
     for bad in "$here"/testdata/invalid/*.yaml; do
       if $py "$here/validate_manifests.py" --node-modules "$modules" "$bad" > "$out/selftest.txt"; then
@@ -120,7 +131,8 @@ case "$cmd" in
   dockerfile-selftest)  # dockerfile-selftest [BINARY...]: what a broken Dockerfile must be told
     sed '/^USER /d' "$root/Dockerfile" > "$out/Dockerfile.root"
     sed 's/ librdkafka1 / /' "$root/Dockerfile" > "$out/Dockerfile.nolib"
-    for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib"; do
+    sed 's/^CMD .*/CMD ["run"]/' "$root/Dockerfile" > "$out/Dockerfile.loopback"
+    for f in "$out/Dockerfile.root" "$out/Dockerfile.nolib" "$out/Dockerfile.loopback"; do
       if $py "$here/check_dockerfile.py" "$f" "$root/scripts/install-deps.sh" > "$out/selftest.txt"; then
         cat "$out/selftest.txt"; echo "FAIL: $(basename "$f") accepted"; exit 1
       fi

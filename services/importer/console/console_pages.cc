@@ -2,7 +2,9 @@
 
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "runtime/http/http_types.h"
 
@@ -72,6 +74,19 @@ std::string Rule(zarc::v1::MappingRule r) {
       {zarc::v1::MAPPING_RULE_OUT_OF_SCOPE, "out of scope"}};
   auto it = kNames.find(r);
   return it == kNames.end() ? "unspecified" : it->second;
+}
+
+// The item's page, its id as a query value (RFC 3986: unreserved characters kept).
+std::string ItemLink(absl::string_view item_id) {
+  std::string query;
+  for (unsigned char c : item_id) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      query.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&query, "%%%02X", c);
+    }
+  }
+  return absl::StrCat("<a href=\"/item?id=", query, "\">", HtmlEscape(item_id), "</a>");
 }
 
 std::string Time(const google::protobuf::Timestamp& t) {
@@ -164,8 +179,7 @@ std::string RenderDayPage(const PageContext& ctx, absl::string_view day,
                           const std::vector<zarc::v1::ImportResult>& results) {
   std::string body = absl::StrCat(
       "<p><a href=\"/days\">All days</a>. Each delivery of ", HtmlEscape(day),
-      " (UTC). The SHA-256 of every artifact is listed in the archived message itself: the import "
-      "result carries only how many were kept out of line.</p>"
+      " (UTC). Select an item for its artifacts with their SHA-256.</p>"
       "<table id=\"items\"><caption>Items of ", HtmlEscape(day), "</caption><thead><tr>"
       "<th scope=\"col\">Item</th><th scope=\"col\">Source user</th><th scope=\"col\">Mailbox</th>"
       "<th scope=\"col\">Outcome</th><th scope=\"col\">Reason</th><th scope=\"col\">Target</th>"
@@ -177,7 +191,7 @@ std::string RenderDayPage(const PageContext& ctx, absl::string_view day,
     for (const zarc::v1::AddressResolution& u : r.unmapped()) {
       absl::StrAppend(&unmapped, unmapped.empty() ? "" : "; ", u.address(), " (", Rule(u.rule()), ")");
     }
-    absl::StrAppend(&body, "<tr>", Cell(r.item_id()), Cell(r.source_user()),
+    absl::StrAppend(&body, "<tr><td>", ItemLink(r.item_id()), "</td>", Cell(r.source_user()),
                     Cell(r.mailbox().empty() ? "-" : r.mailbox()), Cell(Outcome(r.outcome())),
                     Cell(r.reason()), Cell(r.target()), Num("size", static_cast<int64_t>(r.size())),
                     Num("artifacts_out_of_line", r.artifacts_out_of_line()), Cell(r.message_id()),
@@ -186,6 +200,48 @@ std::string RenderDayPage(const PageContext& ctx, absl::string_view day,
   if (results.empty()) absl::StrAppend(&body, "<tr><td colspan=\"11\">No results on this day.</td></tr>");
   absl::StrAppend(&body, "</tbody></table>");
   return Page(ctx, absl::StrCat("Items of ", day), body);
+}
+
+std::string RenderItemPage(const PageContext& ctx, absl::string_view item_id,
+                           const std::vector<zarc::v1::ImportResult>& results) {
+  const std::string id = HtmlEscape(item_id);
+  std::string body = absl::StrCat(
+      "<p><a href=\"/days\">All days</a>. Item <code>", id, "</code>",
+      results.empty() ? "" : absl::StrCat(": ", HtmlEscape(results[0].source_user()), ", meeting of ",
+                                          Time(results[0].meeting_start())),
+      ".</p><table id=\"deliveries\"><caption>Mailboxes</caption><thead><tr>"
+      "<th scope=\"col\">Mailbox</th><th scope=\"col\">Outcome</th><th scope=\"col\">Reason</th>"
+      "<th scope=\"col\">Target</th><th scope=\"col\">Completed</th></tr></thead><tbody>");
+  // Every delivery of an item carries the item's artifacts (the same message): list them once.
+  const zarc::v1::ImportResult* with_artifacts = nullptr;
+  for (const zarc::v1::ImportResult& r : results) {
+    absl::StrAppend(&body, "<tr>", Cell(r.mailbox().empty() ? "-" : r.mailbox()),
+                    Cell(Outcome(r.outcome())), Cell(r.reason().empty() ? "-" : r.reason()),
+                    Cell(r.target()), Cell(Time(r.completed_at())), "</tr>");
+    if (with_artifacts == nullptr && r.artifacts_size() > 0) with_artifacts = &r;
+  }
+  if (results.empty()) {
+    absl::StrAppend(&body, "<tr><td colspan=\"5\">The status log has no result for this item.</td></tr>");
+  }
+  absl::StrAppend(&body, "</tbody></table><table id=\"artifacts\"><caption>Artifacts</caption><thead><tr>"
+                         "<th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
+                         "<th scope=\"col\">Size (bytes)</th><th scope=\"col\">SHA-256</th>"
+                         "<th scope=\"col\">In the message</th></tr></thead><tbody>");
+  if (with_artifacts != nullptr) {
+    for (const zarc::v1::ItemArtifact& a : with_artifacts->artifacts()) {
+      absl::StrAppend(&body, "<tr data-artifact=\"", HtmlEscape(a.name()), "\">", Cell(a.name()),
+                      Cell(ArtifactKindName(a.kind())), Num("size", static_cast<int64_t>(a.size())),
+                      "<td data-field=\"sha256\"><code>", HtmlEscape(a.sha256()), "</code></td>",
+                      Cell(a.attached() ? "attached"
+                                        : "referenced (too large; copied into the archive)"),
+                      "</tr>");
+    }
+  } else {
+    absl::StrAppend(&body, "<tr><td colspan=\"5\">None recorded (a meeting without files, or a "
+                           "result from before the mailbox delivery).</td></tr>");
+  }
+  absl::StrAppend(&body, "</tbody></table>");
+  return Page(ctx, absl::StrCat("Item ", item_id), body);
 }
 
 std::string RenderCompletenessPage(const PageContext& ctx,
@@ -247,6 +303,10 @@ std::string RenderDownloadsPage(const PageContext& ctx) {
       "<li><a href=\"/download/failed.csv\" download>failed.csv</a>: every failed item with its reason</li>"
       "<li><a href=\"/download/not_delivered.csv\" download>not_delivered.csv</a>: participants not "
       "delivered to</li>"
+      "<li><a href=\"/download/partially_imported.csv\" download>partially_imported.csv</a>: "
+      "partially imported items with what they lack</li>"
+      "<li><a href=\"/download/artifacts.csv\" download>artifacts.csv</a>: every item's "
+      "artifacts with size and SHA-256</li>"
       "<li><a href=\"/download/status.json\" download>status.json</a>: everything</li></ul>");
 }
 

@@ -40,6 +40,9 @@ std::string RenderDaysPage(const PageContext& ctx, const StatusReport& report);
 // Every result of one day: item, mailbox, outcome, reason, artifacts.
 std::string RenderDayPage(const PageContext& ctx, absl::string_view day,
                           const std::vector<zarc::v1::ImportResult>& results);
+// One item: each mailbox's outcome and reason, then each artifact with its size and SHA-256.
+std::string RenderItemPage(const PageContext& ctx, absl::string_view item_id,
+                           const std::vector<zarc::v1::ImportResult>& results);
 // The newest `zarc verify` report, or a page saying no check has run.
 std::string RenderCompletenessPage(const PageContext& ctx,
                                    const std::optional<zarc::v1::VerifyReport>& report);

@@ -142,9 +142,9 @@ http::ServerResponse HandleConsoleRequest(const http::ServerRequest& request,
     return Html(200, RenderMappingPage(ctx, address, &answer));
   }
   // Everything below reads the status log.
-  const bool days = path == "/days", day = path == "/day";
+  const bool days = path == "/days", day = path == "/day", item = path == "/item";
   const bool download = absl::StartsWith(path, "/download/");
-  if (!days && !day && !download) return Error(404, absl::StrCat("no page ", path));
+  if (!days && !day && !item && !download) return Error(404, absl::StrCat("no page ", path));
   StatusLog log;
   if (absl::Status s = sources.load_log(&log); !s.ok()) {
     return Error(503, absl::StrCat("cannot read the status log: ", s.message()));
@@ -157,6 +157,13 @@ http::ServerResponse HandleConsoleRequest(const http::ServerRequest& request,
     }
     return Html(200, RenderDayPage(ctx, d, log.Results(d, d)));
   }
+  if (item) {
+    const std::string id = http::QueryParam(request.query, "id").value_or("");
+    if (id.empty()) return Error(400, "say which item: /item?id=ITEM_ID (the day pages link to each)");
+    std::vector<zarc::v1::ImportResult> results = log.ResultsOfItem(id);
+    if (results.empty()) return Error(404, absl::StrCat("the status log has no item ", id));
+    return Html(200, RenderItemPage(ctx, id, results));
+  }
   const std::string file = path.substr(std::string("/download/").size());
   if (file == "status.json") return Download("application/json", file, RenderJson(log.Report()));
   if (absl::EndsWith(file, ".csv")) {
@@ -165,7 +172,7 @@ http::ServerResponse HandleConsoleRequest(const http::ServerRequest& request,
       return Download("text/csv; charset=utf-8; header=present", file, RenderCsv(log.Report(), *table));
     }
   }
-  return Error(404, absl::StrCat("no download ", file, ": days.csv, failed.csv, not_delivered.csv, status.json"));
+  return Error(404, absl::StrCat("no download ", file, ": days.csv, failed.csv, not_delivered.csv, partially_imported.csv, artifacts.csv, status.json"));
 }
 
 ConsoleServer::ConsoleServer(ConsoleConfig config, ConsoleSources sources)

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/http/http_client.h"
+#include "runtime/json/json.h"
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
@@ -111,6 +112,48 @@ TEST(ConsoleTest, DaysShowTheStatusLogFiguresAndDrillDownToEachItem) {
   EXPECT_THAT(day, HasSubstr("data-field=\"artifacts_out_of_line\">1</td>"));
   EXPECT_EQ(f.Get("/day", "d=yesterday").status, 400);
   EXPECT_EQ(f.Get("/nothing").status, 404);
+}
+
+// Issue 17: the item's page lists each mailbox's outcome and each artifact with the SHA-256
+// the status log's JSON gives for it.
+TEST(ConsoleTest, AnItemsPageListsItsMailboxesAndEachArtifactWithItsSha256) {
+  Fixture f;
+  const std::string sha = crypto::Sha256Hex("the recording");
+  for (auto& r : f.results) {
+    zarc::v1::ItemArtifact* a = r.add_artifacts();
+    a->set_name("shared_screen <1>.mp4");
+    a->set_kind(zarc::v1::ARTIFACT_KIND_VIDEO);
+    a->set_size(52428800);
+    a->set_sha256(sha);
+    a->set_attached(false);
+  }
+  const std::string day = f.Get("/day", "d=2024-03-05").body;
+  EXPECT_THAT(day, HasSubstr("<td><a href=\"/item?id=acct%2Fm1%2F1\">acct/m1/1</a></td>"));
+
+  http::ServerResponse item = f.Get("/item", "id=acct%2Fm1%2F1");
+  ASSERT_EQ(item.status, 200) << item.body;
+  EXPECT_THAT(item.body, HasSubstr("<td>alice@corp.example</td><td>imported</td>"));
+  EXPECT_THAT(item.body, HasSubstr("<td>bob@corp.example</td><td>failed</td><td>=HYPERLINK"));
+  EXPECT_THAT(item.body, HasSubstr("<tr data-artifact=\"shared_screen &lt;1&gt;.mp4\"><td>shared_screen "
+                                   "&lt;1&gt;.mp4</td><td>video</td><td class=\"n\" "
+                                   "data-field=\"size\">52428800</td><td data-field=\"sha256\"><code>" +
+                                   sha + "</code></td><td>referenced"));
+  // Listed once, though both mailboxes carry it.
+  size_t count = 0;
+  for (size_t at = item.body.find(sha); at != std::string::npos; at = item.body.find(sha, at + 1)) ++count;
+  EXPECT_EQ(count, 1u);
+  EXPECT_THAT(item.body, Not(HasSubstr("<script>")));
+
+  absl::StatusOr<json::Value> log = json::Parse(f.Get("/download/status.json").body, "status.json");
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(json::String(json::Array(*log, "artifacts").at(0), "sha256"), sha);
+  http::ServerResponse csv = f.Get("/download/artifacts.csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_THAT(csv.body, HasSubstr("acct/m1/1,shared_screen <1>.mp4,video,52428800," + sha + ",referenced"));
+  EXPECT_THAT(f.Get("/downloads").body, HasSubstr("href=\"/download/artifacts.csv\""));
+
+  EXPECT_EQ(f.Get("/item", "id=acct%2Fnone%2F1").status, 404);
+  EXPECT_EQ(f.Get("/item").status, 400);
 }
 
 TEST(ConsoleTest, DownloadsAreOneFormulaSafeCsvPerTableAndJson) {
