@@ -1,179 +1,241 @@
 #include "runtime/http/http_client.h"
 
-#include <malloc.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
 
-#include <atomic>
-#include <chrono>
-#include <exception>
-#include <map>
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
 #include <mutex>
-#include <system_error>
+#include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "cpprest/astreambuf.h"
-#include "cpprest/http_client.h"
-#include "cpprest/rawptrstream.h"
-#include "cpprest/streams.h"
 
 namespace zarc::http {
 namespace {
 
-namespace cstreams = concurrency::streams;
-using web::http::client::http_client;
-using web::http::client::http_client_config;
-
-// Where the response body goes. cpprestsdk's asio client waits for each putn_nocopy task before it
-// reads the next chunk from the socket, so a buffer that writes synchronously to the sink gives
-// backpressure and bounded memory. (Its default producer_consumer_buffer has no backpressure and
-// holds whatever the reader has not consumed yet, up to the whole body.)
-//
-// Writes arrive on cpprestsdk threads before the caller has seen the status line, so they wait on a
-// gate until the caller decides whether the body belongs to the sink (2xx) or to the bounded error
-// body. Thread-safety: all state is guarded by mu_; writes are sequential by cpprestsdk's contract.
-class GatedSinkBuffer final : public cstreams::details::streambuf_state_manager<uint8_t> {
- public:
-  using Base = cstreams::details::streambuf_state_manager<uint8_t>;
-  using int_type = Base::int_type;
-  using pos_type = Base::pos_type;
-  using off_type = Base::off_type;
-
-  GatedSinkBuffer() : Base(std::ios_base::out) {}
-
-  // Opens the gate. `sink` may be null: then up to `limit` bytes are kept in body() and the rest
-  // dropped.
-  void Decide(io::ByteSink* sink, size_t limit) {
-    {
-      absl::MutexLock lock(&mu_);
-      sink_ = sink;
-      limit_ = limit;
-      decided_ = true;
-    }
-    gate_.set();
-  }
-
-  // After this no write touches the sink again (the caller is about to return).
-  void Detach() {
-    {
-      absl::MutexLock lock(&mu_);
-      sink_ = nullptr;
-      detached_ = true;
-      decided_ = true;
-    }
-    gate_.set();
-  }
-
-  std::string TakeBody() {
-    absl::MutexLock lock(&mu_);
-    return std::move(body_);
-  }
-  absl::Status sink_status() {
-    absl::MutexLock lock(&mu_);
-    return sink_status_;
-  }
-  uint64_t bytes_to_sink() {
-    absl::MutexLock lock(&mu_);
-    return bytes_to_sink_;
-  }
-
-  bool can_seek() const override { return false; }
-  bool has_size() const override { return false; }
-  size_t buffer_size(std::ios_base::openmode) const override { return 0; }
-  void set_buffer_size(size_t, std::ios_base::openmode) override {}
-  size_t in_avail() const override { return 0; }
-  pos_type getpos(std::ios_base::openmode) const override {
-    return static_cast<pos_type>(traits::eof());
-  }
-  pos_type seekpos(pos_type, std::ios_base::openmode) override {
-    return static_cast<pos_type>(traits::eof());
-  }
-  pos_type seekoff(off_type, std::ios_base::seekdir, std::ios_base::openmode) override {
-    return static_cast<pos_type>(traits::eof());
-  }
-  bool acquire(uint8_t*& ptr, size_t& count) override {
-    ptr = nullptr;
-    count = 0;
-    return false;
-  }
-  void release(uint8_t*, size_t) override {}
-
- protected:
-  pplx::task<int_type> _putc(uint8_t ch) override {
-    return _putn(&ch, 1).then([ch](size_t) { return static_cast<int_type>(ch); });
-  }
-
-  pplx::task<size_t> _putn(const uint8_t* ptr, size_t count) override {
-    bool decided;
-    {
-      absl::MutexLock lock(&mu_);
-      decided = decided_;
-    }
-    if (decided) return Deliver(ptr, count);
-    // The caller keeps `ptr` valid until this task completes (cpprestsdk consumes its read buffer
-    // only afterwards). `self` keeps this buffer alive.
-    auto self = std::static_pointer_cast<GatedSinkBuffer>(shared_from_this());
-    return pplx::create_task(gate_).then([self, ptr, count] { return self->Deliver(ptr, count); });
-  }
-
-  pplx::task<int_type> _bumpc() override { return pplx::task_from_result(traits::eof()); }
-  int_type _sbumpc() override { return traits::eof(); }
-  pplx::task<int_type> _getc() override { return pplx::task_from_result(traits::eof()); }
-  int_type _sgetc() override { return traits::eof(); }
-  pplx::task<int_type> _nextc() override { return pplx::task_from_result(traits::eof()); }
-  pplx::task<int_type> _ungetc() override { return pplx::task_from_result(traits::eof()); }
-  pplx::task<size_t> _getn(uint8_t*, size_t) override { return pplx::task_from_result<size_t>(0); }
-  size_t _scopy(uint8_t*, size_t) override { return 0; }
-  pplx::task<bool> _sync() override { return pplx::task_from_result(true); }
-  uint8_t* _alloc(size_t) override { return nullptr; }
-  void _commit(size_t) override {}
-
- private:
-  pplx::task<size_t> Deliver(const uint8_t* ptr, size_t count) {
-    absl::MutexLock lock(&mu_);
-    if (detached_) {
-      return pplx::task_from_exception<size_t>(std::runtime_error("response abandoned"));
-    }
-    const absl::string_view bytes(reinterpret_cast<const char*>(ptr), count);
-    if (sink_ != nullptr) {
-      absl::Status status = sink_->Write(bytes);
-      if (!status.ok()) {
-        sink_status_ = std::move(status);
-        return pplx::task_from_exception<size_t>(std::runtime_error("sink write failed"));
-      }
-      bytes_to_sink_ += count;
-    } else if (body_.size() < limit_) {
-      const size_t keep = std::min(count, limit_ - body_.size());
-      body_.append(bytes.data(), keep);
-    }
-    return pplx::task_from_result(count);
-  }
-
-  pplx::task_completion_event<void> gate_;
-  absl::Mutex mu_;
-  bool decided_ ABSL_GUARDED_BY(mu_) = false;
-  bool detached_ ABSL_GUARDED_BY(mu_) = false;
-  io::ByteSink* sink_ ABSL_GUARDED_BY(mu_) = nullptr;
-  size_t limit_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string body_ ABSL_GUARDED_BY(mu_);
-  absl::Status sink_status_ ABSL_GUARDED_BY(mu_);
-  uint64_t bytes_to_sink_ ABSL_GUARDED_BY(mu_) = 0;
+// The environment's proxy settings, read once when a client is made. Lower case wins over upper
+// case, as in curl and wget. Unlike libcurl's own lookup, upper-case HTTP_PROXY is honoured too:
+// libcurl ignores it because of CGI's "httpoxy" (a request header turned into HTTP_PROXY), and
+// zarc is no CGI program.
+struct ProxySettings {
+  std::string https;  // for https:// URLs
+  std::string http;   // for http:// URLs
+  std::string no_proxy;
 };
 
-bool IsHopByHopOrManaged(absl::string_view name) {
-  // cpprestsdk writes these itself from the body it is given.
-  return absl::EqualsIgnoreCase(name, "Content-Length") ||
-         absl::EqualsIgnoreCase(name, "Content-Type") || absl::EqualsIgnoreCase(name, "Host");
+std::string Env(const char* lower, const char* upper) {
+  for (const char* name : {lower, upper}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return "";
 }
 
-class CpprestHttpClient final : public HttpClient {
+// NO_PROXY, matched here rather than by libcurl so the rules do not change with its version:
+// comma- (or space-) separated entries; "*" alone matches every host; a name matches itself and
+// its subdomains, with or without a leading "." or "*." ("corp.example", ".corp.example" and
+// "*.corp.example" all cover "a.corp.example" and "corp.example"); an IP address matches itself,
+// and CIDR ("10.0.0.0/8", "fd00::/8") matches IP literals in the range. A ":port" on a name is
+// ignored. Names are not resolved: an IP range never matches a host name.
+std::optional<std::vector<unsigned char>> ParseIp(absl::string_view text) {
+  std::string literal(absl::StripPrefix(absl::StripSuffix(text, "]"), "["));
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, literal.c_str(), bytes) == 1) return std::vector<unsigned char>(bytes, bytes + 4);
+  if (inet_pton(AF_INET6, literal.c_str(), bytes) == 1) return std::vector<unsigned char>(bytes, bytes + 16);
+  return std::nullopt;
+}
+
+bool NoProxyEntryMatches(absl::string_view entry, const std::string& host) {
+  if (entry == "*") return true;
+  const std::optional<std::vector<unsigned char>> host_ip = ParseIp(host);
+  if (const size_t slash = entry.find('/'); slash != absl::string_view::npos) {
+    const std::optional<std::vector<unsigned char>> net = ParseIp(entry.substr(0, slash));
+    int bits = 0;
+    if (!host_ip || !net || host_ip->size() != net->size() ||
+        !absl::SimpleAtoi(entry.substr(slash + 1), &bits) || bits < 0 ||
+        bits > static_cast<int>(net->size() * 8)) {
+      return false;
+    }
+    for (int i = 0; i < bits; ++i) {
+      const int mask = 0x80 >> (i % 8);
+      if (((*host_ip)[i / 8] & mask) != ((*net)[i / 8] & mask)) return false;
+    }
+    return true;
+  }
+  if (const auto entry_ip = ParseIp(entry)) return host_ip && *host_ip == *entry_ip;
+  if (host_ip) return false;
+  if (!absl::ConsumePrefix(&entry, "*.")) absl::ConsumePrefix(&entry, ".");
+  if (const size_t colon = entry.rfind(':'); colon != absl::string_view::npos) {
+    entry = entry.substr(0, colon);
+  }
+  if (entry.empty()) return false;
+  return host == entry ||
+         (host.size() > entry.size() && absl::EndsWith(host, entry) &&
+          host[host.size() - entry.size() - 1] == '.');
+}
+
+bool NoProxyMatches(absl::string_view list, const std::string& host) {
+  for (absl::string_view entry : absl::StrSplit(list, absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
+    if (NoProxyEntryMatches(absl::AsciiStrToLower(entry), host)) return true;
+  }
+  return false;
+}
+
+ProxySettings ResolveProxySettings(const ClientOptions& options) {
+  ProxySettings settings;
+  if (!options.proxy.empty()) {
+    settings.https = settings.http = options.proxy;
+    settings.no_proxy = options.no_proxy;
+    return settings;
+  }
+  const std::string all = Env("all_proxy", "ALL_PROXY");
+  settings.https = Env("https_proxy", "HTTPS_PROXY");
+  if (settings.https.empty()) settings.https = all;
+  settings.http = Env("http_proxy", "HTTP_PROXY");
+  if (settings.http.empty()) settings.http = all;
+  settings.no_proxy = Env("no_proxy", "NO_PROXY");
+  return settings;
+}
+
+// The secrets of a proxy URL's userinfo, as written and percent-decoded: what errors must never
+// carry.
+std::vector<std::string> ProxySecrets(absl::string_view proxy) {
+  std::vector<std::string> secrets;
+  const size_t scheme = proxy.find("://");
+  const size_t start = scheme == absl::string_view::npos ? 0 : scheme + 3;
+  const size_t at = proxy.find('@', start);
+  if (at == absl::string_view::npos || at > proxy.find('/', start)) return secrets;
+  const absl::string_view userinfo = proxy.substr(start, at - start);
+  secrets.emplace_back(userinfo);
+  const size_t colon = userinfo.find(':');
+  if (colon != absl::string_view::npos && colon + 1 < userinfo.size()) {
+    const absl::string_view password = userinfo.substr(colon + 1);
+    secrets.emplace_back(password);
+    secrets.push_back(PercentDecode(password));
+  }
+  return secrets;
+}
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  *ok = in.good() || in.eof();
+  if (!in.is_open()) *ok = false;
+  return text.str();
+}
+
+bool IsManagedHeader(absl::string_view name) {
+  // libcurl writes these itself (from the body, the URL and the transfer).
+  return absl::EqualsIgnoreCase(name, "Content-Length") || absl::EqualsIgnoreCase(name, "Host") ||
+         absl::EqualsIgnoreCase(name, "Transfer-Encoding") ||
+         absl::EqualsIgnoreCase(name, "Connection");
+}
+
+// One transfer's state, shared with libcurl's callbacks (which run on the calling thread, inside
+// curl_easy_perform).
+struct Transfer {
+  io::ByteSink* sink = nullptr;  // where a 2xx body goes when streaming
+  size_t error_body_limit = 0;   // bound on a body that is kept in memory
+  ClientResponse response;
+  absl::Status sink_status;
+  absl::Duration timeout;
+  absl::Time last_activity;
+  curl_off_t last_down = 0;
+  curl_off_t last_up = 0;
+  bool timed_out = false;
+};
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  absl::string_view line(data, size * count);
+  line = absl::StripTrailingAsciiWhitespace(line);
+  if (absl::StartsWith(line, "HTTP/")) {
+    // A new response starts (after a 100 Continue, for instance): only the last one counts.
+    t->response.headers.clear();
+    t->response.status = 0;
+    const size_t space = line.find(' ');
+    if (space != absl::string_view::npos) {
+      (void)absl::SimpleAtoi(line.substr(space + 1, 3), &t->response.status);
+    }
+  } else if (const size_t colon = line.find(':'); colon != absl::string_view::npos && colon > 0) {
+    t->response.headers.emplace_back(
+        std::string(line.substr(0, colon)),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+  t->last_activity = absl::Now();
+  return size * count;
+}
+
+// Writes synchronously: libcurl reads the next chunk from the socket only after this returns, so
+// a slow sink slows the transfer and memory stays at one buffer.
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const absl::string_view bytes(data, size * count);
+  const bool success = t->response.status >= 200 && t->response.status < 300;
+  if (t->sink != nullptr && success) {
+    absl::Status status = t->sink->Write(bytes);
+    if (!status.ok()) {
+      t->sink_status = std::move(status);
+      return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+  } else if (t->response.body.size() < t->error_body_limit) {
+    t->response.body.append(bytes.data(),
+                            std::min(bytes.size(), t->error_body_limit - t->response.body.size()));
+  }
+  // Time spent in the sink is back-pressure, not a silent server.
+  t->last_activity = absl::Now();
+  return bytes.size();
+}
+
+// The inactivity timeout: libcurl calls this at least once a second, and whenever data moves.
+int OnProgress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+  auto* t = static_cast<Transfer*>(user);
+  const absl::Time now = absl::Now();
+  if (down != t->last_down || up != t->last_up) {
+    t->last_down = down;
+    t->last_up = up;
+    t->last_activity = now;
+  } else if (now - t->last_activity > t->timeout) {
+    t->timed_out = true;
+    return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+class CurlHttpClient final : public HttpClient {
  public:
-  explicit CpprestHttpClient(ClientOptions options) : options_(std::move(options)) {}
+  explicit CurlHttpClient(const ClientOptions& options)
+      : options_(options), proxies_(ResolveProxySettings(options)) {
+    for (const std::string* proxy : {&proxies_.https, &proxies_.http}) {
+      for (std::string& secret : ProxySecrets(*proxy)) secrets_.push_back(std::move(secret));
+    }
+    LoadTrust();
+  }
+
+  ~CurlHttpClient() override {
+    absl::MutexLock lock(&mu_);
+    for (CURL* handle : idle_) curl_easy_cleanup(handle);
+  }
 
   absl::StatusOr<ClientResponse> Send(const ClientRequest& request) override {
     return Execute(request, nullptr);
@@ -185,134 +247,211 @@ class CpprestHttpClient final : public HttpClient {
   }
 
  private:
-  // One cpprestsdk client (and so one connection pool) per origin and timeout.
-  std::shared_ptr<http_client> ClientFor(const std::string& origin, absl::Duration timeout) {
-    const std::string key = absl::StrCat(origin, "|", absl::ToInt64Milliseconds(timeout));
-    absl::MutexLock lock(&mu_);
-    auto it = clients_.find(key);
-    if (it != clients_.end()) return it->second;
-    http_client_config config;
-    config.set_timeout(std::chrono::milliseconds(std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout))));
-    config.set_chunksize(options_.chunk_size);
-    config.set_validate_certificates(true);
-    // Following a redirect would carry Authorization to wherever the server points.
-    config.set_max_redirects(0);
-    if (!options_.ca_file.empty()) {
-      const std::string ca_file = options_.ca_file;
-      config.set_ssl_context_callback(
-          [ca_file](boost::asio::ssl::context& context) { context.load_verify_file(ca_file); });
+  // Trust: the system store plus ClientOptions::ca_file, as one in-memory bundle (CURLOPT_CAINFO
+  // alone would replace the system store).
+  void LoadTrust() {
+    const char* cert_file = std::getenv("SSL_CERT_FILE");
+    std::string system_bundle = cert_file != nullptr ? cert_file : "";
+    if (system_bundle.empty()) {
+      CURL* probe = curl_easy_init();
+      char* default_bundle = nullptr;
+      if (probe != nullptr && curl_easy_getinfo(probe, CURLINFO_CAINFO, &default_bundle) == CURLE_OK &&
+          default_bundle != nullptr) {
+        system_bundle = default_bundle;
+      }
+      if (probe != nullptr) curl_easy_cleanup(probe);
     }
-    auto client = std::make_shared<http_client>(web::uri(origin), config);
-    clients_.emplace(key, client);
-    return client;
+    if (options_.ca_file.empty()) {
+      ca_path_ = system_bundle;
+      return;
+    }
+    bool ok = false;
+    std::string extra = ReadFile(options_.ca_file, &ok);
+    if (!ok || extra.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      trust_error_ = absl::FailedPreconditionError(
+          absl::StrCat("CA file ", options_.ca_file,
+                       " cannot be read or holds no PEM certificate; point ca_file at a PEM file"));
+      return;
+    }
+    bool system_ok = false;
+    ca_bundle_ = system_bundle.empty() ? std::string() : ReadFile(system_bundle, &system_ok);
+    if (!ca_bundle_.empty() && ca_bundle_.back() != '\n') ca_bundle_.push_back('\n');
+    ca_bundle_ += extra;
+  }
+
+  CURL* Acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        CURL* handle = idle_.back();
+        idle_.pop_back();
+        return handle;
+      }
+    }
+    return curl_easy_init();
+  }
+
+  // The handle keeps its connection cache (and TLS sessions) for the next request.
+  void Release(CURL* handle) {
+    curl_easy_reset(handle);
+    absl::MutexLock lock(&mu_);
+    idle_.push_back(handle);
   }
 
   absl::StatusOr<ClientResponse> Execute(const ClientRequest& request, io::ByteSink* sink) {
-    auto buffer = std::make_shared<GatedSinkBuffer>();
-    absl::StatusOr<ClientResponse> result = ExecuteWith(request, sink, buffer);
-    buffer->Detach();
+    const std::optional<UrlOrigin> origin = ParseOrigin(request.url);
+    if (!origin.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(request.method, " ", RedactUrl(request.url),
+                       ": not a valid URL; only absolute http and https URLs without userinfo are "
+                       "supported"));
+    }
+    if (!trust_error_.ok()) return trust_error_;
+    CURL* handle = Acquire();
+    if (handle == nullptr) return absl::ResourceExhaustedError("libcurl could not make a handle");
+    absl::StatusOr<ClientResponse> result = Perform(handle, request, *origin, sink);
+    Release(handle);
     return result;
   }
 
-  absl::StatusOr<ClientResponse> ExecuteWith(const ClientRequest& request, io::ByteSink* sink,
-                                             const std::shared_ptr<GatedSinkBuffer>& buffer) {
-    try {
-      const web::uri uri(request.url);
-      if (uri.scheme() != "http" && uri.scheme() != "https") {
-        return absl::InvalidArgumentError(
-            absl::StrCat(request.method, " ", RedactUrl(request.url),
-                         ": only http and https URLs are supported"));
-      }
-      web::uri_builder origin;
-      origin.set_scheme(uri.scheme()).set_host(uri.host());
-      if (uri.port() > 0) origin.set_port(uri.port());
-      std::shared_ptr<http_client> client = ClientFor(origin.to_string(), request.timeout);
+  absl::StatusOr<ClientResponse> Perform(CURL* h, const ClientRequest& request,
+                                         const UrlOrigin& origin, io::ByteSink* sink) {
+    Transfer t;
+    t.sink = sink;
+    t.error_body_limit = sink != nullptr ? kMaxErrorBodyBytes : std::numeric_limits<size_t>::max();
+    t.timeout = request.timeout;
+    t.last_activity = absl::Now();
+    const std::string& configured = origin.scheme == "https" ? proxies_.https : proxies_.http;
+    const std::string proxy =
+        NoProxyMatches(proxies_.no_proxy, origin.host) ? std::string() : configured;
 
-      web::http::http_request message(request.method);
-      message.set_request_uri(uri.resource());
-      for (const auto& [name, value] : request.headers) {
-        if (!IsHopByHopOrManaged(name)) message.headers().add(name, value);
-      }
-      // Content-Type goes out exactly as given (signed requests depend on it); a body without
-      // one is sent as application/octet-stream.
-      if (!request.body.empty()) {
-        // Sent straight from the caller's buffer, which outlives the request (this call waits for
-        // it to finish): no copy, and no large allocation on cpprestsdk's threads, whose malloc
-        // arenas would keep freed multi-MB buffers resident.
-        message.set_body(cstreams::rawptr_stream<uint8_t>::open_istream(
-                             reinterpret_cast<const uint8_t*>(request.body.data()), request.body.size()),
-                         request.body.size(),
-                         FindHeader(request.headers, "Content-Type").value_or("application/octet-stream"));
-      } else {
-        if (auto type = FindHeader(request.headers, "Content-Type")) {
-          message.headers().add("Content-Type", *type);
-        }
-        if (request.method == "PUT" || request.method == "POST") {
-          message.headers().set_content_length(0);
-        }
-      }
-      message.set_response_stream(
-          cstreams::ostream(cstreams::streambuf<uint8_t>(
-              std::static_pointer_cast<cstreams::details::basic_streambuf<uint8_t>>(buffer))));
-
-      web::http::http_response response = client->request(message).get();
-      ClientResponse out;
-      out.status = response.status_code();
-      for (const auto& [name, value] : response.headers()) out.headers.emplace_back(name, value);
-      const bool to_sink = sink != nullptr && out.status >= 200 && out.status < 300;
-      buffer->Decide(to_sink ? sink : nullptr,
-                     sink != nullptr ? kMaxErrorBodyBytes : std::numeric_limits<size_t>::max());
-      try {
-        response.content_ready().get();
-      } catch (...) {
-        absl::Status sink_status = buffer->sink_status();
-        if (!sink_status.ok()) return sink_status;
-        throw;
-      }
-      out.body = buffer->TakeBody();
-      return out;
-    } catch (const web::uri_exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          request.method, " ", RedactUrl(request.url), ": not a valid URL: ", Scrub(request, e.what())));
-    } catch (const web::http::http_exception& e) {
-      const bool timed_out = e.error_code() == std::errc::timed_out ||
-                             e.error_code() == std::errc::operation_canceled;
-      const std::string message =
-          absl::StrCat(request.method, " ", RedactUrl(request.url), " failed: ",
-                       Scrub(request, e.what()),
-                       timed_out ? " (no data moved within the timeout)" : "",
-                       "; check that the server is reachable and its certificate trusted");
-      return timed_out ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat(request.method, " ", RedactUrl(request.url),
-                                                 " failed: ", Scrub(request, e.what())));
-    } catch (...) {
-      return absl::UnknownError(absl::StrCat(request.method, " ", RedactUrl(request.url),
-                                             " failed with an unknown exception"));
+    char error[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    // Following a redirect would carry Authorization to wherever the server points.
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+    curl_blob blob{ca_bundle_.data(), ca_bundle_.size(), CURL_BLOB_NOCOPY};
+    if (!ca_bundle_.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, nullptr);
+      curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+      curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+      curl_easy_setopt(h, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+    } else if (!ca_path_.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, ca_path_.c_str());
+      curl_easy_setopt(h, CURLOPT_PROXY_CAINFO, ca_path_.c_str());
     }
+    // Always set ("" is none), so libcurl's own reading of the environment never applies.
+    curl_easy_setopt(h, CURLOPT_PROXY, proxy.c_str());
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+    curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE,
+                     static_cast<long>(std::clamp<size_t>(options_.chunk_size, 1024, CURL_MAX_READ_SIZE)));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.connect_timeout))));
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+
+    Slist headers;
+    auto add_header = [&headers](const std::string& line) {
+      curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+      if (next != nullptr) {
+        (void)headers.release();
+        headers.reset(next);
+      }
+    };
+    for (const auto& [name, value] : request.headers) {
+      if (IsManagedHeader(name)) continue;
+      // "Name;" is libcurl's way to send a header with an empty value.
+      add_header(value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value));
+    }
+    const bool has_type = FindHeader(request.headers, "Content-Type").has_value();
+    if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+               request.method == "PATCH") {
+      // Sent straight from the caller's buffer, which outlives the transfer: no copy.
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      if (request.method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      // Content-Type goes out exactly as given (signed requests depend on it); a body without one
+      // is application/octet-stream, never libcurl's form type.
+      if (!has_type) {
+        add_header(request.body.empty() ? "Content-Type:" : "Content-Type: application/octet-stream");
+      }
+      add_header("Expect:");  // no 100-continue round trip
+    } else if (request.method != "GET") {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+
+    const CURLcode code = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    if (code == CURLE_OK) return std::move(t.response);
+    if (code == CURLE_WRITE_ERROR && !t.sink_status.ok()) return t.sink_status;
+
+    const std::string via =
+        proxy.empty() ? std::string() : absl::StrCat(" (via proxy ", RedactUrl(proxy), ")");
+    const std::string detail = Scrub(request, error[0] != '\0' ? error : curl_easy_strerror(code));
+    if (t.timed_out || code == CURLE_OPERATION_TIMEDOUT) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          request.method, " ", RedactUrl(request.url), " failed", via, ": ",
+          t.timed_out ? absl::StrCat("no data moved for ", absl::FormatDuration(request.timeout))
+                      : detail,
+          "; check that the server is reachable and answering"));
+    }
+    if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
+      return absl::InvalidArgumentError(absl::StrCat(request.method, " ", RedactUrl(request.url),
+                                                     ": not a valid URL: ", detail));
+    }
+    return absl::UnavailableError(absl::StrCat(
+        request.method, " ", RedactUrl(request.url), " failed", via, ": ", detail,
+        "; check that the server", proxy.empty() ? "" : " and the proxy",
+        " are reachable and the certificate trusted"));
   }
 
-  // Library messages might echo the request; make sure no secret rides along.
-  static std::string Scrub(const ClientRequest& request, absl::string_view text) {
+  // libcurl's messages might echo the request or the proxy; make sure no secret rides along.
+  std::string Scrub(const ClientRequest& request, absl::string_view text) const {
     std::string out(text);
+    std::vector<std::pair<std::string, std::string>> replacements;
     const size_t q = request.url.find('?');
     if (q != std::string::npos && q + 1 < request.url.size()) {
-      const std::string query = request.url.substr(q + 1);
-      out = absl::StrReplaceAll(out, {{query, "<redacted>"}});
+      replacements.emplace_back(request.url.substr(q + 1), "<redacted>");
     }
     for (const auto& [name, value] : request.headers) {
       if ((absl::EqualsIgnoreCase(name, "Authorization") ||
            absl::EqualsIgnoreCase(name, "Proxy-Authorization")) &&
           !value.empty()) {
-        out = absl::StrReplaceAll(out, {{value, "<redacted>"}});
+        replacements.emplace_back(value, "<redacted>");
       }
     }
+    for (const std::string& secret : secrets_) replacements.emplace_back(secret, "<redacted>");
+    for (const auto& [from, to] : replacements) out = absl::StrReplaceAll(out, {{from, to}});
     return out;
   }
 
   const ClientOptions options_;
+  const ProxySettings proxies_;
+  std::vector<std::string> secrets_;  // of the proxy URLs, never shown
+  std::string ca_bundle_;  // system store + ca_file, when ca_file is set
+  std::string ca_path_;    // the system store's file otherwise ($SSL_CERT_FILE or libcurl's)
+  absl::Status trust_error_;
   absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<http_client>> clients_ ABSL_GUARDED_BY(mu_);
+  // Idle easy handles, each with its own connection cache: one per concurrent request at most.
+  std::vector<CURL*> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -330,14 +469,9 @@ std::string RedactUrl(absl::string_view url) {
 }
 
 std::unique_ptr<HttpClient> NewHttpClient(const ClientOptions& options) {
-  // cpprestsdk moves multi-MB bodies through a pool of threads. With glibc's dynamic mmap
-  // threshold, a freed multi-MB buffer raises the threshold and later ones are carved from
-  // per-thread arenas that keep the memory: a 300 MB transfer then grew RSS by over 100 MB under
-  // load. A fixed threshold maps every large buffer on its own and unmaps it when freed, so memory
-  // follows what is live. Process-wide, set once, before the first large transfer.
   static std::once_flag once;
-  std::call_once(once, [] { mallopt(M_MMAP_THRESHOLD, 256 * 1024); });
-  return std::make_unique<CpprestHttpClient>(options);
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return std::make_unique<CurlHttpClient>(options);
 }
 
 }  // namespace zarc::http

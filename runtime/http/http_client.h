@@ -46,12 +46,24 @@ inline constexpr size_t kMaxErrorBodyBytes = 64 * 1024;
 
 struct ClientOptions {
   // Extra PEM CA certificates trusted besides the system store (tests with a self-signed server).
+  // The system store is $SSL_CERT_FILE when set, else libcurl's bundle.
   std::string ca_file;
   // Size of each read from the socket and hence of each Write() to a streaming sink.
   size_t chunk_size = 64 * 1024;
+  // Limit on establishing a connection (DNS, TCP, TLS, proxy tunnel); the request's own timeout
+  // still applies when it is shorter.
+  absl::Duration connect_timeout = absl::Seconds(30);
+  // Proxy for every request ("http://proxy.corp:3128"; "user:password@" in it is sent as
+  // Proxy-Authorization and never shown). Set, it overrides the environment: HTTPS_PROXY,
+  // HTTP_PROXY, ALL_PROXY and NO_PROXY are then not read, and only `no_proxy` exempts hosts.
+  std::string proxy;
+  // Hosts reached without the proxy, NO_PROXY syntax (see ARCHITECTURE.md); only with `proxy`.
+  std::string no_proxy;
 };
 
-// cpprestsdk-backed client. TLS peer verification is always on.
+// libcurl-backed client. TLS peer and host verification are always on. Without
+// ClientOptions::proxy it uses HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY (either case) as
+// they are when the client is made.
 std::unique_ptr<HttpClient> NewHttpClient(const ClientOptions& options = {});
 
 // The URL with its query string and fragment removed: what errors and logs may show, since query

@@ -1,7 +1,10 @@
 #include "runtime/http/http_client.h"
 
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "runtime/http/http_server.h"
 #include "runtime/testing/subprocess.h"
+#include "runtime/testing/tls_certificate.h"
 
 namespace zarc::http {
 namespace {
@@ -162,6 +166,137 @@ TEST(HttpClientTest, TimeoutIsDeadlineExceededWithoutSecrets) {
   EXPECT_THAT(response.status().message(), HasSubstr("/slow"));
   EXPECT_THAT(response.status().message(), Not(HasSubstr("QUERYSECRET")));
   EXPECT_THAT(response.status().message(), Not(HasSubstr("HEADERSECRET")));
+}
+
+// A body that trickles (a chunk every 150 ms, 2 s in all) is not cut by a 500 ms timeout: the
+// timeout is about silence, not about the whole transfer.
+class TrickleSource final : public io::ByteSource {
+ public:
+  absl::StatusOr<size_t> Read(char* buffer, size_t size) override {
+    if (chunks_left_-- == 0) return 0;
+    absl::SleepFor(absl::Milliseconds(150));
+    const size_t n = std::min<size_t>(size, 1000);
+    std::fill(buffer, buffer + n, 't');
+    return n;
+  }
+
+ private:
+  int chunks_left_ = 14;
+};
+
+TEST(HttpClientTest, TimeoutIsInactivityNotTotalDuration) {
+  auto server = HttpServer::Start({}, [&](const ServerRequest&) {
+    ServerResponse response;
+    response.body_stream = std::make_unique<TrickleSource>();
+    response.content_length = 14 * 1000;
+    return response;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  io::StringSink sink;
+  const absl::Time start = absl::Now();
+  auto response = NewHttpClient()->SendStreaming(
+      {.url = Base(**server) + "/trickle", .timeout = absl::Milliseconds(500)}, sink);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(sink.data(), std::string(14 * 1000, 't'));
+  EXPECT_GT(absl::Now() - start, absl::Seconds(1));
+}
+
+// A sink slower than the timeout is back-pressure, not a silent server.
+class SlowSink final : public io::ByteSink {
+ public:
+  absl::Status Write(absl::string_view bytes) override {
+    absl::SleepFor(absl::Milliseconds(400));
+    data_.append(bytes.data(), bytes.size());
+    return absl::OkStatus();
+  }
+  absl::Status Close() override { return absl::OkStatus(); }
+  const std::string& data() const { return data_; }
+
+ private:
+  std::string data_;
+};
+
+TEST(HttpClientTest, SlowSinkPausesTheTransferWithoutTimingOut) {
+  const std::string body(256 * 1024, 's');
+  auto server = HttpServer::Start({}, [&](const ServerRequest&) {
+    ServerResponse response;
+    response.body = body;
+    return response;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  SlowSink sink;
+  auto response = NewHttpClient({.chunk_size = 64 * 1024})
+                      ->SendStreaming({.url = Base(**server) + "/s", .timeout = absl::Milliseconds(300)}, sink);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(sink.data(), body);
+}
+
+TEST(HttpClientTest, OneClientServesConcurrentRequests) {
+  auto server = HttpServer::Start({}, [&](const ServerRequest& request) {
+    ServerResponse response;
+    response.body = absl::StrCat("echo:", request.query);
+    return response;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::unique_ptr<HttpClient> client = NewHttpClient();
+  std::vector<std::thread> threads;
+  std::vector<int> good(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string query = absl::StrCat("t=", t, "&i=", i);
+        auto response = client->Send({.url = Base(**server) + "/e?" + query});
+        if (response.ok() && response->body == "echo:" + query) ++good[t];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(good, std::vector<int>(8, 20));
+}
+
+// ca_file is trusted besides the system store, not instead of it. The "system store" here is
+// $SSL_CERT_FILE, which the client honours as OpenSSL does.
+TEST(HttpClientTest, CaFileIsTrustedBesidesTheSystemStore) {
+  testing::TempDir dir;
+  ASSERT_TRUE(testing::MakeServerCertificate(dir.path(), "system", "IP:127.0.0.1").ok());
+  ASSERT_TRUE(testing::MakeServerCertificate(dir.path(), "extra", "IP:127.0.0.1").ok());
+  auto start = [&](const std::string& name) {
+    return HttpServer::Start(
+        {.tls_cert_file = dir.path() + "/" + name + ".crt", .tls_key_file = dir.path() + "/" + name + ".key"},
+        [name](const ServerRequest&) {
+          ServerResponse response;
+          response.body = name;
+          return response;
+        });
+  };
+  auto system_server = start("system");
+  auto extra_server = start("extra");
+  ASSERT_TRUE(system_server.ok() && extra_server.ok());
+  const std::string system_url = absl::StrCat("https://127.0.0.1:", (*system_server)->port(), "/");
+  const std::string extra_url = absl::StrCat("https://127.0.0.1:", (*extra_server)->port(), "/");
+  ::setenv("SSL_CERT_FILE", (dir.path() + "/system.crt").c_str(), 1);
+
+  std::unique_ptr<HttpClient> both = NewHttpClient({.ca_file = dir.path() + "/extra.crt"});
+  auto a = both->Send({.url = system_url});
+  auto b = both->Send({.url = extra_url});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->body, "system");
+  EXPECT_EQ(b->body, "extra");
+
+  std::unique_ptr<HttpClient> system_only = NewHttpClient();
+  auto c = system_only->Send({.url = system_url});
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto d = system_only->Send({.url = extra_url});
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::IsUnavailable(d.status())) << d.status();
+
+  auto missing = NewHttpClient({.ca_file = dir.path() + "/nonexistent.pem"})->Send({.url = extra_url});
+  ::unsetenv("SSL_CERT_FILE");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(missing.status())) << missing.status();
+  EXPECT_THAT(missing.status().message(), HasSubstr("nonexistent.pem"));
 }
 
 TEST(HttpClientTest, InvalidUrlIsInvalidArgument) {

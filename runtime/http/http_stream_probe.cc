@@ -76,7 +76,7 @@ int Run(uint64_t size) {
   }
   std::unique_ptr<HttpClient> client = NewHttpClient();
   const std::string base = absl::StrCat("http://127.0.0.1:", (*server)->port());
-  // The first request starts cpprestsdk's thread pool; measure from after that.
+  // The first request sets up libcurl and its connection; measure from after that.
   auto warm = client->Send({.url = base + "/small"});
   if (!warm.ok() || warm->body != "warm-up") {
     std::printf("error=warm-up failed\n");

@@ -24,6 +24,7 @@ RUNTIME_OF = {
     "libprotobuf-dev": ["libprotobuf32"],
     "libabsl-dev": ["libabsl20220623"],
     "libcpprest-dev": ["libcpprest2.10"],
+    "libcurl4-openssl-dev": ["libcurl4"],
     "librdkafka-dev": ["librdkafka1"],
     "prometheus-cpp-dev": ["libprometheus-cpp-core1.0", "libprometheus-cpp-pull1.0"],
     "libssl-dev": ["libssl3"],
