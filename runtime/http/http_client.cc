@@ -23,77 +23,19 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "runtime/http/proxy_rules.h"
 
 namespace zarc::http {
 namespace {
 
-// The environment's proxy settings, read once when a client is made. Lower case wins over upper
-// case, as in curl and wget. Unlike libcurl's own lookup, upper-case HTTP_PROXY is honoured too:
-// libcurl ignores it because of CGI's "httpoxy" (a request header turned into HTTP_PROXY), and
-// zarc is no CGI program.
+// The proxy settings a client uses (runtime/http/proxy_rules.h), read once when it is made.
 struct ProxySettings {
   std::string https;  // for https:// URLs
   std::string http;   // for http:// URLs
   std::string no_proxy;
 };
 
-std::string Env(const char* lower, const char* upper) {
-  for (const char* name : {lower, upper}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') return value;
-  }
-  return "";
-}
-
-// NO_PROXY, matched here rather than by libcurl so the rules do not change with its version:
-// comma- (or space-) separated entries; "*" alone matches every host; a name matches itself and
-// its subdomains, with or without a leading "." or "*." ("corp.example", ".corp.example" and
-// "*.corp.example" all cover "a.corp.example" and "corp.example"); an IP address matches itself,
-// and CIDR ("10.0.0.0/8", "fd00::/8") matches IP literals in the range. A ":port" on a name is
-// ignored. Names are not resolved: an IP range never matches a host name.
-std::optional<std::vector<unsigned char>> ParseIp(absl::string_view text) {
-  std::string literal(absl::StripPrefix(absl::StripSuffix(text, "]"), "["));
-  unsigned char bytes[16];
-  if (inet_pton(AF_INET, literal.c_str(), bytes) == 1) return std::vector<unsigned char>(bytes, bytes + 4);
-  if (inet_pton(AF_INET6, literal.c_str(), bytes) == 1) return std::vector<unsigned char>(bytes, bytes + 16);
-  return std::nullopt;
-}
-
-bool NoProxyEntryMatches(absl::string_view entry, const std::string& host) {
-  if (entry == "*") return true;
-  const std::optional<std::vector<unsigned char>> host_ip = ParseIp(host);
-  if (const size_t slash = entry.find('/'); slash != absl::string_view::npos) {
-    const std::optional<std::vector<unsigned char>> net = ParseIp(entry.substr(0, slash));
-    int bits = 0;
-    if (!host_ip || !net || host_ip->size() != net->size() ||
-        !absl::SimpleAtoi(entry.substr(slash + 1), &bits) || bits < 0 ||
-        bits > static_cast<int>(net->size() * 8)) {
-      return false;
-    }
-    for (int i = 0; i < bits; ++i) {
-      const int mask = 0x80 >> (i % 8);
-      if (((*host_ip)[i / 8] & mask) != ((*net)[i / 8] & mask)) return false;
-    }
-    return true;
-  }
-  if (const auto entry_ip = ParseIp(entry)) return host_ip && *host_ip == *entry_ip;
-  if (host_ip) return false;
-  if (!absl::ConsumePrefix(&entry, "*.")) absl::ConsumePrefix(&entry, ".");
-  if (const size_t colon = entry.rfind(':'); colon != absl::string_view::npos) {
-    entry = entry.substr(0, colon);
-  }
-  if (entry.empty()) return false;
-  return host == entry ||
-         (host.size() > entry.size() && absl::EndsWith(host, entry) &&
-          host[host.size() - entry.size() - 1] == '.');
-}
-
-bool NoProxyMatches(absl::string_view list, const std::string& host) {
-  for (absl::string_view entry : absl::StrSplit(list, absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
-    if (NoProxyEntryMatches(absl::AsciiStrToLower(entry), host)) return true;
-  }
-  return false;
-}
+std::string Env(const char* lower, const char* upper) { return ProxyEnvironment(lower, upper, nullptr); }
 
 ProxySettings ResolveProxySettings(const ClientOptions& options) {
   ProxySettings settings;

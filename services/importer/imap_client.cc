@@ -24,6 +24,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "runtime/crypto/digest.h"
+#include "runtime/http/proxy_rules.h"
 
 namespace zarc::importer {
 namespace {
@@ -429,34 +430,9 @@ ImapClient::ImapClient(std::unique_ptr<Transport> transport, std::string server)
     : transport_(std::move(transport)), server_(std::move(server)) {}
 ImapClient::~ImapClient() = default;
 
-bool NoProxyMatches(absl::string_view host, absl::string_view no_proxy) {
-  const std::string h = absl::AsciiStrToLower(host);
-  for (absl::string_view entry : absl::StrSplit(no_proxy, ',', absl::SkipWhitespace())) {
-    entry = absl::StripAsciiWhitespace(entry);
-    if (entry == "*") return true;
-    if (const size_t colon = entry.rfind(':');
-        colon != absl::string_view::npos && entry.find(']') == absl::string_view::npos) {
-      entry = entry.substr(0, colon);
-    }
-    std::string e = absl::AsciiStrToLower(absl::StripPrefix(entry, "."));
-    if (e.empty()) continue;
-    if (h == e || absl::EndsWith(h, "." + e)) return true;
-  }
-  return false;
-}
-
 std::string ImapProxyFor(const ImapConnectOptions& o,
                          const std::function<const char*(const char*)>& getenv) {
-  if (o.proxy == "none") return "";
-  if (!o.proxy.empty()) return o.proxy;
-  auto env = [&](const char* upper, const char* lower) {
-    const char* v = getenv(upper);
-    if (v == nullptr || *v == '\0') v = getenv(lower);
-    return std::string(v != nullptr ? v : "");
-  };
-  const std::string proxy = env("HTTPS_PROXY", "https_proxy");
-  if (proxy.empty() || NoProxyMatches(o.host, env("NO_PROXY", "no_proxy"))) return "";
-  return proxy;
+  return http::HttpsProxyFor(o.host, o.proxy, getenv);
 }
 
 absl::StatusOr<std::unique_ptr<ImapClient>> ImapClient::Connect(const ImapConnectOptions& options) {

@@ -27,15 +27,13 @@ struct ImapConnectOptions {
   // Bounds connecting and every single read or write (not a whole APPEND).
   absl::Duration timeout = absl::Seconds(60);
   // An HTTP proxy to tunnel through with CONNECT ("http://[user:password@]host:port"); "none":
-  // connect directly; empty: HTTPS_PROXY (or https_proxy) unless NO_PROXY (or no_proxy) names the
-  // host, as the HTTP clients do. Credentials in it go to the proxy only, never into errors.
+  // connect directly; empty: HTTPS_PROXY (or ALL_PROXY) unless NO_PROXY exempts the host, by the
+  // HTTP client's rules. Credentials in it go to the proxy only, never into errors.
   std::string proxy;
 };
 
-// Whether NO_PROXY-style `no_proxy` ("*", or comma-separated hosts, ".domain" or "domain" for a
-// domain and its subdomains, an optional ":port" ignored) exempts `host`.
-bool NoProxyMatches(absl::string_view host, absl::string_view no_proxy);
-// The proxy `o` connects through ("" for none): o.proxy, or the environment through `getenv`.
+// The proxy `o` connects through ("" for none): o.proxy, or HTTPS_PROXY / ALL_PROXY / NO_PROXY
+// by the HTTP client's rules (runtime/http/proxy_rules.h), read through `getenv`.
 std::string ImapProxyFor(const ImapConnectOptions& o,
                          const std::function<const char*(const char*)>& getenv);
 
