@@ -14,6 +14,13 @@ function(zarc_warnings target)
   endif()
 endfunction()
 
+# Binaries of a ThreadSanitizer build carry the Abseil annotations (root CMakeLists.txt).
+function(zarc_tsan_annotate target)
+  if(ZARC_SANITIZE MATCHES "thread")
+    target_link_libraries(${target} PRIVATE zarc_tsan_annotations)
+  endif()
+endfunction()
+
 # zarc_library(NAME SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...]) -> target zarc_NAME, alias zarc::NAME
 function(zarc_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
@@ -31,6 +38,7 @@ function(zarc_executable name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   zarc_warnings(${name})
+  zarc_tsan_annotate(${name})
 endfunction()
 
 # zarc_test(NAME SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s]): a GoogleTest binary whose tests are
@@ -49,6 +57,7 @@ function(zarc_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   zarc_warnings(${name})
+  zarc_tsan_annotate(${name})
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
     PROPERTIES

@@ -21,9 +21,14 @@ config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client
       .String("kafka.sasl_username", &KafkaConfig::sasl_username, "", "SASL user name")
       .Secret("kafka.sasl_password", &KafkaConfig::sasl_password, "SASL password")
       .String("kafka.ssl_ca_file", &KafkaConfig::ssl_ca_file, "", "PEM CA file for TLS brokers")
+      .Duration("kafka.session_timeout", &KafkaConfig::session_timeout, "6s",
+                "how long the partitions of a stage replica that died (SIGKILL, a lost node) "
+                "wait before its consumer group gives them to the other replicas; a replica that "
+                "stops cleanly leaves at once. 1s to 1h; brokers accept 6s to 30m by default")
       // Empty brokers is allowed here: `zarc run` then starts its embedded cluster; each service
       // refuses to start without brokers.
       .Check([](const KafkaConfig& c) {
+        if (absl::Status s = c.ValidateSessionTimeout(); !s.ok()) return s;
         return c.bootstrap_servers.empty() ? absl::OkStatus() : c.Validate();
       });
   return s;

@@ -12,7 +12,7 @@ namespace zarc::common_options {
 // the one-binary mode spell them the same way.
 
 // kafka.brokers, kafka.client_id, kafka.security_protocol, kafka.sasl_mechanism,
-// kafka.sasl_username, kafka.sasl_password (secret), kafka.ssl_ca_file.
+// kafka.sasl_username, kafka.sasl_password (secret), kafka.ssl_ca_file, kafka.session_timeout.
 config::Schema<kafka::KafkaConfig> KafkaSchema(const std::string& default_client_id);
 
 // blob.url (file:///... for a local folder; empty for Azure), blob.azure_account,

@@ -209,13 +209,20 @@ absl::StatusOr<GroupLag> ConsumerGroupLag(const KafkaConfig& config, const std::
       return internal::ErrorToStatus(
           err, absl::StrCat("cannot read the watermarks of ", topic, " partition ", tp.partition));
     }
+    const bool committed = tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0;
+    lag.positions.push_back(
+        {.partition = tp.partition, .committed = committed ? tp.offset : -1, .end = high});
     int64_t position = tp.offset;
-    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || position < 0) {
+    if (!committed) {
       ++lag.partitions_uncommitted;
       position = low;  // nothing committed: everything still in the log is to be processed
     }
     lag.lag += std::max<int64_t>(0, high - std::max(position, low));
   }
+  std::sort(lag.positions.begin(), lag.positions.end(),
+            [](const PartitionPosition& a, const PartitionPosition& b) {
+              return a.partition < b.partition;
+            });
   return lag;
 }
 

@@ -29,6 +29,13 @@ absl::StatusOr<std::vector<TopicSpec>> ListTopics(const KafkaConfig& config,
 absl::Status CheckTopics(const KafkaConfig& config, const std::vector<TopicSpec>& wanted,
                          absl::Duration timeout = absl::Seconds(10));
 
+// One partition of a topic as a consumer group stands on it.
+struct PartitionPosition {
+  int partition = 0;
+  int64_t committed = -1;  // the group's committed offset; -1 when it committed nothing yet
+  int64_t end = 0;         // the high watermark
+};
+
 // How far a consumer group is behind on a topic: per partition, the high watermark minus the
 // group's committed offset (the log start where it committed nothing yet), summed.
 struct GroupLag {
@@ -37,6 +44,7 @@ struct GroupLag {
   int64_t lag = 0;              // records not yet processed by the group
   int partitions = 0;
   int partitions_uncommitted = 0;  // partitions where the group committed nothing yet
+  std::vector<PartitionPosition> positions;  // one per partition, by partition number
 };
 
 // Reads the group's committed offsets (OffsetFetch, without joining the group) and the topic's

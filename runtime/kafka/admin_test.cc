@@ -81,6 +81,15 @@ TEST_F(AdminTest, ConsumerGroupLagIsWhatTheGroupHasNotCommittedYet) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->lag, 3);
   EXPECT_EQ(after->partitions_uncommitted, 0);
+  ASSERT_EQ(after->positions.size(), 3u);
+  int64_t ends = 0;
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_EQ(after->positions[p].partition, p);
+    EXPECT_EQ(after->positions[p].committed, 2);
+    ends += after->positions[p].end;
+  }
+  EXPECT_EQ(ends, 5);
+  EXPECT_EQ(before->positions[0].committed, -1);
   // Another group has its own offsets.
   absl::StatusOr<GroupLag> other = ConsumerGroupLag(config_, "other", "present");
   ASSERT_TRUE(other.ok());

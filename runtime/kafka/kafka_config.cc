@@ -1,8 +1,11 @@
 #include "runtime/kafka/kafka_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace zarc::kafka {
 
@@ -31,7 +34,23 @@ absl::Status KafkaConfig::Validate() const {
                                                      " needs both a username and a password"));
     }
   }
+  return ValidateSessionTimeout();
+}
+
+absl::Status KafkaConfig::ValidateSessionTimeout() const {
+  if (session_timeout < absl::Seconds(1) || session_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kafka.session_timeout is ", absl::FormatDuration(session_timeout),
+        ", out of range; give 1s to 1h (brokers accept 6s to 30m unless "
+        "group.min.session.timeout.ms or group.max.session.timeout.ms say otherwise)"));
+  }
   return absl::OkStatus();
+}
+
+std::map<std::string, std::string> GroupMemberProperties(const KafkaConfig& config) {
+  const absl::Duration heartbeat = std::min(config.session_timeout / 3, absl::Seconds(1));
+  return {{"session.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(config.session_timeout))},
+          {"heartbeat.interval.ms", absl::StrCat(absl::ToInt64Milliseconds(heartbeat))}};
 }
 
 }  // namespace zarc::kafka

@@ -18,13 +18,25 @@ struct KafkaConfig {
   std::string sasl_username;       // sasl.username
   std::string sasl_password;       // sasl.password (secret: never logged)
   std::string ssl_ca_file;         // ssl.ca.location
+  // session.timeout.ms of every consumer group member (the stage runners): how long the
+  // partitions of a member that stopped heartbeating (SIGKILL, a lost node) wait before the
+  // group moves them to another member. 6 s is the lowest a Kafka broker accepts by default
+  // (group.min.session.timeout.ms). A member that stops cleanly leaves the group at once.
+  absl::Duration session_timeout = absl::Seconds(6);
   // Any other librdkafka property, applied last (so it can override zarc's defaults).
   std::map<std::string, std::string> extra;
 
   // Checks what can be checked without a broker: bootstrap servers set, a known security
-  // protocol, SASL settings complete when SASL is used.
+  // protocol, SASL settings complete when SASL is used, and ValidateSessionTimeout().
   absl::Status Validate() const;
+  // A session timeout from 1 s to 1 h (librdkafka's range).
+  absl::Status ValidateSessionTimeout() const;
 };
+
+// The librdkafka properties of a consumer group member: session.timeout.ms from
+// config.session_timeout and heartbeat.interval.ms a third of it, at most 1 s (so the members
+// that stay learn of a rebalance within a second).
+std::map<std::string, std::string> GroupMemberProperties(const KafkaConfig& config);
 
 // What a deployment tunes in every stage runner of a service (see StageRunnerOptions).
 struct StageSettings {

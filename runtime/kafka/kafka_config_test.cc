@@ -54,5 +54,29 @@ TEST(KafkaConfigTest, OauthBearerNeedsNoPassword) {
   EXPECT_TRUE(config.Validate().ok());
 }
 
+TEST(KafkaConfigTest, ASessionTimeoutOutsideOneSecondToOneHourIsRefusedNamingTheOption) {
+  KafkaConfig config;
+  config.bootstrap_servers = "k:9092";
+  EXPECT_TRUE(config.Validate().ok());  // the default, 6 s
+  for (absl::Duration bad : {absl::Milliseconds(999), absl::Hours(1) + absl::Seconds(1)}) {
+    config.session_timeout = bad;
+    const absl::Status s = config.Validate();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("kafka.session_timeout is " + absl::FormatDuration(bad)));
+  }
+}
+
+TEST(KafkaConfigTest, MembersHeartbeatAThirdOfTheSessionTimeoutAndAtLeastEverySecond) {
+  KafkaConfig config;
+  EXPECT_EQ(GroupMemberProperties(config),
+            (std::map<std::string, std::string>{{"session.timeout.ms", "6000"},
+                                                {"heartbeat.interval.ms", "1000"}}));
+  config.session_timeout = absl::Seconds(45);
+  EXPECT_EQ(GroupMemberProperties(config)["heartbeat.interval.ms"], "1000");
+  config.session_timeout = absl::Milliseconds(1500);
+  EXPECT_EQ(GroupMemberProperties(config)["session.timeout.ms"], "1500");
+  EXPECT_EQ(GroupMemberProperties(config)["heartbeat.interval.ms"], "500");
+}
+
 }  // namespace
 }  // namespace zarc::kafka

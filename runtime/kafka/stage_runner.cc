@@ -372,13 +372,14 @@ absl::StatusOr<std::unique_ptr<StageRunner>> StageRunner::Create(const KafkaConf
   if (!producer.ok()) return producer.status();
   impl->producer = *std::move(producer);
 
-  absl::StatusOr<internal::ConfPtr> conf =
-      internal::MakeConf(config, {{"group.id", options.group_id},
-                                  {"enable.auto.commit", "false"},
-                                  {"enable.auto.offset.store", "false"},
-                                  {"partition.assignment.strategy", "cooperative-sticky"},
-                                  {"auto.offset.reset", "earliest"},
-                                  {"allow.auto.create.topics", "false"}});
+  std::map<std::string, std::string> properties = GroupMemberProperties(config);
+  properties.insert({{"group.id", options.group_id},
+                     {"enable.auto.commit", "false"},
+                     {"enable.auto.offset.store", "false"},
+                     {"partition.assignment.strategy", "cooperative-sticky"},
+                     {"auto.offset.reset", "earliest"},
+                     {"allow.auto.create.topics", "false"}});
+  absl::StatusOr<internal::ConfPtr> conf = internal::MakeConf(config, properties);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::OnRebalance);
   rd_kafka_conf_set_opaque(conf->get(), impl.get());

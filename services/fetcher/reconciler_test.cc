@@ -2,6 +2,7 @@
 
 #include <prometheus/registry.h>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -42,25 +43,40 @@ class ReconcilerTest : public ::testing::Test {
     versions_ = std::make_unique<VersionStore>(*store_);
     ledger_ = std::make_unique<ledger::Ledger>(*store_);
   }
+  // Called on the reconciler's thread once it was started, while the test reads what it got.
   MeetingPublisher Publisher() {
     return [this](const zarc::v1::MeetingCaptured& e) {
+      absl::MutexLock lock(&mu_);
       if (!publish_status_.ok()) return publish_status_;
       published_.push_back(e);
       return absl::OkStatus();
     };
   }
+  std::vector<zarc::v1::MeetingCaptured> Published() const {
+    absl::MutexLock lock(&mu_);
+    return published_;
+  }
   std::vector<std::string> PublishedUuids() const {
     std::vector<std::string> out;
-    for (const auto& e : published_) out.push_back(e.meeting().uuid() + "/v" + std::to_string(e.version()));
+    for (const auto& e : Published()) out.push_back(e.meeting().uuid() + "/v" + std::to_string(e.version()));
     return out;
+  }
+  void ClearPublished() {
+    absl::MutexLock lock(&mu_);
+    published_.clear();
+  }
+  void SetPublishStatus(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    publish_status_ = std::move(status);
   }
 
   testing::TempDir dir_;
   std::unique_ptr<blob::BlobStore> store_;
   std::unique_ptr<VersionStore> versions_;
   std::unique_ptr<ledger::Ledger> ledger_;
-  std::vector<zarc::v1::MeetingCaptured> published_;
-  absl::Status publish_status_;
+  mutable absl::Mutex mu_;
+  std::vector<zarc::v1::MeetingCaptured> published_ ABSL_GUARDED_BY(mu_);
+  absl::Status publish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 TEST_F(ReconcilerTest, PublishesAgainExactlyTheVersionsWhoseDeliveriesAreNotAllSettled) {
@@ -90,21 +106,21 @@ TEST_F(ReconcilerTest, PublishesAgainExactlyTheVersionsWhoseDeliveriesAreNotAllS
   EXPECT_EQ(report->republished, 3);
   EXPECT_THAT(PublishedUuids(), UnorderedElementsAre("half/v1", "lost/v1", "settled/v2"));
   // Published again as recorded, byte for byte.
-  for (const auto& e : published_) {
+  for (const auto& e : Published()) {
     if (e.meeting().uuid() == "lost") {
       EXPECT_EQ(e.SerializeAsString(), lost.SerializeAsString());
     }
   }
 
   // Once the missing results are in, the next round publishes nothing.
-  published_.clear();
+  ClearPublished();
   ASSERT_TRUE(ledger_->Record(Result(half, "bob@corp.test", 2)).ok());
   ASSERT_TRUE(ledger_->Record(Result(lost, "cy@corp.test", 1)).ok());
   ASSERT_TRUE(ledger_->Record(Result(lost_v2, "ann@corp.test", 1)).ok());
   report = reconciler.RunOnce(absl::Hours(1));
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->settled, 5);
-  EXPECT_TRUE(published_.empty());
+  EXPECT_TRUE(Published().empty());
 }
 
 TEST_F(ReconcilerTest, LeavesRecentVersionsInFlightAndRetriesAFailedPublishNextRound) {
@@ -114,19 +130,19 @@ TEST_F(ReconcilerTest, LeavesRecentVersionsInFlightAndRetriesAFailedPublishNextR
   ASSERT_TRUE(versions_->Record(old).ok());
   Reconciler reconciler(*versions_, *ledger_, Publisher(), {.interval = absl::ZeroDuration()}, nullptr);
 
-  publish_status_ = absl::UnavailableError("broker down");
+  SetPublishStatus(absl::UnavailableError("broker down"));
   absl::StatusOr<ReconcileReport> report = reconciler.RunOnce(absl::Hours(1));
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->in_flight, 1);
   EXPECT_EQ(report->failed, 1);
-  EXPECT_TRUE(published_.empty());
+  EXPECT_TRUE(Published().empty());
 
-  publish_status_ = absl::OkStatus();
+  SetPublishStatus(absl::OkStatus());
   report = reconciler.RunOnce(absl::Hours(1));
   ASSERT_TRUE(report.ok());
   EXPECT_THAT(PublishedUuids(), UnorderedElementsAre("old/v1"));
   // Where the broker is known to have lost everything (min_age 0), the recent one goes too.
-  published_.clear();
+  ClearPublished();
   report = reconciler.RunOnce(absl::ZeroDuration());
   ASSERT_TRUE(report.ok());
   EXPECT_THAT(PublishedUuids(), UnorderedElementsAre("old/v1", "recent/v1"));
@@ -140,7 +156,7 @@ TEST_F(ReconcilerTest, ScheduledRoundsStopPromptly) {
                         nullptr);
   reconciler.Start();
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (published_.empty() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  while (Published().empty() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
   const absl::Time before_stop = absl::Now();
   reconciler.Stop();
   EXPECT_LT(absl::Now() - before_stop, absl::Seconds(2));
