@@ -6,8 +6,8 @@
 # Usage: bench/pipeline_bench.sh BUILD_DIR [MEETINGS]   (default 1000)
 set -euo pipefail
 build=$1 meetings=${2:-1000}
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+tmp=${KEEP_TMP:-$(mktemp -d)}
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 python3 - "$build" "$meetings" "$tmp" <<'PY'
 import json, os, re, subprocess, sys, time
 build, meetings, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -40,7 +40,8 @@ run = subprocess.Popen([f"{build}/bin/zarc", "run", f"--run.data_dir={tmp}/data"
                         "--fetcher.poll_interval=0", f"--zoom.api_url={url}/v2",
                         f"--zoom.oauth_url={url}/oauth/token", "--zoom.account_id=acct-bench",
                         "--zoom.client_id=zarc-sim-client", "--zoom.plan=business",
-                        "--listen.address=127.0.0.1", "--grpc.port=0", "--metrics.port=0", "--log.level=warn"],
+                        "--listen.address=127.0.0.1", "--grpc.port=0", "--metrics.port=0", "--log.level=warn"]
+                       + os.environ.get("BENCH_ZARC_FLAGS", "").split(),
                        env=dict(os.environ, ZARC_ZOOM_CLIENT_SECRET="zarc-sim-secret"),
                        stdout=run_log, stderr=subprocess.STDOUT)
 # The listening line is logged at info; with warn, find the port from the process's sockets instead.

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -25,6 +27,11 @@ namespace fs = std::filesystem;
 constexpr char kMetaDir[] = ".zarc-meta";
 constexpr char kTempDir[] = ".zarc-tmp";
 constexpr char kDefaultType[] = "application/octet-stream";
+// The blob's SHA-256 and content type ("<hex>\n<type>"), kept on the file itself where the file
+// system has user extended attributes: set before the fsync that makes the file durable, so
+// the file and its metadata become visible together. Elsewhere (and for blobs written before),
+// a sidecar file under .zarc-meta/.
+constexpr char kXattr[] = "user.zarc";
 
 absl::Status ErrnoError(int error, absl::string_view what, absl::string_view path) {
   const std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(error));
@@ -50,6 +57,11 @@ std::string ParentOf(const std::string& path) { return fs::path(path).parent_pat
 absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
+  // A concurrent Delete may prune a folder above while the ones below are created: again.
+  for (int attempt = 0; ec.value() == ENOENT && attempt < 64; ++attempt) {
+    ec.clear();
+    fs::create_directories(path, ec);
+  }
   if (ec) return ErrnoError(ec.value(), "cannot create folder", path);
   return absl::OkStatus();
 }
@@ -74,16 +86,22 @@ void SyncDir(const std::string& dir) {
   }
 }
 
-// link() that creates missing parent folders, retrying once if a concurrent Delete removed an
-// empty parent in between.
+// A Delete prunes the folders it leaves empty, so a folder created for a blob can be removed by
+// another thread or process before the blob is linked into it. Creating it again and retrying
+// wins in practice within a few rounds; the bound only keeps a broken file system from looping.
+constexpr int kParentRaceAttempts = 64;
+
+// link() that creates missing parent folders, again if a concurrent Delete removed an empty
+// parent in between.
 int LinkCreatingParents(const std::string& from, const std::string& to) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < kParentRaceAttempts; ++attempt) {
     if (::link(from.c_str(), to.c_str()) == 0) return 0;
     if (errno != ENOENT) return errno;
     if (::access(from.c_str(), F_OK) != 0) return ENOENT;  // the source is what is missing
     std::error_code ec;
     fs::create_directories(ParentOf(to), ec);
-    if (ec) return ec.value();
+    // ENOENT: a folder above was pruned while the ones below it were being created.
+    if (ec && ec.value() != ENOENT) return ec.value();
   }
   return ENOENT;
 }
@@ -110,6 +128,23 @@ struct Sidecar {
   std::string content_type;
 };
 
+std::string XattrValue(const Sidecar& sidecar) {
+  return absl::StrCat(sidecar.sha256, "\n", sidecar.content_type);
+}
+
+std::optional<Sidecar> ParseSidecar(absl::string_view text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (lines.size() >= 2 && lines[0].size() == 64) return Sidecar{lines[0], lines[1]};
+  return std::nullopt;
+}
+
+std::optional<Sidecar> ReadXattr(const std::string& path) {
+  char buffer[1024];
+  const ssize_t n = ::getxattr(path.c_str(), kXattr, buffer, sizeof buffer);
+  if (n <= 0) return std::nullopt;
+  return ParseSidecar(absl::string_view(buffer, static_cast<size_t>(n)));
+}
+
 // Where a store's files live, and the sidecar protocol over them.
 class LocalPaths {
  public:
@@ -129,7 +164,7 @@ class LocalPaths {
     // A concurrent Delete may prune the (empty) parent between creating it and the rename:
     // create it again and retry, as LinkCreatingParents does.
     int rc = -1;
-    for (int attempt = 0; attempt < 3 && rc != 0; ++attempt) {
+    for (int attempt = 0; attempt < kParentRaceAttempts && rc != 0; ++attempt) {
       if (absl::Status s = MakeDirs(ParentOf(path)); !s.ok()) {
         ::unlink(temp.c_str());
         return s;
@@ -148,16 +183,16 @@ class LocalPaths {
   // Reads the sidecar; if missing (a crash between commit and sidecar) recomputes the hash from
   // the immutable file and stores it unless someone else did first.
   absl::StatusOr<Sidecar> ReadOrRepairSidecar(absl::string_view name) const {
+    const std::string blob = Blob(name);
+    if (std::optional<Sidecar> on_file = ReadXattr(blob)) return *on_file;
     const std::string path = Meta(name);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       FileSource source(fd, path);
       absl::StatusOr<std::string> text = io::ReadAll(source, 4096);
       if (!text.ok()) return text.status();
-      std::vector<std::string> lines = absl::StrSplit(*text, '\n');
-      if (lines.size() >= 2 && lines[0].size() == 64) return Sidecar{lines[0], lines[1]};
+      if (std::optional<Sidecar> sidecar = ParseSidecar(*text)) return *sidecar;
     }
-    const std::string blob = Blob(name);
     const int blob_fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
     if (blob_fd < 0) return ErrnoError(errno, "cannot open blob", blob);
     FileSource source(blob_fd, blob);
@@ -170,6 +205,12 @@ class LocalPaths {
       hash.Update(absl::string_view(buffer.data(), *n));
     }
     Sidecar sidecar{hash.FinishHex(), kDefaultType};
+    const std::string value = XattrValue(sidecar);
+    // XATTR_CREATE: the creator's metadata wins over a repair running at the same time.
+    if (::setxattr(blob.c_str(), kXattr, value.data(), value.size(), XATTR_CREATE) == 0 ||
+        errno == EEXIST) {
+      return sidecar;
+    }
     if (MakeDirs(ParentOf(path)).ok()) {
       const std::string temp = NewTemp();
       if (WriteFile(temp, sidecar).ok()) {
@@ -226,6 +267,9 @@ class LocalWriter final : public BlobWriter {
 
   absl::Status Close() override {
     if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("blob ", name_, " is closed"));
+    info_ = BlobInfo{name_, size_, hash_.FinishHex(), content_type_};
+    const std::string value = XattrValue(Sidecar{info_.sha256, info_.content_type});
+    const bool on_file = ::fsetxattr(fd_, kXattr, value.data(), value.size(), 0) == 0;
     absl::Status synced = ::fsync(fd_) == 0 ? absl::OkStatus() : ErrnoError(errno, "cannot sync", temp_);
     ::close(fd_);
     fd_ = -1;
@@ -239,7 +283,7 @@ class LocalWriter final : public BlobWriter {
     if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat("blob ", name_, " exists"));
     if (error != 0) return ErrnoError(error, "cannot commit blob", target);
     SyncDir(ParentOf(target));
-    info_ = BlobInfo{name_, size_, hash_.FinishHex(), content_type_};
+    if (on_file) return absl::OkStatus();
     return paths_.WriteSidecar(name_, Sidecar{info_.sha256, info_.content_type});
   }
 
@@ -366,9 +410,8 @@ absl::Status LocalFolderStore::Delete(absl::string_view name) {
     return ErrnoError(errno, "cannot delete blob", path);
   }
   const std::string meta = paths.Meta(name);
-  ::unlink(meta.c_str());
   paths.PruneEmptyParents(path, root_);
-  paths.PruneEmptyParents(meta, absl::StrCat(root_, "/", kMetaDir));
+  if (::unlink(meta.c_str()) == 0) paths.PruneEmptyParents(meta, absl::StrCat(root_, "/", kMetaDir));
   return absl::OkStatus();
 }
 
@@ -387,7 +430,10 @@ absl::Status LocalFolderStore::Move(absl::string_view from, absl::string_view to
   if (error == ENOENT) return absl::NotFoundError(absl::StrCat("blob ", from, " not found"));
   if (error != 0) return ErrnoError(error, "cannot move blob to", target);
   SyncDir(ParentOf(target));
-  if (absl::Status s = paths.WriteSidecar(to, *sidecar); !s.ok()) return s;
+  // A hard link: metadata kept on the file moved with it.
+  if (!ReadXattr(target).has_value()) {
+    if (absl::Status s = paths.WriteSidecar(to, *sidecar); !s.ok()) return s;
+  }
   return Delete(from);
 }
 

@@ -9,8 +9,9 @@
 namespace zarc::blob {
 
 // A folder laid out like the blob store: blob NAME is the file ROOT/NAME ('/' makes subfolders).
-// Each blob's SHA-256 and content type sit in a sidecar under ROOT/.zarc-meta/, which List()
-// skips. Create-once through a temporary file in ROOT/.zarc-tmp/, fsync, then link(), which fails
+// Each blob's SHA-256 and content type are kept on its file as the extended attribute
+// user.zarc, or, where the file system has no user extended attributes (and for blobs written
+// before zarc kept them there), in a sidecar under ROOT/.zarc-meta/, which List() skips. Create-once through a temporary file in ROOT/.zarc-tmp/, fsync, then link(), which fails
 // if the name exists: a crash never leaves a half-written blob visible. Safe to share between
 // processes on one file system.
 class LocalFolderStore final : public BlobStore {

@@ -87,6 +87,21 @@ config::Schema<kafka::StageSettings> StageSchema() {
             absl::StrCat("stage.stuck_alert_after is ", absl::FormatDuration(c.stuck_alert_after),
                          "; give a positive duration such as 1h"));
       });
+  s.Int("stage.concurrency", &StageSettings::concurrency, 16, 1, 256,
+        "records each stage handles at once (worker threads per stage); records with one key "
+        "(one meeting, one mailbox) are handled one after the other, in order");
+  s.Duration("stage.commit_interval", &StageSettings::commit_interval, "100ms",
+             "how often a stage commits the offsets of the records it settled, together; 0 "
+             "commits each at once. A crash hands at most this much settled work to be handled "
+             "again, which the stages recognise (idempotent)")
+      .Check([](const StageSettings& c) {
+        if (c.commit_interval >= absl::ZeroDuration() && c.commit_interval <= absl::Minutes(1)) {
+          return absl::OkStatus();
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            "stage.commit_interval is ", absl::FormatDuration(c.commit_interval),
+            "; give a duration from 0 to 1m such as 100ms"));
+      });
   return s;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -41,6 +42,8 @@ std::map<std::string, std::string> GroupMemberProperties(const KafkaConfig& conf
 // What a deployment tunes in every stage runner of a service (see StageRunnerOptions).
 struct StageSettings {
   absl::Duration stuck_alert_after = absl::Hours(1);
+  int64_t concurrency = 16;                               // records handled at once
+  absl::Duration commit_interval = absl::Milliseconds(100);  // batched offset commits
 };
 
 }  // namespace zarc::kafka

@@ -8,14 +8,18 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <thread>
 #include <exception>
 #include <map>
 #include <optional>
 #include <random>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "runtime/kafka/dead_letter.h"
 #include "runtime/kafka/librdkafka_glue.h"
@@ -36,12 +40,16 @@ bool IsTransient(const absl::Status& status) {
 
 }  // namespace
 
-// A record whose last attempt failed, waiting (its partition paused) for its next attempt.
-struct Waiting {
+// A record taken from its partition and not yet committed. While it is kRunning only the worker
+// handling it touches it; otherwise only the thread calling Run().
+struct Entry {
+  // kReady: taken, not started; kQueued: handed to a worker (queued or being handled);
+  // kWaiting: failed, waiting for `due`; kDone: settled, to be committed.
+  enum class State { kReady, kQueued, kWaiting, kDone };
   Record record;
   absl::Time started;        // when the record was taken: processing time
   absl::Time first_failure;  // how long it has been stuck
-  absl::Time due;            // next attempt
+  absl::Time due;            // next attempt, while kWaiting
   absl::Duration backoff;
   int tries = 0;
   int counted_attempts = 0;  // failures that count towards max_attempts
@@ -49,21 +57,116 @@ struct Waiting {
   std::optional<absl::Status> dead_letter;
   int attempts_given_up_after = 0;
   bool stuck_reported = false;
+  State state = State::kReady;
+  // The worker's result: settled (true), to wait until `due` (false), or a fatal error.
+  absl::StatusOr<bool> outcome = false;
 };
 
-// Everything here is used from the thread calling Run() only: librdkafka calls the rebalance
-// callback from inside rd_kafka_consumer_poll on that thread.
+// The records of one assigned partition that are not committed yet, by offset.
+struct PartitionState {
+  std::map<int64_t, std::unique_ptr<Entry>> entries;
+  int64_t commit_to = -1;  // the offset to commit next (one past the last settled prefix)
+  int64_t committed = -1;  // the offset last committed
+  int running = 0;         // entries kQueued
+  bool paused = false;
+  bool dirty = true;       // something changed: dispatch again
+  bool Held() const {
+    for (const auto& [offset, e] : entries) {
+      if (e->state == Entry::State::kWaiting) return true;
+    }
+    return false;
+  }
+};
+
+// Worker threads running entries handed to them; completions go back to the Run() thread.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, std::function<void(Entry&)> run, std::function<void()> wake)
+      : run_(std::move(run)), wake_(std::move(wake)) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+  void Submit(Entry* e) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(e);
+  }
+  // Takes back the entries of `tp` not started yet.
+  std::vector<Entry*> Withdraw(const std::function<bool(const Entry&)>& which) {
+    absl::MutexLock lock(&mu_);
+    std::vector<Entry*> taken;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (which(**it)) {
+        taken.push_back(*it);
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return taken;
+  }
+  // Entries finished since the last call; waits up to `timeout` for one when there is none.
+  std::vector<Entry*> TakeDone(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !done_.empty(); };
+    if (timeout > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&any), timeout);
+    std::vector<Entry*> out;
+    out.swap(done_);
+    return out;
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      Entry* e = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !queue_.empty();
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (queue_.empty()) return;
+        e = queue_.front();
+        queue_.pop_front();
+      }
+      run_(*e);
+      {
+        absl::MutexLock lock(&mu_);
+        done_.push_back(e);
+      }
+      wake_();
+    }
+  }
+
+  const std::function<void(Entry&)> run_;
+  const std::function<void()> wake_;
+  absl::Mutex mu_;
+  std::deque<Entry*> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Entry*> done_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+// Everything here but the pool and what a running entry touches is used from the thread
+// calling Run() only: librdkafka calls the rebalance callback from inside
+// rd_kafka_consumer_poll on that thread.
 struct StageRunner::Impl {
   StageRunnerOptions options;
   StageHandler handler;
   std::string bootstrap_servers;
   std::unique_ptr<Producer> producer;
   internal::HandlePtr consumer;
+  rd_kafka_queue_t* consumer_queue = nullptr;  // to wake a blocking poll when a record finishes
+  std::unique_ptr<WorkerPool> pool;
 
-  // At most one per partition, and its partition is paused: records of a partition are
-  // handled in order, while every other partition goes on being consumed.
-  std::map<TopicPartition, Waiting> waiting;
-  std::mt19937_64 rng{std::random_device{}()};
+  std::map<TopicPartition, PartitionState> partitions;
+  absl::Status fatal;  // a worker's fatal error: stops the stage
+  absl::Time last_commit = absl::InfinitePast();
 
   prometheus::Counter* ok_total = nullptr;
   prometheus::Counter* retried_total = nullptr;
@@ -72,18 +175,41 @@ struct StageRunner::Impl {
   prometheus::Histogram* processing_seconds = nullptr;
   prometheus::Gauge* oldest_waiting_seconds = nullptr;
 
+  ~Impl() {
+    pool.reset();
+    if (consumer_queue != nullptr) rd_kafka_queue_destroy(consumer_queue);
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void OnCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t* offsets, void* opaque);
   void RegisterMetrics(prometheus::Registry& registry);
-  // One attempt at `w` (its handler, or only its dead letter once given up). True when the
-  // record is settled and committed; false when it must wait until w.due. An error stops the
-  // stage (a fatal producer error).
-  absl::StatusOr<bool> Attempt(Waiting& w);
+  // On a worker: one attempt at `e` (its handler, or only its dead letter once given up). Sets
+  // e.outcome: true when settled (outputs or dead letter acknowledged), false when it must wait
+  // until e.due, an error when the stage must stop (a fatal producer error).
+  void Attempt(Entry& e);
   absl::Status Publish(const Record& record, const std::vector<OutgoingRecord>& outputs);
-  void Settled(const Waiting& w);
-  void ScheduleRetry(Waiting& w, const absl::Status& error, absl::string_view what);
-  void Commit(const Record& record);
+  void Settled(const Entry& e);
+  void ScheduleRetry(Entry& e, const absl::Status& error, absl::string_view what);
+
+  // The rest on the Run() thread.
+  void Take(Record record);
+  // Collects finished entries (waiting up to `timeout` for one); false when the stage must stop.
+  void Collect(absl::Duration timeout);
+  // Starts what may start: due retries, and records whose key has nothing before them.
+  void Dispatch(const absl::Time now);
+  void DispatchPartition(const TopicPartition& tp, PartitionState& p, absl::Time now);
+  // Moves commit_to past the settled prefix of each partition, and commits when the interval
+  // passed (or at once with `force`, synchronously).
+  void Advance(PartitionState& p);
+  void Commit(bool force, const std::vector<TopicPartition>* only = nullptr);
+  // Waits for the entries of `tps` being handled, takes back those not started.
+  void Drain(const std::vector<TopicPartition>& tps);
   void SetPaused(const TopicPartition& tp, bool paused);
+  void UpdatePauses();
+  int InFlight() const;
+  absl::Time NextDue() const;
   // Updates zarc_stage_oldest_waiting_seconds and reports, once per record, one stuck for
   // longer than stuck_alert_after.
   void ReportWaiting();
@@ -104,6 +230,10 @@ void StageRunner::Impl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
               {{"stage", impl->options.stage},
                {"partitions", list},
                {"protocol", rd_kafka_rebalance_protocol(rk)}});
+    for (int i = 0; i < partitions->cnt; ++i) {
+      impl->partitions.try_emplace(
+          TopicPartition(partitions->elems[i].topic, partitions->elems[i].partition));
+    }
     if (cooperative) {
       if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions)) {
         log::Error(kComponent, "incremental assign failed",
@@ -122,15 +252,29 @@ void StageRunner::Impl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     log::Info(kComponent, rd_kafka_assignment_lost(rk) ? "partitions lost" : "partitions revoked",
               {{"stage", impl->options.stage}, {"partitions", list}});
   }
+  // The records being handled finish first, so that the partitions' next owner never handles a
+  // record while this member still does; what is settled is committed, the rest (waiting for a
+  // retry, not started) is left uncommitted for the next owner.
+  std::vector<TopicPartition> revoked;
   for (int i = 0; i < partitions->cnt; ++i) {
     TopicPartition tp(partitions->elems[i].topic, partitions->elems[i].partition);
-    // A waiting record is left uncommitted for the partition's next owner. Resumed so that the
-    // partition is not still paused if it comes back to this member.
-    if (impl->waiting.erase(tp) > 0) {
+    if (impl->partitions.count(tp) > 0) revoked.push_back(std::move(tp));
+  }
+  impl->Drain(revoked);
+  if (!rd_kafka_assignment_lost(rk)) impl->Commit(/*force=*/true, &revoked);
+  for (const TopicPartition& tp : revoked) {
+    auto it = impl->partitions.find(tp);
+    bool waiting = false;
+    for (const auto& [offset, e] : it->second.entries) {
+      waiting = waiting || e->state == Entry::State::kWaiting;
+    }
+    if (waiting) {
       log::Info(kComponent, "partition revoked while retrying; its new owner takes the record",
                 {{"stage", impl->options.stage}, {"topic", tp.first}, {"partition", tp.second}});
-      impl->SetPaused(tp, false);
     }
+    // Resumed so that the partition is not still paused if it comes back to this member.
+    if (it->second.paused) impl->SetPaused(tp, false);
+    impl->partitions.erase(it);
   }
   if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {
@@ -184,6 +328,7 @@ void StageRunner::Impl::RegisterMetrics(prometheus::Registry& registry) {
 
 absl::Duration StageRunner::Impl::Jittered(absl::Duration backoff) {
   // 50%..150% of the nominal backoff, so stages retrying against one server spread out.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> factor(0.5, 1.5);
   return std::min(backoff * factor(rng), options.max_backoff);
 }
@@ -201,111 +346,277 @@ absl::Status StageRunner::Impl::Publish(const Record& record,
   return status;
 }
 
-absl::StatusOr<bool> StageRunner::Impl::Attempt(Waiting& w) {
-  const Record& record = w.record;
-  ++w.tries;
-  if (!w.dead_letter.has_value()) {
+void StageRunner::Impl::Attempt(Entry& e) {
+  const Record& record = e.record;
+  ++e.tries;
+  if (!e.dead_letter.has_value()) {
     absl::StatusOr<std::vector<OutgoingRecord>> outputs;
     try {
       outputs = handler(record);
-    } catch (const std::exception& e) {
-      outputs = absl::InternalError(absl::StrCat("handler threw: ", e.what()));
+    } catch (const std::exception& ex) {
+      outputs = absl::InternalError(absl::StrCat("handler threw: ", ex.what()));
     } catch (...) {
       outputs = absl::InternalError("handler threw a non-standard exception");
     }
     absl::Status status = outputs.ok() ? Publish(record, *outputs) : outputs.status();
     if (status.ok()) {
-      Commit(record);
       if (ok_total != nullptr) ok_total->Increment();
-      Settled(w);
-      return true;
+      e.outcome = true;
+      return;
     }
     if (status.code() == absl::StatusCode::kInternal && !producer->FatalError().ok()) {
-      return status;
+      e.outcome = status;
+      return;
     }
     const bool transient = IsTransient(status);
-    if (!transient) ++w.counted_attempts;
-    if (transient || w.counted_attempts < options.max_attempts) {
+    if (!transient) ++e.counted_attempts;
+    if (transient || e.counted_attempts < options.max_attempts) {
       if (retried_total != nullptr) retried_total->Increment();
-      ScheduleRetry(w, status, transient ? "transient failure; retrying" : "failure; retrying");
-      return false;
+      ScheduleRetry(e, status, transient ? "transient failure; retrying" : "failure; retrying");
+      e.outcome = false;
+      return;
     }
     log::Error(kComponent, "giving up on record; sending it to the dead-letter topic",
                {{"stage", options.stage},
                 {"topic", record.topic},
                 {"partition", record.partition},
                 {"offset", record.offset},
-                {"attempts", w.tries},
+                {"attempts", e.tries},
                 {"error", status},
                 {"dead_letter_topic", options.dead_letter_topic}});
-    w.dead_letter = status;
-    w.attempts_given_up_after = w.tries;
-    w.backoff = options.initial_backoff;
+    e.dead_letter = status;
+    e.attempts_given_up_after = e.tries;
+    e.backoff = options.initial_backoff;
   }
   const OutgoingRecord letter = MakeDeadLetter(
       options.dead_letter_topic, record,
-      {options.stage, *w.dead_letter, w.attempts_given_up_after, w.first_failure});
+      {options.stage, *e.dead_letter, e.attempts_given_up_after, e.first_failure});
   absl::Status status = producer->ProduceAndWait({letter}, options.produce_timeout);
   if (!status.ok()) {
-    if (absl::Status fatal = producer->FatalError(); !fatal.ok()) return fatal;
-    ScheduleRetry(w, status, "cannot publish to the dead-letter topic; retrying");
-    return false;
+    if (absl::Status fatal = producer->FatalError(); !fatal.ok()) {
+      e.outcome = fatal;
+      return;
+    }
+    ScheduleRetry(e, status, "cannot publish to the dead-letter topic; retrying");
+    e.outcome = false;
+    return;
   }
-  Commit(record);
   if (dead_lettered_total != nullptr) dead_lettered_total->Increment();
   if (dead_letter_total != nullptr) dead_letter_total->Increment();
-  Settled(w);
-  return true;
+  e.outcome = true;
 }
 
-void StageRunner::Impl::Settled(const Waiting& w) {
+void StageRunner::Impl::Settled(const Entry& e) {
   if (processing_seconds != nullptr) {
-    processing_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - w.started));
+    processing_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - e.started));
   }
-  if (w.stuck_reported) {
+  if (e.stuck_reported) {
     log::Info(kComponent, "stuck record settled",
               {{"stage", options.stage},
-               {"topic", w.record.topic},
-               {"partition", w.record.partition},
-               {"offset", w.record.offset},
-               {"stuck_for", absl::FormatDuration(absl::Now() - w.first_failure)}});
+               {"topic", e.record.topic},
+               {"partition", e.record.partition},
+               {"offset", e.record.offset},
+               {"stuck_for", absl::FormatDuration(absl::Now() - e.first_failure)}});
   }
 }
 
-void StageRunner::Impl::ScheduleRetry(Waiting& w, const absl::Status& error,
+void StageRunner::Impl::ScheduleRetry(Entry& e, const absl::Status& error,
                                       absl::string_view what) {
   const absl::Time now = absl::Now();
-  if (w.first_failure == absl::InfinitePast()) w.first_failure = now;
-  const absl::Duration delay = Jittered(w.backoff);
-  w.due = now + delay;
-  w.backoff = std::min(w.backoff * 2, options.max_backoff);
+  if (e.first_failure == absl::InfinitePast()) e.first_failure = now;
+  const absl::Duration delay = Jittered(e.backoff);
+  e.due = now + delay;
+  e.backoff = std::min(e.backoff * 2, options.max_backoff);
   log::Warn(kComponent, what,
             {{"stage", options.stage},
-             {"topic", w.record.topic},
-             {"partition", w.record.partition},
-             {"offset", w.record.offset},
-             {"attempt", w.tries},
+             {"topic", e.record.topic},
+             {"partition", e.record.partition},
+             {"offset", e.record.offset},
+             {"attempt", e.tries},
              {"error", error},
              {"retry_in", absl::FormatDuration(delay)}});
 }
 
-void StageRunner::Impl::Commit(const Record& record) {
-  if (options.before_commit_for_testing) options.before_commit_for_testing(record);
+void StageRunner::Impl::Take(Record record) {
+  TopicPartition tp(record.topic, record.partition);
+  auto it = partitions.find(tp);
+  if (it == partitions.end()) {
+    // Not in the assignment as this runner knows it (an eager protocol, a late fetch): kept,
+    // so that it is not passed over by a commit.
+    it = partitions.try_emplace(tp).first;
+  }
+  PartitionState& p = it->second;
+  if (p.commit_to < 0) p.commit_to = record.offset;
+  auto entry = std::make_unique<Entry>();
+  entry->started = absl::Now();
+  entry->first_failure = absl::InfinitePast();
+  entry->backoff = options.initial_backoff;
+  entry->record = std::move(record);
+  const int64_t offset = entry->record.offset;
+  p.entries.emplace(offset, std::move(entry));
+  p.dirty = true;
+}
+
+void StageRunner::Impl::Collect(absl::Duration timeout) {
+  for (Entry* e : pool->TakeDone(timeout)) {
+    auto it = partitions.find(TopicPartition(e->record.topic, e->record.partition));
+    // Entries of a partition stay until nothing of them is being handled (Drain).
+    PartitionState& p = it->second;
+    --p.running;
+    p.dirty = true;
+    if (!e->outcome.ok()) {
+      if (fatal.ok()) fatal = e->outcome.status();
+      e->state = Entry::State::kWaiting;
+      e->due = absl::InfiniteFuture();
+      continue;
+    }
+    if (*e->outcome) {
+      if (options.before_commit_for_testing) options.before_commit_for_testing(e->record);
+      Settled(*e);
+      e->state = Entry::State::kDone;
+    } else {
+      e->state = Entry::State::kWaiting;
+    }
+  }
+}
+
+void StageRunner::Impl::DispatchPartition(const TopicPartition& tp, PartitionState& p,
+                                          absl::Time now) {
+  (void)tp;
+  // A waiting record holds its partition: only it may start again, once due.
+  for (auto& [offset, e] : p.entries) {
+    if (e->state != Entry::State::kWaiting) continue;
+    if (e->due <= now && fatal.ok()) {
+      e->state = Entry::State::kQueued;
+      ++p.running;
+      pool->Submit(e.get());
+    }
+    return;
+  }
+  if (!fatal.ok()) return;
+  // Keys with a record before, not settled: their later records wait their turn.
+  absl::flat_hash_set<absl::string_view> busy;
+  for (auto& [offset, e] : p.entries) {
+    if (p.running >= options.concurrency * 2) break;  // the pool has enough of this partition
+    switch (e->state) {
+      case Entry::State::kDone:
+        break;
+      case Entry::State::kQueued:
+      case Entry::State::kWaiting:
+        busy.insert(e->record.key);
+        break;
+      case Entry::State::kReady:
+        if (!busy.insert(e->record.key).second) break;
+        e->state = Entry::State::kQueued;
+        ++p.running;
+        pool->Submit(e.get());
+        break;
+    }
+  }
+}
+
+void StageRunner::Impl::Dispatch(const absl::Time now) {
+  for (auto& [tp, p] : partitions) {
+    bool due = false;
+    for (const auto& [offset, e] : p.entries) {
+      if (e->state == Entry::State::kWaiting) {
+        due = e->due <= now;
+        break;
+      }
+    }
+    if (!p.dirty && !due) continue;
+    p.dirty = false;
+    DispatchPartition(tp, p, now);
+    Advance(p);
+  }
+}
+
+void StageRunner::Impl::Advance(PartitionState& p) {
+  while (!p.entries.empty() && p.entries.begin()->second->state == Entry::State::kDone) {
+    p.commit_to = p.entries.begin()->first + 1;
+    p.entries.erase(p.entries.begin());
+  }
+  if (!p.entries.empty()) p.commit_to = p.entries.begin()->first;
+}
+
+void StageRunner::Impl::Commit(bool force, const std::vector<TopicPartition>* only) {
+  const absl::Time now = absl::Now();
+  if (!force && options.commit_interval > absl::ZeroDuration() &&
+      now - last_commit < options.commit_interval) {
+    return;
+  }
   internal::PartitionListPtr offsets(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(offsets.get(), record.topic.c_str(), record.partition)->offset =
-      record.offset + 1;
-  rd_kafka_resp_err_t err = rd_kafka_commit(consumer.get(), offsets.get(), /*async=*/0);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[0].err;
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // Typically during a rebalance. Commits are cumulative: the partition's next successful
-    // commit covers this record; only if the partition moves first does its new owner handle
-    // the record again (at-least-once).
-    log::Warn(kComponent, "commit failed; the record may be handled again",
-              {{"stage", options.stage},
-               {"topic", record.topic},
-               {"partition", record.partition},
-               {"offset", record.offset},
-               {"error", rd_kafka_err2name(err)}});
+  std::vector<PartitionState*> states;
+  for (auto& [tp, p] : partitions) {
+    if (only != nullptr && std::find(only->begin(), only->end(), tp) == only->end()) continue;
+    Advance(p);
+    if (p.commit_to < 0 || p.commit_to <= p.committed) continue;
+    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(), tp.second)->offset =
+        p.commit_to;
+    states.push_back(&p);
+  }
+  if (offsets->cnt == 0) return;
+  last_commit = now;
+  // Synchronous when forced (a revocation, Stop) or when every settled record is committed at
+  // once; otherwise the result comes to OnCommit, and a failed commit is covered by the next
+  // (commits are cumulative).
+  const bool sync = force || options.commit_interval == absl::ZeroDuration();
+  rd_kafka_resp_err_t err = rd_kafka_commit(consumer.get(), offsets.get(), sync ? 0 : 1);
+  for (int i = 0; i < offsets->cnt; ++i) {
+    rd_kafka_resp_err_t one = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : offsets->elems[i].err;
+    if (sync && one != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Typically during a rebalance. Commits are cumulative: the partition's next successful
+      // commit covers these records; only if the partition moves first does its new owner
+      // handle them again (at-least-once).
+      log::Warn(kComponent, "commit failed; the records since the last commit may be handled again",
+                {{"stage", options.stage},
+                 {"topic", offsets->elems[i].topic},
+                 {"partition", offsets->elems[i].partition},
+                 {"offset", offsets->elems[i].offset},
+                 {"error", rd_kafka_err2name(one)}});
+      continue;
+    }
+    if (!sync && err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    states[i]->committed = offsets->elems[i].offset;
+  }
+}
+
+void StageRunner::Impl::OnCommit(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* impl = static_cast<Impl*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
+    const rd_kafka_resp_err_t one = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : offsets->elems[i].err;
+    if (one == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    log::Warn(kComponent, "commit failed; the records since the last commit may be handled again",
+              {{"stage", impl->options.stage},
+               {"topic", offsets->elems[i].topic},
+               {"partition", offsets->elems[i].partition},
+               {"offset", offsets->elems[i].offset},
+               {"error", rd_kafka_err2name(one)}});
+    // Committed again by the next commit of the partition.
+    auto it = impl->partitions.find(TopicPartition(offsets->elems[i].topic, offsets->elems[i].partition));
+    if (it != impl->partitions.end()) it->second.committed = -1;
+  }
+}
+
+void StageRunner::Impl::Drain(const std::vector<TopicPartition>& tps) {
+  if (tps.empty()) return;
+  auto in = [&](const TopicPartition& tp) {
+    return std::find(tps.begin(), tps.end(), tp) != tps.end();
+  };
+  for (Entry* e : pool->Withdraw([&](const Entry& e) {
+         return in(TopicPartition(e.record.topic, e.record.partition));
+       })) {
+    // Not started: it stays uncommitted, for the partition's next owner (or the next run).
+    e->state = Entry::State::kReady;
+    --partitions[TopicPartition(e->record.topic, e->record.partition)].running;
+  }
+  while (true) {
+    int running = 0;
+    for (const TopicPartition& tp : tps) running += partitions[tp].running;
+    if (running == 0) return;
+    Collect(absl::Milliseconds(100));
   }
 }
 
@@ -323,23 +634,58 @@ void StageRunner::Impl::SetPaused(const TopicPartition& tp, bool paused) {
   }
 }
 
+void StageRunner::Impl::UpdatePauses() {
+  for (auto& [tp, p] : partitions) {
+    // Paused, not sought back: a paused partition resumes after the last record taken
+    // (librdkafka discards what it had fetched beyond it).
+    const bool pause = p.Held() ||
+                       static_cast<int>(p.entries.size()) >= options.max_pending_per_partition;
+    if (pause != p.paused) {
+      SetPaused(tp, pause);
+      p.paused = pause;
+    }
+  }
+}
+
+int StageRunner::Impl::InFlight() const {
+  int n = 0;
+  for (const auto& [tp, p] : partitions) n += p.running;
+  return n;
+}
+
+absl::Time StageRunner::Impl::NextDue() const {
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& [tp, p] : partitions) {
+    for (const auto& [offset, e] : p.entries) {
+      if (e->state == Entry::State::kWaiting) {
+        next = std::min(next, e->due);
+        break;
+      }
+    }
+  }
+  return next;
+}
+
 void StageRunner::Impl::ReportWaiting() {
   const absl::Time now = absl::Now();
   absl::Duration oldest = absl::ZeroDuration();
-  for (auto& [tp, w] : waiting) {
-    const absl::Duration age = now - w.first_failure;
-    oldest = std::max(oldest, age);
-    if (!w.stuck_reported && age >= options.stuck_alert_after) {
-      w.stuck_reported = true;
-      log::Error(kComponent,
-                 "record stuck: still failing after stage.stuck_alert_after; its partition stays "
-                 "paused until the cause (see error) is fixed",
-                 {{"stage", options.stage},
-                  {"topic", tp.first},
-                  {"partition", tp.second},
-                  {"offset", w.record.offset},
-                  {"attempts", w.tries},
-                  {"stuck_for", absl::FormatDuration(age)}});
+  for (auto& [tp, p] : partitions) {
+    for (auto& [offset, e] : p.entries) {
+      if (e->state != Entry::State::kWaiting) continue;
+      const absl::Duration age = now - e->first_failure;
+      oldest = std::max(oldest, age);
+      if (!e->stuck_reported && age >= options.stuck_alert_after) {
+        e->stuck_reported = true;
+        log::Error(kComponent,
+                   "record stuck: still failing after stage.stuck_alert_after; its partition "
+                   "stays paused until the cause (see error) is fixed",
+                   {{"stage", options.stage},
+                    {"topic", tp.first},
+                    {"partition", tp.second},
+                    {"offset", e->record.offset},
+                    {"attempts", e->tries},
+                    {"stuck_for", absl::FormatDuration(age)}});
+      }
     }
   }
   if (oldest_waiting_seconds != nullptr) {
@@ -361,6 +707,12 @@ absl::StatusOr<std::unique_ptr<StageRunner>> StageRunner::Create(const KafkaConf
         " input topics"));
   }
   if (!handler) return absl::InvalidArgumentError("stage " + options.stage + " has no handler");
+  if (options.concurrency < 1 || options.max_pending_per_partition < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stage ", options.stage, ": concurrency is ", options.concurrency,
+        " and max_pending_per_partition ", options.max_pending_per_partition,
+        "; both must be at least 1"));
+  }
   if (options.max_attempts < 1) {
     return absl::InvalidArgumentError(absl::StrCat("stage ", options.stage, ": max_attempts is ",
                                                    options.max_attempts,
@@ -382,16 +734,22 @@ absl::StatusOr<std::unique_ptr<StageRunner>> StageRunner::Create(const KafkaConf
   absl::StatusOr<internal::ConfPtr> conf = internal::MakeConf(config, properties);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::OnRebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &Impl::OnCommit);
   rd_kafka_conf_set_opaque(conf->get(), impl.get());
   absl::StatusOr<internal::HandlePtr> consumer =
       internal::MakeHandle(RD_KAFKA_CONSUMER, *std::move(conf));
   if (!consumer.ok()) return consumer.status();
   impl->consumer = *std::move(consumer);
   rd_kafka_poll_set_consumer(impl->consumer.get());
+  impl->consumer_queue = rd_kafka_queue_get_consumer(impl->consumer.get());
 
   impl->options = std::move(options);
   if (impl->options.metrics != nullptr) impl->RegisterMetrics(*impl->options.metrics);
   impl->handler = std::move(handler);
+  Impl* raw = impl.get();
+  impl->pool = std::make_unique<WorkerPool>(
+      impl->options.concurrency, [raw](Entry& e) { raw->Attempt(e); },
+      [raw] { rd_kafka_queue_yield(raw->consumer_queue); });
   return std::unique_ptr<StageRunner>(new StageRunner(std::move(impl)));
 }
 
@@ -420,26 +778,23 @@ absl::Status StageRunner::Run() {
              {"topics", absl::StrJoin(impl.options.input_topics, ",")}});
   absl::Status result;
   while (!stop_.load(std::memory_order_relaxed)) {
-    impl.ReportWaiting();
-    auto next = std::min_element(impl.waiting.begin(), impl.waiting.end(),
-                                 [](const auto& a, const auto& b) { return a.second.due < b.second.due; });
-    absl::Duration timeout = impl.options.poll_timeout;
-    if (next != impl.waiting.end()) {
-      const absl::Duration left = next->second.due - absl::Now();
-      if (left <= absl::ZeroDuration()) {
-        absl::StatusOr<bool> settled = impl.Attempt(next->second);
-        if (!settled.ok()) {
-          result = settled.status();
-          break;
-        }
-        if (*settled) {
-          impl.SetPaused(next->first, false);
-          impl.waiting.erase(next);
-        }
-        continue;
-      }
-      timeout = std::min(timeout, left);
+    impl.Collect(absl::ZeroDuration());
+    if (!impl.fatal.ok()) {
+      result = impl.fatal;
+      break;
     }
+    const absl::Time now = absl::Now();
+    impl.Dispatch(now);
+    impl.Commit(/*force=*/false);
+    impl.UpdatePauses();
+    impl.ReportWaiting();
+    absl::Duration timeout = impl.options.poll_timeout;
+    const absl::Time due = impl.NextDue();
+    if (due != absl::InfiniteFuture()) timeout = std::min(timeout, std::max(due - now, absl::ZeroDuration()));
+    if (impl.options.commit_interval > absl::ZeroDuration() && impl.InFlight() > 0) {
+      timeout = std::min(timeout, impl.options.commit_interval);
+    }
+    // A worker finishing a record wakes this poll (rd_kafka_queue_yield).
     internal::MessagePtr message(
         rd_kafka_consumer_poll(consumer, internal::ToTimeoutMs(timeout)));
     if (message == nullptr) continue;
@@ -459,26 +814,16 @@ absl::Status StageRunner::Run() {
                  {"detail", rd_kafka_message_errstr(message.get())}});
       continue;
     }
-    Waiting w{.record = internal::RecordFromMessage(message.get()),
-              .started = absl::Now(),
-              .first_failure = absl::InfinitePast(),
-              .backoff = impl.options.initial_backoff};
-    message.reset();
-    absl::StatusOr<bool> settled = impl.Attempt(w);
-    if (!settled.ok()) {
-      result = settled.status();
-      break;
-    }
-    if (!*settled) {
-      // Paused, not sought back: the paused partition resumes after this record, which is
-      // retried from here (librdkafka discards what it had fetched beyond it).
-      TopicPartition tp(w.record.topic, w.record.partition);
-      impl.SetPaused(tp, true);
-      impl.waiting.emplace(tp, std::move(w));
-    }
+    impl.Take(internal::RecordFromMessage(message.get()));
   }
-  // Records still waiting stay uncommitted: consumed again by the partition's next owner.
-  impl.waiting.clear();
+  // The records being handled finish; what is settled is committed. Records waiting for a
+  // retry or not started stay uncommitted: consumed again by the partition's next owner.
+  std::vector<TopicPartition> all;
+  for (const auto& [tp, p] : impl.partitions) all.push_back(tp);
+  impl.Drain(all);
+  if (result.ok() && !impl.fatal.ok()) result = impl.fatal;
+  impl.Commit(/*force=*/true);
+  impl.partitions.clear();
   if (impl.oldest_waiting_seconds != nullptr) impl.oldest_waiting_seconds->Set(0);
   // Leaves the group cleanly (revoking through the rebalance callback), so the partitions move
   // to another member at once instead of after the session timeout.

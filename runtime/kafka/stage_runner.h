@@ -46,6 +46,19 @@ struct StageRunnerOptions {
   // ZarcStageRecordStuck alert).
   absl::Duration stuck_alert_after = absl::Hours(1);
 
+  // Records handled at once, each on a worker thread of the runner's own (the handler must be
+  // thread-safe when this is above 1). Records with the same key, which are in one partition,
+  // are handled one after the other in offset order; records with other keys run side by side.
+  int concurrency = 1;
+  // At most this many records of one partition are taken and not yet committed; beyond it the
+  // partition is paused until the oldest ones are settled.
+  int max_pending_per_partition = 512;
+  // Settled records' offsets are committed together, asynchronously, at most this often; a
+  // revocation and Stop() commit synchronously what is settled. Zero commits synchronously as
+  // soon as the committable offset moves (one commit per record when records are handled one
+  // at a time).
+  absl::Duration commit_interval = absl::ZeroDuration();
+
   // Optional, must outlive the runner: zarc_stage_records_total{stage,outcome},
   // zarc_stage_processing_seconds{stage}, zarc_stage_dead_letter_total{stage},
   // zarc_stage_oldest_waiting_seconds{stage}, zarc_stage_stuck_alert_after_seconds{stage} and
@@ -57,12 +70,24 @@ struct StageRunnerOptions {
   std::function<void(const Record&)> before_commit_for_testing;
 };
 
+// A deployment's stage.* settings, applied to a runner's options.
+inline void ApplyStageSettings(const StageSettings& settings, StageRunnerOptions& options) {
+  options.stuck_alert_after = settings.stuck_alert_after;
+  options.concurrency = static_cast<int>(settings.concurrency);
+  options.commit_interval = settings.commit_interval;
+}
+
 // Runs a stage as a member of a Kafka consumer group, for every stage alike:
 //   consume → handle → produce outputs and wait for their acknowledgement → commit the input.
-// The input offset is committed (synchronously) only after every output is acknowledged, so a
-// crash anywhere before the commit means the record is consumed again; nothing is lost.
-// Records of a partition are handled one at a time, in order. A record that failed waits for
-// its retry with only its own partition paused: the other partitions go on being handled.
+// An input offset is committed only once every output of that record and of every record
+// before it in the partition is acknowledged (the committed offset is that of the lowest record
+// not yet settled), so a crash anywhere before the commit means those records are consumed
+// again; nothing is lost. Up to `concurrency` records are handled at once; records with one key
+// in order. A record that failed waits for its retry with its partition held: the records of
+// the partition already being handled finish, no other record of it starts, and it is paused;
+// the other partitions go on being handled. On revocation and on Stop() the runner waits for
+// the records being handled (no second owner handles a record while this one still does), and
+// commits what is settled.
 class StageRunner {
  public:
   static absl::StatusOr<std::unique_ptr<StageRunner>> Create(const KafkaConfig& config,
@@ -72,8 +97,8 @@ class StageRunner {
   StageRunner(const StageRunner&) = delete;
   StageRunner& operator=(const StageRunner&) = delete;
 
-  // Joins the group and handles records until Stop(). Then finishes the record in hand (records
-  // waiting for a retry stay uncommitted and are consumed again later),
+  // Joins the group and handles records until Stop(). Then finishes the records in hand (records
+  // waiting for a retry, or not started, stay uncommitted and are consumed again later),
   // leaves the group and flushes the producer. Returns an error only for failures that stop
   // the stage (bad configuration, a fatal client error). Call once.
   absl::Status Run();

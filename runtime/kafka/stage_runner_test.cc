@@ -10,7 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "runtime/kafka/admin.h"
 #include "runtime/kafka/embedded_cluster.h"
 #include "runtime/kafka/producer.h"
 #include "runtime/kafka/testing/kafka_test_util.h"
@@ -489,6 +491,106 @@ TEST_F(StageRunnerTest, ATransientFailurePausesOnlyItsPartitionAndIsReportedWhen
   EXPECT_THAT(x_handled, ElementsAre("x0", "x1"));
   EXPECT_EQ(MetricValue(registry, "zarc_stage_oldest_waiting_seconds", {{"stage", "test-stage"}}),
             0);
+}
+
+// Several records in flight: records with different keys are handled at the same time, records
+// with one key one after the other, in offset order (issue 14).
+TEST_F(StageRunnerTest, RecordsWithDifferentKeysRunTogetherAndOneKeyInOrder) {
+  constexpr int kKeys = 6, kPerKey = 4;
+  std::vector<OutgoingRecord> batch;
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      batch.push_back({"in1", absl::StrCat("key", k), absl::StrCat("k", k, "-", i), {}});
+    }
+  }
+  ASSERT_TRUE(producer_->ProduceAndWait(batch, kWait).ok());
+  StageRunnerOptions options = Options("concurrent-group", "in1");
+  options.concurrency = kKeys;
+  options.commit_interval = absl::Milliseconds(50);
+  absl::Mutex mu;
+  int inside = 0, most_inside = 0;
+  std::set<std::string> keys_inside;
+  std::map<std::string, std::vector<int64_t>> offsets_by_key;
+  bool overlap = false;
+  auto stage = Start(options, [&](const Record& r) -> absl::StatusOr<std::vector<OutgoingRecord>> {
+    {
+      absl::MutexLock lock(&mu);
+      ++inside;
+      most_inside = std::max(most_inside, inside);
+      overlap = overlap || !keys_inside.insert(r.key).second;
+      offsets_by_key[r.key].push_back(r.offset);
+      // The first record of each key waits until every key is being handled at once: with
+      // one record at a time this never happens and the wait times out.
+      if (r.value.ends_with("-0")) {
+        auto all_in = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return most_inside >= kKeys; };
+        mu.AwaitWithTimeout(absl::Condition(&all_in), absl::Seconds(10));
+      }
+      --inside;
+      keys_inside.erase(r.key);
+    }
+    return CopyTo("out", r);
+  });
+  absl::StatusOr<std::vector<Record>> out =
+      testing::WaitForRecords(config_, "out", kKeys * kPerKey, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  stage->StopAndJoin();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(most_inside, kKeys);
+  EXPECT_FALSE(overlap) << "two records of one key were handled at the same time";
+  for (const auto& [key, offsets] : offsets_by_key) {
+    EXPECT_EQ(offsets.size(), static_cast<size_t>(kPerKey)) << key;
+    EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end())) << key;
+  }
+}
+
+// The committed offset is that of the lowest record not settled: records after a slow one are
+// handled, but committed only once it is (issue 14).
+TEST_F(StageRunnerTest, TheCommitStopsAtTheLowestUnfinishedRecord) {
+  ProduceValues("in1", {"slow", "b", "c", "d"});
+  StageRunnerOptions options = Options("lowest-group", "in1");
+  options.concurrency = 4;
+  options.commit_interval = absl::Milliseconds(20);
+  absl::Notification release;
+  auto stage = Start(options, [&](const Record& r) {
+    if (r.value == "slow") release.WaitForNotificationWithTimeout(kWait);
+    return CopyTo("out", r);
+  });
+  absl::StatusOr<std::vector<Record>> out = testing::WaitForRecords(config_, "out", 3, kWait);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), UnorderedElementsAreArray({"out:b", "out:c", "out:d"}));
+  auto committed = [&]() -> int64_t {
+    absl::StatusOr<GroupLag> lag = ConsumerGroupLag(config_, "lowest-group", "in1");
+    return lag.ok() && !lag->positions.empty() ? lag->positions[0].committed : -2;
+  };
+  absl::SleepFor(absl::Milliseconds(500));  // several commit intervals pass with "slow" unsettled
+  EXPECT_LE(committed(), 0) << "an offset past the unsettled record was committed";
+  release.Notify();
+  const absl::Time deadline = absl::Now() + kWait;
+  while (committed() != 4 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(committed(), 4);
+  stage->StopAndJoin();
+}
+
+// A record handled for longer than max.poll.interval.ms does not cost the member its partitions
+// (the consumer is polled while workers handle records), so it is not handled a second time by
+// another owner or after a rejoin (issue 13: a slow delivery can be duplicated).
+TEST_F(StageRunnerTest, ARecordHandledLongerThanTheMaxPollIntervalIsHandledOnce) {
+  config_.extra["session.timeout.ms"] = "3000";
+  config_.extra["max.poll.interval.ms"] = "3000";
+  ProduceValues("in1", {"slow", "after"});
+  Seen seen;
+  auto stage = Start(Options("slow-group", "in1"), [&](const Record& r) {
+    seen.Add(r);
+    if (r.value == "slow" && seen.Count("slow") == 1) absl::SleepFor(absl::Seconds(6));
+    return CopyTo("out", r);
+  });
+  ASSERT_TRUE(testing::WaitForRecords(config_, "out", 2, kWait).ok());
+  absl::SleepFor(absl::Seconds(4));  // a rejoin after an eviction would handle "slow" again
+  stage->StopAndJoin();
+  EXPECT_EQ(seen.Count("slow"), 1);
+  absl::StatusOr<std::vector<Record>> out = ReadTopic(config_, "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values(*out), ElementsAre("out:slow", "out:after"));
 }
 
 TEST(StageRunnerCreateTest, IncompleteOptionsAreRefused) {

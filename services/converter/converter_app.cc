@@ -38,13 +38,13 @@ absl::StatusOr<std::unique_ptr<ConverterApp>> ConverterApp::Create(const Convert
 
 absl::Status ConverterApp::Start() {
   ConverterStage* stage = impl_->stage.get();
+  kafka::StageRunnerOptions options{.stage = "converter",
+                                    .group_id = "zarc-converter",
+                                    .input_topics = {std::string(kafka::kMeetingsTopic)},
+                                    .metrics = impl_->metrics};
+  kafka::ApplyStageSettings(impl_->config.stage, options);
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> worker = kafka::StageWorker::Start(
-      impl_->config.kafka,
-      kafka::StageRunnerOptions{.stage = "converter",
-                                .group_id = "zarc-converter",
-                                .input_topics = {std::string(kafka::kMeetingsTopic)},
-                                .stuck_alert_after = impl_->config.stage.stuck_alert_after,
-                                .metrics = impl_->metrics},
+      impl_->config.kafka, std::move(options),
       [stage](const kafka::Record& r) { return stage->Handle(r); });
   if (!worker.ok()) return worker.status();
   impl_->worker = *std::move(worker);

@@ -64,7 +64,7 @@ class Fetcher {
     // Programmatic default (tests); the configuration default, fetcher.sources, is auto.
     ZoomSources sources = ZoomSources::kRecordings;
     absl::Duration archiving_recheck = absl::Hours(24);
-    int concurrency = 4;
+    int concurrency = 16;
     // Listing windows: Zoom allows one month for user recordings and 7 days for archive files.
     int recordings_window_days = 30;
     int archive_window_days = 7;

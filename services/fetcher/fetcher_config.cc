@@ -35,8 +35,9 @@ config::Schema<FetcherConfig> FetcherSchema() {
             "daily), else recordings")
       .Bool("fetcher.use_archiving_api", &FetcherConfig::use_archiving_api, false,
             "replaced by fetcher.sources; setting it true is refused with the replacement named")
-      .Int("fetcher.concurrency", &FetcherConfig::concurrency, 4, 1, 64,
-           "meetings captured in parallel")
+      .Int("fetcher.concurrency", &FetcherConfig::concurrency, 16, 1, 64,
+           "meetings captured in parallel (Zoom's rate limits are kept by the rate limiter, "
+           "whatever this is; each capture mostly waits for downloads and fsync)")
       .Int("fetcher.recordings_window_days", &FetcherConfig::recordings_window_days, 30, 1, 90,
            "days asked per user-recordings call; Zoom allows a month and silently clamps longer "
            "ranges, which the fetcher detects and walks in halves")

@@ -30,7 +30,7 @@ struct FetcherConfig {
 
   std::string sources = "auto";  // auto | recordings | archive | both
   bool use_archiving_api = false;       // replaced by `sources`: refused when set
-  int64_t concurrency = 4;
+  int64_t concurrency = 16;
   int64_t recordings_window_days = 30;
   absl::Duration poll_interval;
   absl::Duration poll_overlap;

@@ -123,7 +123,9 @@ TEST_F(ImapOAuthTest, ZarcsOwnTokenDeliversSeenAndDatedAndIsReusedUntilItExpires
 }
 
 TEST_F(ImapOAuthTest, ATokenRevokedBeforeItsExpiryIsReplacedAndTheDeliveryCarriesOn) {
-  ImapTarget target(BySecret());
+  ImapTargetOptions options = BySecret();
+  options.max_idle_connections = 0;  // every delivery logs in: the second one meets the revocation
+  ImapTarget target(options);
   ASSERT_TRUE(target.Deliver(Request(1)).ok());
   sim_->sim->RevokeTokens();  // still valid by its expiry, refused by the server all the same
   absl::StatusOr<DeliveryOutcome> outcome = target.Deliver(Request(2));

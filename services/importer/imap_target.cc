@@ -50,7 +50,10 @@ ImapTarget::ImapTarget(ImapTargetOptions options) : options_(std::move(options))
   }
 }
 
-ImapTarget::~ImapTarget() = default;
+ImapTarget::~ImapTarget() {
+  absl::MutexLock lock(&mutex_);
+  for (Idle& idle : idle_) (void)idle.client->Logout();
+}
 
 absl::Status ImapTarget::LogIn(ImapClient& client, const std::string& mailbox,
                                std::string* token_used) const {
@@ -133,7 +136,74 @@ absl::StatusOr<std::unique_ptr<ImapClient>> ImapTarget::ConnectAs(const std::str
   return connected;
 }
 
+absl::Time ImapTarget::Now() const { return options_.oauth_now ? options_.oauth_now() : absl::Now(); }
+
+std::optional<ImapTarget::Idle> ImapTarget::TakeIdle(const std::string& mailbox) {
+  std::vector<Idle> expired;
+  std::optional<Idle> found;
+  {
+    absl::MutexLock lock(&mutex_);
+    const absl::Time now = Now();
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (now - it->since > options_.idle_timeout || now < it->since) {
+        expired.push_back(std::move(*it));
+        it = idle_.erase(it);
+      } else if (!found.has_value() && it->mailbox == mailbox) {
+        found = std::move(*it);
+        it = idle_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Idle& e : expired) (void)e.client->Logout();
+  return found;
+}
+
+void ImapTarget::KeepIdle(Idle idle) {
+  std::optional<Idle> evicted;
+  {
+    absl::MutexLock lock(&mutex_);
+    idle.since = Now();
+    idle_.push_back(std::move(idle));
+    if (static_cast<int>(idle_.size()) > options_.max_idle_connections) {
+      evicted = std::move(idle_.front());
+      idle_.erase(idle_.begin());
+    }
+  }
+  if (evicted.has_value()) (void)evicted->client->Logout();
+}
+
+absl::StatusOr<DeliveryOutcome> ImapTarget::DeliverOn(ImapClient& client, const std::string& folder,
+                                                      const DeliveryRequest& request) {
+  absl::StatusOr<std::vector<uint32_t>> found = client.SearchMessageId(request.message_id);
+  if (!found.ok()) return found.status();
+  if (!found->empty()) return DeliveryOutcome::kAlreadyThere;
+  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = request.open();
+  if (!source.ok()) return source.status();
+  if (absl::Status s = client.Append(folder, "\\Seen", request.internal_date, request.size, **source);
+      !s.ok()) {
+    return s;
+  }
+  return DeliveryOutcome::kDelivered;
+}
+
 absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& request) {
+  if (std::optional<Idle> idle = TakeIdle(request.mailbox)) {
+    // The folder is selected again first. A session sees a message it appended only once the
+    // server has announced it (EXISTS), which RFC 3501 leaves to the server's timing; Dovecot
+    // announces at once, but a SELECT brings any server's view up to date before the
+    // Message-ID search that keeps a retried delivery from being a duplicate. And if the
+    // server closed the connection while idle, this fails before anything was appended, and a
+    // new connection does the delivery.
+    if (idle->client->Select(idle->folder).ok()) {
+      absl::StatusOr<DeliveryOutcome> outcome = DeliverOn(*idle->client, idle->folder, request);
+      if (outcome.ok()) {
+        KeepIdle(*std::move(idle));
+        return outcome;
+      }
+    }
+  }
   absl::StatusOr<std::unique_ptr<ImapClient>> connected = ConnectAs(request.mailbox);
   if (!connected.ok()) return connected.status();
   ImapClient& client = **connected;
@@ -150,21 +220,14 @@ absl::StatusOr<DeliveryOutcome> ImapTarget::Deliver(const DeliveryRequest& reque
     selected = client.Select(folder);
   }
   if (!selected.ok()) return selected;
-
-  absl::StatusOr<std::vector<uint32_t>> found = client.SearchMessageId(request.message_id);
-  if (!found.ok()) return found.status();
-  if (!found->empty()) {
+  absl::StatusOr<DeliveryOutcome> outcome = DeliverOn(client, folder, request);
+  if (!outcome.ok()) return outcome;
+  if (options_.max_idle_connections > 0) {
+    KeepIdle(Idle{.mailbox = request.mailbox, .folder = folder, .client = *std::move(connected)});
+  } else {
     (void)client.Logout();
-    return DeliveryOutcome::kAlreadyThere;
   }
-  absl::StatusOr<std::unique_ptr<io::ByteSource>> source = request.open();
-  if (!source.ok()) return source.status();
-  if (absl::Status s = client.Append(folder, "\\Seen", request.internal_date, request.size, **source);
-      !s.ok()) {
-    return s;
-  }
-  (void)client.Logout();
-  return DeliveryOutcome::kDelivered;
+  return outcome;
 }
 
 }  // namespace zarc::importer

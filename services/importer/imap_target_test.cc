@@ -5,8 +5,9 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-
+#include "absl/time/clock.h"
 #include "runtime/io/byte_stream.h"
 #include "runtime/testing/subprocess.h"
 #include "services/importer/testing/dovecot_fixture.h"
@@ -81,6 +82,54 @@ TEST_F(ImapTargetDovecotTest, ARefusedLoginWaitsAndTheFixedCredentialsDeliver) {
   absl::StatusOr<DeliveryOutcome> delivered = fixed.Deliver(Request());
   ASSERT_TRUE(delivered.ok()) << delivered.status();
   EXPECT_EQ(*delivered, DeliveryOutcome::kDelivered);
+}
+
+int Logins(const std::string& dovecot_dir) {
+  std::ifstream log(dovecot_dir + "/dovecot.log");
+  std::string line;
+  int n = 0;
+  while (std::getline(log, line)) n += line.find("Login: user=<") != std::string::npos;
+  return n;
+}
+
+// Deliveries to one mailbox one after the other share one connection and one login (issue 14),
+// and each is still searched for by Message-ID first: a repeated one is recognised.
+TEST_F(ImapTargetDovecotTest, ConsecutiveDeliveriesToAMailboxShareOneLogin) {
+  ImapTarget target(Master(dovecot_->options().master_password));
+  const int before = Logins(dovecot_->dir());
+  // Each message carries its own Message-ID, which the target searches for.
+  auto with_id = [](const std::string& id) {
+    DeliveryRequest request = Request();
+    request.message_id = id;
+    auto text = std::make_shared<std::string>(absl::StrReplaceAll(
+        kMessage, {{"<standup-1@zarc.archive>", absl::StrCat("<", id, ">")}}));
+    request.size = text->size();
+    request.open = [text]() -> absl::StatusOr<std::unique_ptr<io::ByteSource>> {
+      return std::make_unique<io::StringSource>(*text);
+    };
+    return request;
+  };
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<DeliveryOutcome> delivered =
+        target.Deliver(with_id(absl::StrCat("reuse-", i, "@zarc.archive")));
+    ASSERT_TRUE(delivered.ok()) << delivered.status();
+    EXPECT_EQ(*delivered, DeliveryOutcome::kDelivered);
+  }
+  // Appended by this very connection: found all the same.
+  absl::StatusOr<DeliveryOutcome> repeated = target.Deliver(with_id("reuse-2@zarc.archive"));
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  EXPECT_EQ(*repeated, DeliveryOutcome::kAlreadyThere);
+  // Dovecot writes its log line as it logs the user in; give it a moment to reach the file.
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(Logins(dovecot_->dir()) - before, 1);
+
+  ImapTargetOptions no_reuse = Master(dovecot_->options().master_password);
+  no_reuse.max_idle_connections = 0;
+  ImapTarget each(no_reuse);
+  const int before_each = Logins(dovecot_->dir());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(each.Deliver(Request()).ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(Logins(dovecot_->dir()) - before_each, 2);
 }
 
 TEST_F(ImapTargetDovecotTest, AMailboxTheServerDoesNotHaveIsItsOwnFailure) {

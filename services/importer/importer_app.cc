@@ -161,7 +161,9 @@ absl::StatusOr<std::unique_ptr<ImporterApp>> ImporterApp::Create(const ImporterC
                      ? std::optional<entra::Credentials>(entra::CredentialsOf(config.graph))
                      : std::nullopt,
         .oauth_scope = config.imap_oauth_scope,
-        .oauth_ca_file = config.graph.ca_file});
+        .oauth_ca_file = config.graph.ca_file,
+        .max_idle_connections = static_cast<int>(config.imap_max_idle_connections),
+        .idle_timeout = config.imap_idle_timeout});
   } else if (config.target == "graph") {
     GraphTargetOptions options;
     options.credentials = mapper::CredentialsFrom(config.graph);
@@ -256,7 +258,7 @@ absl::Status ImporterApp::Start() {
   options.group_id = "zarc-importer";
   options.input_topics = {std::string(kafka::kDeliveriesTopic)};
   options.max_backoff = c.retry_max_backoff;
-  options.stuck_alert_after = c.stage.stuck_alert_after;
+  kafka::ApplyStageSettings(c.stage, options);
   options.metrics = impl_->metrics;
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> worker = kafka::StageWorker::Start(
       c.kafka, std::move(options), [this](const kafka::Record& r) { return Handle(r); });
@@ -270,7 +272,7 @@ absl::Status ImporterApp::Start() {
   ledger_options.group_id = "zarc-ledger";
   ledger_options.input_topics = {std::string(kafka::kImportLogTopic)};
   ledger_options.max_backoff = c.retry_max_backoff;
-  ledger_options.stuck_alert_after = c.stage.stuck_alert_after;
+  kafka::ApplyStageSettings(c.stage, ledger_options);
   ledger_options.metrics = impl_->metrics;
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> ledger_worker = kafka::StageWorker::Start(
       c.kafka, std::move(ledger_options), [this](const kafka::Record& r) { return HandleResult(r); });

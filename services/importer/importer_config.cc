@@ -59,6 +59,11 @@ config::Schema<ImporterConfig> ImporterSchema() {
               "without zarc's own tokens), re-read at every delivery")
       .String("imap.oauth_scope", &C::imap_oauth_scope, "https://outlook.office365.com/.default",
               "scope zarc asks its IMAP tokens for (imap.auth=xoauth2 without imap.token_file)")
+      .Int("imap.max_idle_connections", &C::imap_max_idle_connections, 32, 0, 1024,
+           "connections kept logged in, their Zoom Meetings folder selected, for the next "
+           "delivery to the same mailbox (0: a new connection and login per delivery)")
+      .Duration("imap.idle_timeout", &C::imap_idle_timeout, "60s",
+                "how long an idle IMAP connection is kept for reuse")
       .Include(common_options::GraphSchema(
                    "importer.target=graph needs Mail.ReadWrite as an application permission",
                    "how long one Graph request keeps waiting out 429s and failures before the "

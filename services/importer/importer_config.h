@@ -37,6 +37,8 @@ struct ImporterConfig {
   std::string imap_password_dir;
   std::string imap_token_file;
   std::string imap_oauth_scope;
+  int64_t imap_max_idle_connections = 32;
+  absl::Duration imap_idle_timeout = absl::Seconds(60);
   std::string imap_proxy;  // secret: may hold proxy credentials
   bool graph_received = true;
 

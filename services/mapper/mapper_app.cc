@@ -116,13 +116,13 @@ absl::Status MapperApp::Start() {
     return absl::InvalidArgumentError("kafka.brokers is required for the mapper stage");
   }
   MapperStage* stage = impl_->stage.get();
+  kafka::StageRunnerOptions options{.stage = "mapper",
+                                    .group_id = "zarc-mapper",
+                                    .input_topics = {std::string(kafka::kMessagesTopic)},
+                                    .metrics = impl_->metrics};
+  kafka::ApplyStageSettings(impl_->config.stage, options);
   absl::StatusOr<std::unique_ptr<kafka::StageWorker>> worker = kafka::StageWorker::Start(
-      impl_->config.kafka,
-      kafka::StageRunnerOptions{.stage = "mapper",
-                                .group_id = "zarc-mapper",
-                                .input_topics = {std::string(kafka::kMessagesTopic)},
-                                .stuck_alert_after = impl_->config.stage.stuck_alert_after,
-                                .metrics = impl_->metrics},
+      impl_->config.kafka, std::move(options),
       [stage](const kafka::Record& r) { return stage->Handle(r); });
   if (!worker.ok()) return worker.status();
   impl_->worker = *std::move(worker);
