@@ -466,7 +466,7 @@ namespace {
 
 using json::Value;
 
-// Small readers over cpprestsdk's JSON that turn a wrong type into a Status naming the field.
+// Small readers over the tenant file's JSON that turn a wrong type into a Status naming the field.
 absl::StatusOr<std::string> GetString(const Value& object, const char* key, bool required,
                                       absl::string_view where) {
   if (!object.Has(key)) {
