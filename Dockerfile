@@ -10,7 +10,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev libcpprest-dev libcurl4-openssl-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev \
+      libabsl-dev nlohmann-json3-dev libcurl4-openssl-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev \
       libgtest-dev libgmock-dev googletest libbenchmark-dev libboost-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -24,7 +24,7 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates \
-      libgrpc++1.51 libprotobuf32 libabsl20220623 libcpprest2.10 libcurl4 librdkafka1 \
+      libgrpc++1.51 libprotobuf32 libabsl20220623 libcurl4 librdkafka1 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 zlib1g \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 zarc \

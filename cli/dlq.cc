@@ -72,33 +72,33 @@ int List(const kafka::KafkaConfig& config, bool all, const std::string& format) 
     if (all || d.parked()) shown.push_back(&d);
   }
   if (format == "json") {
-    json::Value list = json::Value::array();
+    json::Value list = json::Value::Array();
     size_t i = 0;
     for (const kafka::DeadLetter* d : shown) {
       const auto [item, mailbox] = ItemOf(*d);
-      json::Value v = json::Value::object();
+      json::Value v = json::Value::Object();
       v["id"] = json::Str(d->id);
       v["stage"] = json::Str(d->stage);
       v["error"] = json::Str(d->error);
       v["error_code"] = json::Str(d->error_code);
-      v["attempts"] = json::Value::number(d->attempts);
+      v["attempts"] = json::Value::Number(d->attempts);
       v["first_failure"] =
           json::Str(absl::FormatTime(absl::RFC3339_sec, d->first_failure, absl::UTCTimeZone()));
       v["dead_lettered_at"] =
           json::Str(absl::FormatTime(absl::RFC3339_sec, d->dead_lettered_at, absl::UTCTimeZone()));
       v["source_topic"] = json::Str(d->source_topic);
-      v["source_partition"] = json::Value::number(d->source_partition);
-      v["source_offset"] = json::Value::number(static_cast<int64_t>(d->source_offset));
+      v["source_partition"] = json::Value::Number(d->source_partition);
+      v["source_offset"] = json::Value::Number(static_cast<int64_t>(d->source_offset));
       v["item_id"] = json::Str(item);
       v["mailbox"] = json::Str(mailbox);
-      v["parked"] = json::Value::boolean(d->parked());
+      v["parked"] = json::Value::Boolean(d->parked());
       if (!d->parked()) {
         v["replayed_at"] =
             json::Str(absl::FormatTime(absl::RFC3339_sec, d->replayed_at, absl::UTCTimeZone()));
       }
       list[i++] = v;
     }
-    json::Value root = json::Value::object();
+    json::Value root = json::Value::Object();
     root["dead_letters"] = list;
     std::printf("%s\n", json::Serialize(root).c_str());
     return kExitOk;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   build-essential cmake ninja-build pkg-config ccache git curl ca-certificates unzip python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libcpprest-dev libcurl4-openssl-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev
+  libabsl-dev nlohmann-json3-dev libcurl4-openssl-dev librdkafka-dev prometheus-cpp-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   dovecot-imapd prometheus python3-yaml python3-jsonschema libboost-dev
   chromium  # the web console test opens the pages in headless Chromium

@@ -47,7 +47,7 @@ absl::Status SimState(const std::string& zoom_url, const json::Value& body) {
 
 absl::Status SetParticipants(const std::string& zoom_url, const std::string& uuid,
                              const std::string& state) {
-  json::Value body = json::Value::object();
+  json::Value body = json::Value::Object();
   body["meeting_uuid"] = json::Str(uuid);
   body["participants"] = json::Str(state);
   return SimState(zoom_url, body);
@@ -55,7 +55,7 @@ absl::Status SetParticipants(const std::string& zoom_url, const std::string& uui
 
 absl::Status SetFileState(const std::string& zoom_url, const std::string& file_id,
                           const std::string& state) {
-  json::Value body = json::Value::object();
+  json::Value body = json::Value::Object();
   body["file_id"] = json::Str(file_id);
   body["state"] = json::Str(state);
   return SimState(zoom_url, body);
@@ -87,7 +87,7 @@ json::Value WaitForLog(testing::ZarcRunProcess& run, int64_t imported) {
     absl::SleepFor(absl::Milliseconds(500));
   }
   EXPECT_TRUE(log.ok()) << log.status();
-  return log.ok() ? *log : json::Value::object();
+  return log.ok() ? *log : json::Value::Object();
 }
 
 // A generated tenant served by the Zoom simulator, and `zarc run` archiving it into .eml mailboxes.

@@ -168,9 +168,9 @@ TEST(ConsoleBrowserTest, ChromiumShowsTheFiguresOfZarcLogAndCredentialsAreRequir
   std::vector<std::string> fire = {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                    "--max-time", "20", "-X", "POST"};
   const json::Value headers = json::Object(*built, "headers");  // outlives the loop
-  for (const auto& [k, v] : headers.as_object()) {
+  for (const auto& [k, v] : headers.AsObject()) {
     fire.push_back("-H");
-    fire.push_back(k + ": " + v.as_string());
+    fire.push_back(k + ": " + v.AsString());
   }
   fire.push_back("--data-binary");
   fire.push_back(json::String(*built, "body"));

@@ -41,7 +41,7 @@ json::Value Json(const std::string& out) {
   absl::StatusOr<json::Value> v =
       json::Parse(out.substr(std::min(out.find('{'), out.size())), "output");
   EXPECT_TRUE(v.ok()) << out;
-  return v.ok() ? *v : json::Value::object();
+  return v.ok() ? *v : json::Value::Object();
 }
 
 TEST(DeadLetterToolsTest, ParkedThenReplayedTwiceArrivesOnceAndIsNoLongerParked) {

@@ -326,7 +326,7 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
       ASSERT_NE(it, by_message_id.end()) << "unexpected message " << id;
       std::set<std::string> present;
       for (const json::Value& a : json::Array(msg, "attachments")) present.insert(json::String(a, "sha256"));
-      for (const json::Value& s : json::Array(msg, "listed_sha256")) present.insert(s.as_string());
+      for (const json::Value& s : json::Array(msg, "listed_sha256")) present.insert(s.AsString());
       for (const std::string& sha : it->second->artifacts) {
         EXPECT_TRUE(present.count(sha)) << id << " lacks artifact " << sha;
       }
@@ -357,9 +357,9 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   ASSERT_TRUE(added.ok() && added->status / 100 == 2) << (added.ok() ? absl::StrCat(added->status, " ", added->body) : added.status().ToString());
   absl::StatusOr<json::Value> added_meeting = json::Parse(added->body, "added meeting");
   ASSERT_TRUE(added_meeting.ok());
-  json::Value wrapper = json::Value::object();
+  json::Value wrapper = json::Value::Object();
   wrapper["users"] = (*manifest)["users"];
-  wrapper["meetings"] = json::Value::array();
+  wrapper["meetings"] = json::Value::Array();
   wrapper["meetings"][0] = *added_meeting;
   const MeetingFacts added_facts = FactsFromManifest(wrapper)[0];
   const std::set<std::string> added_mailboxes = expectation.MailboxesFor(added_facts.addresses);
@@ -375,7 +375,7 @@ TEST(EndToEndTest, AGeneratedTenantIsArchivedCompletelyAcrossProcesses) {
   hook.method = "POST";
   hook.url = absl::StrCat("http://127.0.0.1:", webhook_port, "/zoom/webhook");
   const json::Value hook_headers = json::Object(*signed_hook, "headers");
-  for (const auto& [k, v] : hook_headers.as_object()) hook.headers.push_back({k, v.as_string()});
+  for (const auto& [k, v] : hook_headers.AsObject()) hook.headers.push_back({k, v.AsString()});
   hook.body = json::String(*signed_hook, "body");
   // Delivered as Zoom does: a 5xx answer is retried (Zoom waits minutes; here a second).
   const absl::Time fired = absl::Now();

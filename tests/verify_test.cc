@@ -73,7 +73,7 @@ std::pair<int, json::Value> Verify(int port, std::vector<std::string> extra = {}
   auto [code, out] = RunCommand(argv, absl::Seconds(120));
   absl::StatusOr<json::Value> v = json::Parse(out.substr(std::min(out.size(), out.find('{'))), "verify");
   EXPECT_TRUE(v.ok()) << out;
-  return {code, v.ok() ? *v : json::Value::object()};
+  return {code, v.ok() ? *v : json::Value::Object()};
 }
 
 std::map<std::string, std::string> GapStates(const json::Value& report) {

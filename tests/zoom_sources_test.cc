@@ -57,7 +57,7 @@ Archived ArchiveWithAutoSources(const std::string& dir, bool archiving) {
   for (const json::Value& m : json::Array(*manifest, "meetings")) {
     std::string sources;
     for (const json::Value& s : json::Array(m, "sources")) {
-      absl::StrAppend(&sources, sources.empty() ? "" : "+", s.is_string() ? s.as_string() : "");
+      absl::StrAppend(&sources, sources.empty() ? "" : "+", s.IsString() ? s.AsString() : "");
     }
     ++out.by_sources[sources];
   }

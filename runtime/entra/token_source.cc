@@ -40,7 +40,7 @@ std::string TrimSlash(std::string url) {
 // that shape (it may be anything a proxy returns).
 std::string ErrorSummary(const std::string& body) {
   absl::StatusOr<json::Value> v = json::Parse(body, "token error");
-  if (!v.ok() || !v->is_object()) return absl::StrCat(body.size(), " bytes that are not JSON");
+  if (!v.ok() || !v->IsObject()) return absl::StrCat(body.size(), " bytes that are not JSON");
   return absl::StrCat(json::String(*v, "error"), ": ",
                       json::String(*v, "error_description").substr(0, 300));
 }
@@ -76,7 +76,7 @@ absl::StatusOr<std::string> ClientAssertion(const Credentials& c, absl::Time now
   absl::StatusOr<std::unique_ptr<crypto::SigningCertificate>> cert =
       crypto::SigningCertificate::FromPemFile(c.certificate_file);
   if (!cert.ok()) return cert.status();
-  json::Value header = json::Value::object();
+  json::Value header = json::Value::Object();
   header["alg"] = json::Str(crypto::JwsAlgorithmName(*alg));
   header["typ"] = json::Str("JWT");
   header["x5t#S256"] = json::Str(crypto::Base64UrlEncode((*cert)->Sha256Thumbprint()));
@@ -84,14 +84,14 @@ absl::StatusOr<std::string> ClientAssertion(const Credentials& c, absl::Time now
     header["x5t"] = json::Str(crypto::Base64UrlEncode((*cert)->Sha1Thumbprint()));
   }
   const int64_t seconds = absl::ToUnixSeconds(now);
-  json::Value claims = json::Value::object();
+  json::Value claims = json::Value::Object();
   claims["aud"] = json::Str(TokenEndpoint(c));
   claims["iss"] = json::Str(c.client_id);
   claims["sub"] = json::Str(c.client_id);
   claims["jti"] = json::Str(RandomGuid());
-  claims["nbf"] = json::Value::number(seconds);
-  claims["iat"] = json::Value::number(seconds);
-  claims["exp"] = json::Value::number(seconds + absl::ToInt64Seconds(kAssertionLifetime));
+  claims["nbf"] = json::Value::Number(seconds);
+  claims["iat"] = json::Value::Number(seconds);
+  claims["exp"] = json::Value::Number(seconds + absl::ToInt64Seconds(kAssertionLifetime));
   const std::string input = absl::StrCat(crypto::Base64UrlEncode(json::Serialize(header)), ".",
                                          crypto::Base64UrlEncode(json::Serialize(claims)));
   absl::StatusOr<std::string> signature = (*cert)->Sign(*alg, input);

@@ -1,55 +1,27 @@
 #include "services/converter/chat_json.h"
 
-#include <cpprest/json.h>
-
-#include <exception>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "runtime/crypto/digest.h"
+#include "runtime/json/json.h"
 #include "services/converter/mime_header.h"
 
 namespace zarc::converter {
 namespace {
 
-constexpr int kMaxNesting = 64;
-
-// cpprestsdk's parser recurses once per nesting level: refuse deep input before it can exhaust
-// the stack.
-bool NestingWithin(absl::string_view json, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 class MessageReader {
  public:
-  MessageReader(const web::json::object& object, absl::string_view file_name, size_t index,
+  MessageReader(const json::Value::ObjectType& object, absl::string_view file_name, size_t index,
                 std::vector<std::string>* problems)
       : object_(object), file_name_(file_name), index_(index), problems_(problems) {}
 
   // A plain string field (ids); numbers are accepted as their decimal text.
   std::string Plain(const char* key) const {
     auto it = object_.find(key);
-    if (it == object_.cend() || it->second.is_null()) return "";
-    if (it->second.is_string()) return ToValidUtf8(it->second.as_string());
-    if (it->second.is_number()) return it->second.serialize();
+    if (it == object_.cend() || it->second.IsNull()) return "";
+    if (it->second.IsString()) return ToValidUtf8(it->second.AsString());
+    if (it->second.IsNumber()) return it->second.Serialize();
     Problem(key, "is neither a string nor a number; ignored");
     return "";
   }
@@ -57,12 +29,12 @@ class MessageReader {
   // A base64 field, decoded; kept as sent when it is not base64.
   std::string Decoded(const char* key) const {
     auto it = object_.find(key);
-    if (it == object_.cend() || it->second.is_null()) return "";
-    if (!it->second.is_string()) {
+    if (it == object_.cend() || it->second.IsNull()) return "";
+    if (!it->second.IsString()) {
       Problem(key, "is not a string; ignored");
       return "";
     }
-    return DecodeText(it->second.as_string(), key);
+    return DecodeText(it->second.AsString(), key);
   }
 
   std::string DecodeText(const std::string& text, absl::string_view what) const {
@@ -80,9 +52,9 @@ class MessageReader {
     auto it = object_.find("msg_type");
     int type = 0;
     if (it != object_.cend()) {
-      if (it->second.is_integer()) {
-        type = it->second.as_integer();
-      } else if (it->second.is_string() && absl::SimpleAtoi(it->second.as_string(), &type)) {
+      if (it->second.IsInteger()) {
+        type = it->second.AsInt();
+      } else if (it->second.IsString() && absl::SimpleAtoi(it->second.AsString(), &type)) {
       } else {
         type = 0;
       }
@@ -95,16 +67,16 @@ class MessageReader {
 
   std::optional<absl::Time> Time() const {
     auto it = object_.find("e_time");
-    if (it == object_.cend() || it->second.is_null()) {
+    if (it == object_.cend() || it->second.IsNull()) {
       Problem("e_time", "is missing; the message is shown without a time");
       return std::nullopt;
     }
-    const web::json::value& v = it->second;
+    const json::Value& v = it->second;
     double number = 0;
-    if (v.is_number()) {
-      number = v.as_double();
-    } else if (v.is_string()) {
-      const std::string& s = v.as_string();
+    if (v.IsNumber()) {
+      number = v.AsDouble();
+    } else if (v.IsString()) {
+      const std::string& s = v.AsString();
       absl::Time t;
       std::string error;
       if (absl::ParseTime(absl::RFC3339_full, s, &t, &error)) return t;
@@ -129,21 +101,21 @@ class MessageReader {
   std::vector<std::string> Files() const {
     std::vector<std::string> files;
     auto it = object_.find("files");
-    if (it == object_.cend() || it->second.is_null()) return files;
-    if (!it->second.is_array()) {
+    if (it == object_.cend() || it->second.IsNull()) return files;
+    if (!it->second.IsArray()) {
       Problem("files", "is not an array; ignored");
       return files;
     }
-    for (const web::json::value& file : it->second.as_array()) {
-      if (file.is_string()) {
-        files.push_back(DecodeText(file.as_string(), "files[]"));
-      } else if (file.is_object()) {
-        const web::json::object& o = file.as_object();
+    for (const json::Value& file : it->second.AsArray()) {
+      if (file.IsString()) {
+        files.push_back(DecodeText(file.AsString(), "files[]"));
+      } else if (file.IsObject()) {
+        const json::Value::ObjectType& o = file.AsObject();
         std::string name;
         for (const char* key : {"file_name", "name"}) {
           auto f = o.find(key);
-          if (f != o.cend() && f->second.is_string()) {
-            name = DecodeText(f->second.as_string(), "files[].file_name");
+          if (f != o.cend() && f->second.IsString()) {
+            name = DecodeText(f->second.AsString(), "files[].file_name");
             break;
           }
         }
@@ -158,7 +130,7 @@ class MessageReader {
     problems_->push_back(absl::StrCat(file_name_, " message ", index_ + 1, ": ", key, " ", what));
   }
 
-  const web::json::object& object_;
+  const json::Value::ObjectType& object_;
   absl::string_view file_name_;
   size_t index_;
   std::vector<std::string>* problems_;
@@ -168,31 +140,29 @@ class MessageReader {
 
 absl::StatusOr<ParsedArchivedChat> ParseChatJson(absl::string_view json,
                                                  absl::string_view file_name) {
-  if (!NestingWithin(json, kMaxNesting)) {
+  // The parser refuses nesting past json::kDefaultMaxDepth (64 levels): no archived chat file is
+  // deeper than 3.
+  absl::StatusOr<json::Value> root = json::Parse(json, file_name);
+  if (!root.ok()) {
+    // "c.json is not valid JSON (syntax error near byte 7 ...)" -> "c.json: not valid JSON (...)"
+    const absl::string_view reason = absl::StripPrefix(
+        root.status().message(), absl::StrCat(file_name, " is not valid JSON "));
     return absl::InvalidArgumentError(
-        absl::StrCat(file_name, ": JSON nested deeper than ", kMaxNesting,
-                     " levels is not a Zoom archived chat file; it is attached unparsed"));
+        absl::StrCat(file_name, ": not valid JSON ", reason, "; it is attached unparsed"));
   }
   ParsedArchivedChat chat;
-  try {
-    std::error_code error;
-    const web::json::value root =
-        web::json::value::parse(std::string(json.data(), json.size()), error);
-    if (error) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file_name, ": not valid JSON (", error.message(), "); it is attached unparsed"));
-    }
-    const web::json::value* messages = nullptr;
-    if (root.is_array()) {
-      messages = &root;
-    } else if (root.is_object()) {
-      const web::json::object& object = root.as_object();
+  {
+    const json::Value* messages = nullptr;
+    if (root->IsArray()) {
+      messages = &*root;
+    } else if (root->IsObject()) {
+      const json::Value::ObjectType& object = root->AsObject();
       auto uuid = object.find("uuid");
-      if (uuid != object.cend() && uuid->second.is_string()) {
-        chat.meeting_uuid = ToValidUtf8(uuid->second.as_string());
+      if (uuid != object.cend() && uuid->second.IsString()) {
+        chat.meeting_uuid = ToValidUtf8(uuid->second.AsString());
       }
       auto it = object.find("messages");
-      if (it != object.cend() && it->second.is_array()) messages = &it->second;
+      if (it != object.cend() && it->second.IsArray()) messages = &it->second;
     }
     if (messages == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -200,14 +170,14 @@ absl::StatusOr<ParsedArchivedChat> ParseChatJson(absl::string_view json,
           ": JSON without a \"messages\" array is not a Zoom archived chat file; it is "
           "attached unparsed"));
     }
-    const web::json::array& array = messages->as_array();
+    const json::Value::ArrayType& array = messages->AsArray();
     for (size_t i = 0; i < array.size(); ++i) {
-      if (!array.at(i).is_object()) {
+      if (!array.at(i).IsObject()) {
         chat.problems.push_back(
             absl::StrCat(file_name, " message ", i + 1, ": not a JSON object; skipped"));
         continue;
       }
-      MessageReader reader(array.at(i).as_object(), file_name, i, &chat.problems);
+      MessageReader reader(array.at(i).AsObject(), file_name, i, &chat.problems);
       ArchivedChatMessage message;
       message.msg_type = reader.Type();
       message.id = reader.Plain("msg_id");
@@ -222,9 +192,6 @@ absl::StatusOr<ParsedArchivedChat> ParseChatJson(absl::string_view json,
       message.files = reader.Files();
       chat.messages.push_back(std::move(message));
     }
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file_name, ": unreadable JSON (", e.what(), "); it is attached unparsed"));
   }
   return chat;
 }

@@ -183,9 +183,9 @@ absl::StatusOr<FollowUpStore::FollowUp> FollowUpStore::ReadName(const std::strin
 }
 
 absl::StatusOr<FollowUpStore::FollowUp> FollowUpStore::Ensure(const FollowUp& wanted) {
-  json::Value v = json::Value::object();
+  json::Value v = json::Value::Object();
   v["meeting_uuid"] = json::Str(wanted.meeting_uuid);
-  v["archive"] = json::Value::boolean(wanted.archive);
+  v["archive"] = json::Value::Boolean(wanted.archive);
   v["account_id"] = json::Str(wanted.account_id);
   v["host_email"] = json::Str(wanted.host_email);
   v["start_time"] = json::Str(FormatRecordTime(wanted.start_time));

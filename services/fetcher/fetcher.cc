@@ -524,7 +524,7 @@ absl::StatusOr<std::string> Fetcher::RecordWebhook(const json::Value& object,
                                                    const std::string& uuid) {
   // Only the meeting object is kept, not the download_token (a credential): a recorded event is
   // captured with the OAuth token, which Zoom accepts for downloads as well.
-  json::Value record = json::Value::object();
+  json::Value record = json::Value::Object();
   record["account_id"] = json::Str(account_id);
   record["object"] = object;
   const std::string name = absl::StrCat(
@@ -700,7 +700,7 @@ http::ServerResponse Fetcher::HandleWebhook(const http::ServerRequest& request,
     return r;
   };
   auto error_body = [](absl::string_view message) {
-    json::Value v = json::Value::object();
+    json::Value v = json::Value::Object();
     v["error"] = json::Str(message);
     return json::Serialize(v);
   };

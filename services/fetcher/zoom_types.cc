@@ -61,7 +61,7 @@ absl::StatusOr<ZoomPage<T>> ParsePage(absl::string_view body, absl::string_view 
                                       absl::string_view list_key, F item) {
   absl::StatusOr<json::Value> v = json::Parse(body, what);
   if (!v.ok()) return v.status();
-  if (!v->is_object()) return absl::InvalidArgumentError(absl::StrCat(what, " is not an object"));
+  if (!v->IsObject()) return absl::InvalidArgumentError(absl::StrCat(what, " is not an object"));
   ZoomPage<T> page;
   page.next_page_token = json::String(*v, "next_page_token");
   page.from = json::String(*v, "from");

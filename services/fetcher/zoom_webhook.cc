@@ -40,7 +40,7 @@ absl::Status VerifyWebhookSignature(absl::string_view secret, absl::string_view 
 }
 
 std::string UrlValidationResponse(absl::string_view secret, absl::string_view plain_token) {
-  json::Value v = json::Value::object();
+  json::Value v = json::Value::Object();
   v["plainToken"] = json::Str(plain_token);
   v["encryptedToken"] = json::Str(crypto::HmacSha256Hex(secret, plain_token));
   return json::Serialize(v);

@@ -165,12 +165,12 @@ absl::StatusOr<std::optional<MailboxRecord>> Archive::FindRecord(const zarc::v1:
 }
 
 std::string RecordToJson(const MailboxRecord& r) {
-  json::Value v = json::Value::object();
+  json::Value v = json::Value::Object();
   v["item_id"] = json::Str(r.item_id);
   v["message_id"] = json::Str(r.message_id);
   v["mailbox"] = json::Str(r.mailbox);
   v["message_blob"] = json::Str(r.message_blob);
-  v["size"] = json::Value::number(static_cast<uint64_t>(r.size));
+  v["size"] = json::Value::Number(static_cast<uint64_t>(r.size));
   v["sha256"] = json::Str(r.sha256);
   v["outcome"] = json::Str(r.outcome);
   v["target"] = json::Str(r.target);

@@ -470,7 +470,7 @@ GraphError ParseError(const std::string& body) {
   absl::StatusOr<json::Value> v = json::Parse(body, "Graph error");
   if (!v.ok()) return {"", body.substr(0, 200)};
   const json::Value error = json::Object(*v, "error");
-  if (!error.is_object()) return {"", body.substr(0, 200)};
+  if (!error.IsObject()) return {"", body.substr(0, 200)};
   return {json::String(error, "code"), json::String(error, "message").substr(0, 300)};
 }
 
@@ -559,7 +559,7 @@ std::string DecodeEncodedWords(absl::string_view text) {
 
 // An address list ("Name <a@b>, c@d") as Graph recipients.
 json::Value Recipients(absl::string_view list) {
-  json::Value out = json::Value::array();
+  json::Value out = json::Value::Array();
   size_t n = 0;
   std::string current;
   bool quoted = false;
@@ -580,10 +580,10 @@ json::Value Recipients(absl::string_view list) {
     } else {
       address = one;
     }
-    json::Value email = json::Value::object();
+    json::Value email = json::Value::Object();
     email["address"] = json::Str(address);
     if (!name.empty()) email["name"] = json::Str(name);
-    json::Value r = json::Value::object();
+    json::Value r = json::Value::Object();
     r["emailAddress"] = std::move(email);
     out[n++] = std::move(r);
   };
@@ -650,7 +650,7 @@ std::vector<MimeEntity> SplitMultipart(absl::string_view body, absl::string_view
 struct GraphParts {
   std::string text;
   std::string html;
-  json::Value attachments = json::Value::array();
+  json::Value attachments = json::Value::Array();
   size_t attachment_count = 0;
 };
 
@@ -668,7 +668,7 @@ void CollectParts(const MimeEntity& entity, GraphParts& out) {
   } else if (!info.attachment && info.content_type == "text/plain" && out.text.empty()) {
     out.text = bytes;
   } else {
-    json::Value a = json::Value::object();
+    json::Value a = json::Value::Object();
     a["@odata.type"] = json::Str("#microsoft.graph.fileAttachment");
     a["name"] = json::Str(info.name.empty() ? "attachment" : info.name);
     a["contentType"] = json::Str(info.content_type);
@@ -687,8 +687,8 @@ absl::StatusOr<std::string> GraphMessageJson(absl::string_view mime, absl::Time 
   const MimeEntity message{std::string(mime.substr(0, split)), std::string(mime.substr(split + 4))};
   GraphParts parts;
   CollectParts(message, parts);
-  json::Value m = json::Value::object();
-  json::Value internet_headers = json::Value::array();
+  json::Value m = json::Value::Object();
+  json::Value internet_headers = json::Value::Array();
   size_t n = 0;
   for (const auto& [name, value] : ParseHeaderBlock(message.headers, /*lower_names=*/false)) {
     const std::string lower = absl::AsciiStrToLower(name);
@@ -702,14 +702,14 @@ absl::StatusOr<std::string> GraphMessageJson(absl::string_view mime, absl::Time 
     } else if (lower == "to" || lower == "cc") {
       m[lower == "to" ? "toRecipients" : "ccRecipients"] = Recipients(value);
     } else if (absl::StartsWith(lower, "x-")) {
-      json::Value h = json::Value::object();
+      json::Value h = json::Value::Object();
       h["name"] = json::Str(name);
       h["value"] = json::Str(value);
       internet_headers[n++] = std::move(h);
     }
   }
   if (n > 0) m["internetMessageHeaders"] = std::move(internet_headers);
-  json::Value body = json::Value::object();
+  json::Value body = json::Value::Object();
   body["contentType"] = json::Str(parts.html.empty() ? "text" : "html");
   body["content"] = json::Str(parts.html.empty() ? parts.text : parts.html);
   m["body"] = std::move(body);
@@ -717,11 +717,11 @@ absl::StatusOr<std::string> GraphMessageJson(absl::string_view mime, absl::Time 
   // Read and sent (PidTagMessageFlags = MSGFLAG_READ, without MSGFLAG_UNSENT), delivered and
   // submitted at the meeting's start.
   const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", received, absl::UTCTimeZone());
-  json::Value props = json::Value::array();
+  json::Value props = json::Value::Array();
   const std::pair<const char*, std::string> values[] = {
       {"Integer 0x0E07", "1"}, {"SystemTime 0x0E06", when}, {"SystemTime 0x0039", when}};
   for (size_t i = 0; i < 3; ++i) {
-    json::Value p = json::Value::object();
+    json::Value p = json::Value::Object();
     p["id"] = json::Str(values[i].first);
     p["value"] = json::Str(values[i].second);
     props[i] = std::move(p);
@@ -978,7 +978,7 @@ absl::StatusOr<std::string> GraphTarget::FolderId(const std::string& user, absl:
       }
     }
     if (id.empty() && round == 0) {
-      web::json::value folder = web::json::value::object();
+      json::Value folder = json::Value::Object();
       folder["displayName"] = json::Str(kZoomFolderName);
       absl::StatusOr<Reply> created = Send(user, "POST", children, json::Serialize(folder),
                                            {{"Content-Type", "application/json"}}, true, deadline);
@@ -1077,7 +1077,7 @@ absl::Status GraphTarget::AddAttachments(const std::string& user, const std::str
     if (a.size < options_.upload_session_min) {
       io::StringSink bytes;
       if (absl::Status s = DecodePart(**source, a.part, bytes); !s.ok()) return s;
-      web::json::value att = web::json::value::object();
+      json::Value att = json::Value::Object();
       att["@odata.type"] = json::Str("#microsoft.graph.fileAttachment");
       att["name"] = json::Str(a.name);
       att["contentType"] = json::Str(a.content_type);
@@ -1091,12 +1091,12 @@ absl::Status GraphTarget::AddAttachments(const std::string& user, const std::str
       }
       continue;
     }
-    web::json::value item = web::json::value::object();
+    json::Value item = json::Value::Object();
     item["attachmentType"] = json::Str("file");
     item["name"] = json::Str(a.name);
-    item["size"] = web::json::value::number(static_cast<uint64_t>(a.size));
+    item["size"] = json::Value::Number(static_cast<uint64_t>(a.size));
     item["contentType"] = json::Str(a.content_type);
-    web::json::value session_request = web::json::value::object();
+    json::Value session_request = json::Value::Object();
     session_request["AttachmentItem"] = std::move(item);
     absl::StatusOr<Reply> session = Send(
         user, "POST", message_url + "/attachments/createUploadSession",

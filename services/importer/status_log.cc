@@ -439,23 +439,23 @@ std::string RenderCsv(const StatusReport& report, CsvTable table) {
 }
 
 std::string RenderJson(const StatusReport& report) {
-  json::Value days = json::Value::array();
+  json::Value days = json::Value::Array();
   size_t i = 0;
   for (const DayFigures& f : report.days) {
-    json::Value d = json::Value::object();
+    json::Value d = json::Value::Object();
     d["day"] = json::Str(f.day);
-    d["available_from_source"] = json::Value::number(f.available_from_source);
-    d["available_for_import"] = json::Value::number(f.available_for_import);
-    d["imported"] = json::Value::number(f.imported);
-    d["partially_imported"] = json::Value::number(f.partially_imported);
-    d["skipped"] = json::Value::number(f.skipped);
-    d["failed"] = json::Value::number(f.failed);
+    d["available_from_source"] = json::Value::Number(f.available_from_source);
+    d["available_for_import"] = json::Value::Number(f.available_for_import);
+    d["imported"] = json::Value::Number(f.imported);
+    d["partially_imported"] = json::Value::Number(f.partially_imported);
+    d["skipped"] = json::Value::Number(f.skipped);
+    d["failed"] = json::Value::Number(f.failed);
     days[i++] = d;
   }
-  json::Value failed = json::Value::array();
+  json::Value failed = json::Value::Array();
   i = 0;
   for (const FailedItem& f : report.failed) {
-    json::Value v = json::Value::object();
+    json::Value v = json::Value::Object();
     v["day"] = json::Str(f.day);
     v["item_id"] = json::Str(f.item_id);
     v["source_user"] = json::Str(f.source_user);
@@ -463,13 +463,13 @@ std::string RenderJson(const StatusReport& report) {
     v["reason"] = json::Str(f.reason);
     failed[i++] = v;
   }
-  json::Value root = json::Value::object();
+  json::Value root = json::Value::Object();
   root["days"] = days;
   root["failed"] = failed;
-  json::Value unmapped = json::Value::array();
+  json::Value unmapped = json::Value::Array();
   size_t u = 0;
   for (const NotDelivered& n : report.not_delivered) {
-    json::Value v = json::Value::object();
+    json::Value v = json::Value::Object();
     v["day"] = json::Str(n.day);
     v["item_id"] = json::Str(n.item_id);
     v["address"] = json::Str(n.address);
@@ -478,10 +478,10 @@ std::string RenderJson(const StatusReport& report) {
     unmapped[u++] = v;
   }
   root["not_delivered"] = unmapped;
-  json::Value partial = json::Value::array();
+  json::Value partial = json::Value::Array();
   i = 0;
   for (const FailedItem& f : report.partial) {
-    json::Value v = json::Value::object();
+    json::Value v = json::Value::Object();
     v["day"] = json::Str(f.day);
     v["item_id"] = json::Str(f.item_id);
     v["source_user"] = json::Str(f.source_user);
@@ -490,17 +490,17 @@ std::string RenderJson(const StatusReport& report) {
     partial[i++] = v;
   }
   root["partially_imported_items"] = partial;
-  json::Value artifacts = json::Value::array();
+  json::Value artifacts = json::Value::Array();
   i = 0;
   for (const ArtifactRow& a : report.artifacts) {
-    json::Value v = json::Value::object();
+    json::Value v = json::Value::Object();
     v["day"] = json::Str(a.day);
     v["item_id"] = json::Str(a.item_id);
     v["name"] = json::Str(a.artifact.name());
     v["kind"] = json::Str(ArtifactKindName(a.artifact.kind()));
-    v["size"] = json::Value::number(static_cast<uint64_t>(a.artifact.size()));
+    v["size"] = json::Value::Number(static_cast<uint64_t>(a.artifact.size()));
     v["sha256"] = json::Str(a.artifact.sha256());
-    v["attached"] = json::Value::boolean(a.artifact.attached());
+    v["attached"] = json::Value::Boolean(a.artifact.attached());
     artifacts[i++] = v;
   }
   root["artifacts"] = artifacts;

@@ -276,8 +276,8 @@ TEST(StatusLogTest, ArtifactsAreListedOncePerItemWithTheirSha256) {
   EXPECT_EQ(json::String(listed[1], "kind"), "video");
   EXPECT_EQ(json::String(listed[1], "sha256"), video);
   EXPECT_EQ(json::Int(listed[1], "size"), 90000000);
-  EXPECT_FALSE(listed[1].at("attached").as_bool());
-  EXPECT_TRUE(listed[0].at("attached").as_bool());
+  EXPECT_FALSE(listed[1].at("attached").AsBool());
+  EXPECT_TRUE(listed[0].at("attached").AsBool());
 
   // The same guard as every table: a file name is the outside world's text.
   EXPECT_EQ(RenderCsv(report, CsvTable::kArtifacts),

@@ -41,7 +41,7 @@ std::string ErrorSummary(const std::string& body) {
   absl::StatusOr<json::Value> v = json::Parse(body, "Graph error");
   if (!v.ok()) return body.substr(0, 200);
   const json::Value error = json::Object(*v, "error");
-  if (error.is_object()) {
+  if (error.IsObject()) {
     return absl::StrCat(json::String(error, "code"), ": ", json::String(error, "message"));
   }
   return absl::StrCat(json::String(*v, "error"), ": ",
@@ -68,7 +68,7 @@ DirectoryUser ParseUser(const json::Value& v) {
   u.user_principal_name = json::String(v, "userPrincipalName");
   u.account_enabled = json::Bool(v, "accountEnabled", true);
   for (const json::Value& p : json::Array(v, "proxyAddresses")) {
-    if (p.is_string()) u.proxy_addresses.push_back(p.as_string());
+    if (p.IsString()) u.proxy_addresses.push_back(p.AsString());
   }
   return u;
 }
@@ -202,7 +202,7 @@ absl::StatusOr<std::optional<DirectoryUser>> ParseUserLookup(const std::string& 
   if (!v.ok()) return v.status();
   std::optional<DirectoryUser> found;
   for (const json::Value& u : json::Array(*v, "value")) {
-    if (!u.is_object()) continue;
+    if (!u.IsObject()) continue;
     DirectoryUser user = ParseUser(u);
     if (user.id.empty()) continue;  // not a user: never resolve an address to it
     // Prefer the user whose primary address it is, should two users claim it.
@@ -241,7 +241,7 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindUsers
 absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatched(
     const std::vector<std::string>& addresses, absl::Time deadline,
     std::vector<std::string>* refused) {
-  using web::json::value;
+  using json::Value;
   std::vector<std::optional<DirectoryUser>> out(addresses.size());
   std::vector<size_t> pending(addresses.size());
   for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
@@ -252,18 +252,18 @@ absl::StatusOr<std::vector<std::optional<DirectoryUser>>> GraphClient::FindBatch
     absl::Duration wait = absl::ZeroDuration();
     for (size_t start = 0; start < pending.size(); start += batch_size) {
       const size_t end = std::min(pending.size(), start + batch_size);
-      value requests = value::array();
+      Value requests = Value::Array();
       for (size_t k = start; k < end; ++k) {
-        value r = value::object();
+        Value r = Value::Object();
         r["id"] = json::Str(absl::StrCat(pending[k]));
         r["method"] = json::Str("GET");
         r["url"] = json::Str(UserLookupPath(addresses[pending[k]]));
-        value headers = value::object();
+        Value headers = Value::Object();
         headers["ConsistencyLevel"] = json::Str("eventual");
         r["headers"] = std::move(headers);
         requests[k - start] = std::move(r);
       }
-      value batch = value::object();
+      Value batch = Value::Object();
       batch["requests"] = std::move(requests);
       absl::StatusOr<Reply> reply = Call("POST", api_url_ + "/v1.0/$batch", json::Serialize(batch),
                                          {{"Content-Type", "application/json"}}, deadline);

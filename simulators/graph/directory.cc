@@ -47,11 +47,11 @@ absl::StatusOr<Directory> ParseDirectoryJson(absl::string_view text) {
     user.account_enabled = json::Bool(u, "accountEnabled", true);
     if (json::Has(u, "proxyAddresses")) {
       for (const json::Value& p : json::Array(u, "proxyAddresses")) {
-        if (!p.is_string()) {
+        if (!p.IsString()) {
           return absl::InvalidArgumentError(
               absl::StrCat(where, ".proxyAddresses holds a non-string"));
         }
-        user.proxy_addresses.push_back(p.as_string());
+        user.proxy_addresses.push_back(p.AsString());
       }
     } else if (!user.mail.empty()) {
       user.proxy_addresses.push_back("SMTP:" + user.mail);
@@ -65,10 +65,10 @@ absl::StatusOr<Directory> ParseDirectoryJson(absl::string_view text) {
     group.display_name = json::String(g, "displayName");
     group.id = json::String(g, "id", StableGuid("group:" + group.display_name));
     for (const json::Value& m : json::Array(g, "members")) {
-      const GraphUser* user = m.is_string() ? dir.FindUser(m.as_string()) : nullptr;
+      const GraphUser* user = m.IsString() ? dir.FindUser(m.AsString()) : nullptr;
       if (user == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
-            where, ".members names ", m.is_string() ? m.as_string() : json::Serialize(m),
+            where, ".members names ", m.IsString() ? m.AsString() : json::Serialize(m),
             ", which is no user's id or userPrincipalName"));
       }
       group.member_ids.push_back(user->id);

@@ -22,12 +22,12 @@ namespace {
 
 using http::ServerRequest;
 using http::ServerResponse;
-using web::json::value;
+using json::Value;
 
 constexpr absl::string_view kComponent = "graph-sim";
 constexpr absl::string_view kContext = "https://graph.microsoft.com/v1.0/$metadata";
 
-ServerResponse Json(int status, const value& body, http::Headers extra = {}) {
+ServerResponse Json(int status, const Value& body, http::Headers extra = {}) {
   ServerResponse r;
   r.status = status;
   r.headers = std::move(extra);
@@ -39,16 +39,16 @@ ServerResponse Json(int status, const value& body, http::Headers extra = {}) {
 // Graph's error shape: {"error":{"code","message","innerError":{...}}}.
 ServerResponse GraphError(int status, absl::string_view code, absl::string_view message,
                           http::Headers extra = {}) {
-  value inner = value::object();
+  Value inner = Value::Object();
   inner["date"] =
       json::Str(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()));
   inner["request-id"] =
       json::Str(StableGuid(absl::StrCat(code, message, absl::ToUnixNanos(absl::Now()))));
-  value error = value::object();
+  Value error = Value::Object();
   error["code"] = json::Str(code);
   error["message"] = json::Str(message);
   error["innerError"] = std::move(inner);
-  value body = value::object();
+  Value body = Value::Object();
   body["error"] = std::move(error);
   return Json(status, body, std::move(extra));
 }
@@ -56,11 +56,11 @@ ServerResponse GraphError(int status, absl::string_view code, absl::string_view 
 // The identity platform's token error shape (RFC 6749 section 5.2 plus AADSTS codes).
 ServerResponse TokenError(int status, absl::string_view error, int aadsts,
                           absl::string_view description) {
-  value body = value::object();
+  Value body = Value::Object();
   body["error"] = json::Str(error);
   body["error_description"] = json::Str(absl::StrCat("AADSTS", aadsts, ": ", description));
-  value codes = value::array();
-  codes[0] = value::number(aadsts);
+  Value codes = Value::Array();
+  codes[0] = Value::Number(aadsts);
   body["error_codes"] = std::move(codes);
   return Json(status, body);
 }
@@ -69,13 +69,13 @@ constexpr absl::string_view kExchangeOnlineResource = "https://outlook.office365
 constexpr absl::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 // The claims of a JWT, or null when it is not one.
-value ClaimsOf(absl::string_view jwt) {
+Value ClaimsOf(absl::string_view jwt) {
   std::vector<std::string> parts = absl::StrSplit(jwt, '.');
-  if (parts.size() != 3) return value::null();
+  if (parts.size() != 3) return Value::Null();
   absl::StatusOr<std::string> text = crypto::Base64UrlDecode(parts[1]);
-  if (!text.ok()) return value::null();
-  absl::StatusOr<value> claims = json::Parse(*text, "client assertion claims");
-  return claims.ok() ? *claims : value::null();
+  if (!text.ok()) return Value::Null();
+  absl::StatusOr<Value> claims = json::Parse(*text, "client assertion claims");
+  return claims.ok() ? *claims : Value::Null();
 }
 
 // Why Entra ID would refuse a client assertion for `client_id` at `tenant`'s token endpoint, or
@@ -98,15 +98,15 @@ std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
   absl::StatusOr<std::string> claims_text = crypto::Base64UrlDecode(parts[1]);
   absl::StatusOr<std::string> signature = crypto::Base64UrlDecode(parts[2]);
   if (!header_text.ok() || !claims_text.ok() || !signature.ok()) return malformed("not base64url");
-  absl::StatusOr<value> header = json::Parse(*header_text, "client assertion header");
-  absl::StatusOr<value> claims = json::Parse(*claims_text, "client assertion claims");
-  if (!header.ok() || !claims.ok() || !header->is_object() || !claims->is_object()) {
+  absl::StatusOr<Value> header = json::Parse(*header_text, "client assertion header");
+  absl::StatusOr<Value> claims = json::Parse(*claims_text, "client assertion claims");
+  if (!header.ok() || !claims.ok() || !header->IsObject() || !claims->IsObject()) {
     return malformed("header or claims are not a JSON object");
   }
   const std::string client_id = form["client_id"];
   const auto t = absl::ToUnixSeconds(now);
   constexpr int64_t skew = 300;
-  auto outside_time = [&](const value& c) -> std::optional<ServerResponse> {
+  auto outside_time = [&](const Value& c) -> std::optional<ServerResponse> {
     const int64_t nbf = json::Int(c, "nbf", 0), exp = json::Int(c, "exp", 0);
     if (exp != 0 && t <= exp + skew && t + skew >= nbf) return std::nullopt;
     return TokenError(401, "invalid_client", 700024,
@@ -118,8 +118,8 @@ std::optional<ServerResponse> RefuseAssertion(const GraphSimOptions& options,
     // Not the app's own assertion: a token of another issuer, for a federated credential.
     const std::string iss = json::String(*claims, "iss"), sub = json::String(*claims, "sub");
     std::string aud = json::String(*claims, "aud");
-    const std::vector<value> aud_list = json::Array(*claims, "aud");
-    if (!aud_list.empty() && aud_list[0].is_string()) aud = aud_list[0].as_string();
+    const std::vector<Value> aud_list = json::Array(*claims, "aud");
+    if (!aud_list.empty() && aud_list[0].IsString()) aud = aud_list[0].AsString();
     bool matched = false;
     for (const GraphSimOptions::FederatedCredential& f : options.federated_credentials) {
       matched = matched || (f.issuer == iss && f.subject == sub);
@@ -201,9 +201,9 @@ std::vector<std::string> SelectList(absl::string_view query) {
   return out;
 }
 
-value NullableString(const std::string& s) { return s.empty() ? value::null() : json::Str(s); }
+Value NullableString(const std::string& s) { return s.empty() ? Value::Null() : json::Str(s); }
 
-absl::StatusOr<value> UserJson(const GraphUser& u, const std::vector<std::string>& select) {
+absl::StatusOr<Value> UserJson(const GraphUser& u, const std::vector<std::string>& select) {
   static const std::vector<std::string> kDefault = {"businessPhones",
                                                     "displayName",
                                                     "givenName",
@@ -215,7 +215,7 @@ absl::StatusOr<value> UserJson(const GraphUser& u, const std::vector<std::string
                                                     "surname",
                                                     "userPrincipalName",
                                                     "id"};
-  value out = value::object();
+  Value out = Value::Object();
   for (const std::string& p : select.empty() ? kDefault : select) {
     if (p == "id") {
       out["id"] = json::Str(u.id);
@@ -226,17 +226,17 @@ absl::StatusOr<value> UserJson(const GraphUser& u, const std::vector<std::string
     } else if (p == "userPrincipalName") {
       out["userPrincipalName"] = json::Str(u.user_principal_name);
     } else if (p == "accountEnabled") {
-      out["accountEnabled"] = value::boolean(u.account_enabled);
+      out["accountEnabled"] = Value::Boolean(u.account_enabled);
     } else if (p == "proxyAddresses") {
-      value list = value::array();
+      Value list = Value::Array();
       for (size_t i = 0; i < u.proxy_addresses.size(); ++i)
         list[i] = json::Str(u.proxy_addresses[i]);
       out["proxyAddresses"] = std::move(list);
     } else if (p == "businessPhones") {
-      out["businessPhones"] = value::array();
+      out["businessPhones"] = Value::Array();
     } else if (p == "givenName" || p == "jobTitle" || p == "mobilePhone" || p == "officeLocation" ||
                p == "preferredLanguage" || p == "surname") {
-      out[p] = value::null();
+      out[p] = Value::Null();
     } else {
       return absl::InvalidArgumentError(absl::StrCat("Could not find a property named '", p,
                                                      "' on type 'microsoft.graph.user'."));
@@ -245,38 +245,38 @@ absl::StatusOr<value> UserJson(const GraphUser& u, const std::vector<std::string
   return out;
 }
 
-value FolderJson(const StoredFolder& f, size_t total_items, size_t child_folders) {
-  value out = value::object();
+Value FolderJson(const StoredFolder& f, size_t total_items, size_t child_folders) {
+  Value out = Value::Object();
   out["id"] = json::Str(f.id);
   out["displayName"] = json::Str(f.display_name);
   out["parentFolderId"] = json::Str(f.parent_id);
-  out["childFolderCount"] = value::number(static_cast<uint64_t>(child_folders));
-  out["unreadItemCount"] = value::number(0);
-  out["totalItemCount"] = value::number(static_cast<uint64_t>(total_items));
-  out["isHidden"] = value::boolean(false);
+  out["childFolderCount"] = Value::Number(static_cast<uint64_t>(child_folders));
+  out["unreadItemCount"] = Value::Number(0);
+  out["totalItemCount"] = Value::Number(static_cast<uint64_t>(total_items));
+  out["isHidden"] = Value::Boolean(false);
   return out;
 }
 
-value MessageJson(const StoredMessage& m, const std::vector<std::string>& select) {
-  value out = value::object();
+Value MessageJson(const StoredMessage& m, const std::vector<std::string>& select) {
+  Value out = Value::Object();
   auto want = [&](absl::string_view p) {
     return select.empty() || std::find(select.begin(), select.end(), p) != select.end();
   };
   out["id"] = json::Str(m.id);
   if (want("internetMessageId")) out["internetMessageId"] = json::Str(m.internet_message_id);
   if (want("subject")) out["subject"] = json::Str(m.subject);
-  if (want("isDraft")) out["isDraft"] = value::boolean(m.is_draft);
-  if (want("isRead")) out["isRead"] = value::boolean(m.is_read);
+  if (want("isDraft")) out["isDraft"] = Value::Boolean(m.is_draft);
+  if (want("isRead")) out["isRead"] = Value::Boolean(m.is_read);
   if (want("createdDateTime")) out["createdDateTime"] = json::Str(FormatGraphTime(m.created));
   if (want("receivedDateTime")) out["receivedDateTime"] = json::Str(FormatGraphTime(m.received));
   if (want("sentDateTime")) {
-    out["sentDateTime"] = m.sent.has_value() ? json::Str(FormatGraphTime(*m.sent)) : value::null();
+    out["sentDateTime"] = m.sent.has_value() ? json::Str(FormatGraphTime(*m.sent)) : Value::Null();
   }
   // Graph returns internetMessageHeaders only when asked for by $select.
   if (!select.empty() && want("internetMessageHeaders")) {
-    value headers = value::array();
+    Value headers = Value::Array();
     for (size_t i = 0; i < m.internet_headers.size(); ++i) {
-      value h = value::object();
+      Value h = Value::Object();
       h["name"] = json::Str(m.internet_headers[i].first);
       h["value"] = json::Str(m.internet_headers[i].second);
       headers[i] = std::move(h);
@@ -284,22 +284,22 @@ value MessageJson(const StoredMessage& m, const std::vector<std::string>& select
     out["internetMessageHeaders"] = std::move(headers);
   }
   if (!select.empty() && want("body")) {
-    value b = value::object();
+    Value b = Value::Object();
     b["contentType"] = json::Str(m.body_content_type.empty() ? "text" : m.body_content_type);
     b["content"] = json::Str(m.body);
     out["body"] = std::move(b);
   }
   if (want("parentFolderId")) out["parentFolderId"] = json::Str(m.folder_id);
-  if (want("hasAttachments")) out["hasAttachments"] = value::boolean(!m.attachments.empty());
+  if (want("hasAttachments")) out["hasAttachments"] = Value::Boolean(!m.attachments.empty());
   return out;
 }
 
 // A fileAttachment as GET .../attachments lists it; `select` empty: all the simulator knows.
-absl::StatusOr<value> AttachmentJson(const StoredAttachment& a,
+absl::StatusOr<Value> AttachmentJson(const StoredAttachment& a,
                                      const std::vector<std::string>& select) {
   static const std::vector<std::string> kDefault = {"id", "name", "contentType", "size",
                                                     "isInline"};
-  value out = value::object();
+  Value out = Value::Object();
   out["@odata.type"] = json::Str("#microsoft.graph.fileAttachment");
   for (const std::string& p : select.empty() ? kDefault : select) {
     if (p == "id") {
@@ -309,9 +309,9 @@ absl::StatusOr<value> AttachmentJson(const StoredAttachment& a,
     } else if (p == "contentType") {
       out["contentType"] = NullableString(a.content_type);
     } else if (p == "size") {
-      out["size"] = value::number(a.size);
+      out["size"] = Value::Number(a.size);
     } else if (p == "isInline") {
-      out["isInline"] = value::boolean(false);
+      out["isInline"] = Value::Boolean(false);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("Could not find a property named '", p,
                                                      "' on type 'microsoft.graph.attachment'."));
@@ -502,10 +502,10 @@ ServerResponse GraphSimulator::HandleToken(const ServerRequest& request) {
   } else if (by_certificate) {
     ++stats_.tokens_by_certificate;
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["token_type"] = json::Str("Bearer");
-  body["expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
-  body["ext_expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
+  body["expires_in"] = Value::Number(absl::ToInt64Seconds(options_.token_ttl));
+  body["ext_expires_in"] = Value::Number(absl::ToInt64Seconds(options_.token_ttl));
   body["access_token"] = json::Str(token);
   return Json(200, body);
 }
@@ -513,15 +513,15 @@ ServerResponse GraphSimulator::HandleToken(const ServerRequest& request) {
 std::string GraphSimulator::IssueToken(const std::string& scope, const std::string& app_id,
                                        absl::Time now, bool by_certificate) {
   const std::string aud(absl::StripSuffix(scope, "/.default"));
-  value header = value::object();
+  Value header = Value::Object();
   header["typ"] = json::Str("JWT");
   header["alg"] = json::Str("none");
-  value claims = value::object();
+  Value claims = Value::Object();
   claims["aud"] = json::Str(aud);
   claims["iss"] = json::Str(absl::StrCat("https://sts.windows.net/", options_.tenant_id, "/"));
-  claims["iat"] = value::number(absl::ToUnixSeconds(now));
-  claims["nbf"] = value::number(absl::ToUnixSeconds(now));
-  claims["exp"] = value::number(absl::ToUnixSeconds(now + options_.token_ttl));
+  claims["iat"] = Value::Number(absl::ToUnixSeconds(now));
+  claims["nbf"] = Value::Number(absl::ToUnixSeconds(now));
+  claims["exp"] = Value::Number(absl::ToUnixSeconds(now + options_.token_ttl));
   claims["appid"] = json::Str(app_id);
   claims["appidacr"] = json::Str(by_certificate ? "2" : "1");
   claims["tid"] = json::Str(options_.tenant_id);
@@ -551,11 +551,11 @@ std::optional<absl::Time> ParseGraphTime(const std::string& text) {
 
 ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::string& folder_id,
                                                  const std::string& body, const std::string& base) {
-  absl::StatusOr<value> parsed = json::Parse(body, "message");
-  if (!parsed.ok() || !parsed->is_object()) {
+  absl::StatusOr<Value> parsed = json::Parse(body, "message");
+  if (!parsed.ok() || !parsed->IsObject()) {
     return GraphError(400, "RequestBodyRead", "The request body is not a JSON object.");
   }
-  const value& j = *parsed;
+  const Value& j = *parsed;
   StoredMessage m;
   m.id = NewId("AAMkMsg");
   m.folder_id = folder_id;
@@ -567,12 +567,12 @@ ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::st
     return GraphError(400, "InvalidInternetMessageId",
                       "The internet message id must be in the format <id@domain>.");
   }
-  const value b = json::Object(j, "body");
-  if (b.is_object()) {
+  const Value b = json::Object(j, "body");
+  if (b.IsObject()) {
     m.body_content_type = absl::AsciiStrToLower(json::String(b, "contentType", "text"));
     m.body = json::String(b, "content");
   }
-  for (const value& h : json::Array(j, "internetMessageHeaders")) {
+  for (const Value& h : json::Array(j, "internetMessageHeaders")) {
     const std::string name = json::String(h, "name");
     // Graph takes custom headers only.
     if (!absl::StartsWithIgnoreCase(name, "x-")) {
@@ -582,7 +582,7 @@ ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::st
     }
     m.internet_headers.emplace_back(name, json::String(h, "value"));
   }
-  for (const value& p : json::Array(j, "singleValueExtendedProperties")) {
+  for (const Value& p : json::Array(j, "singleValueExtendedProperties")) {
     const std::string id = absl::AsciiStrToLower(json::String(p, "id"));
     const std::string v = json::String(p, "value");
     if (id == "integer 0x0e07") {  // PidTagMessageFlags
@@ -607,7 +607,7 @@ ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::st
     }
   }
   uint64_t bytes = body.size();
-  for (const value& a : json::Array(j, "attachments")) {
+  for (const Value& a : json::Array(j, "attachments")) {
     if (json::String(a, "@odata.type") != "#microsoft.graph.fileAttachment") {
       return GraphError(400, "ErrorInvalidRequest", "The simulator takes fileAttachments only.");
     }
@@ -629,7 +629,7 @@ ServerResponse GraphSimulator::CreateJsonMessage(Mailbox& mailbox, const std::st
                       "Application is over its MailboxUploadLimit (150 MB per 5 minutes).",
                       {{"Retry-After", absl::StrCat(options_.retry_after_seconds)}});
   }
-  value out = MessageJson(m, {});
+  Value out = MessageJson(m, {});
   out["@odata.context"] = json::Str(base + "/messages/$entity");
   mailbox.messages.push_back(std::move(m));
   return Json(201, out);
@@ -640,13 +640,13 @@ ServerResponse GraphSimulator::ManagedIdentityToken(const ServerRequest& request
   for (auto& [k, v] : http::ParseQuery(request.query)) query[k] = v;
   const std::optional<std::string> metadata = http::FindHeader(request.headers, "Metadata");
   if (!metadata.has_value() || *metadata != "true") {
-    value body = value::object();
+    Value body = Value::Object();
     body["error"] = json::Str("invalid_request");
     body["error_description"] = json::Str("Required metadata header not specified");
     return Json(400, body);
   }
   if (query["resource"].empty() || query["api-version"].empty()) {
-    value body = value::object();
+    Value body = Value::Object();
     body["error"] = json::Str("invalid_request");
     body["error_description"] = json::Str("Required query variable 'resource' (and 'api-version') is missing");
     return Json(400, body);
@@ -656,7 +656,7 @@ ServerResponse GraphSimulator::ManagedIdentityToken(const ServerRequest& request
   const std::string identity = query["client_id"];
   if (std::find(options_.managed_identities.begin(), options_.managed_identities.end(), identity) ==
       options_.managed_identities.end()) {
-    value body = value::object();
+    Value body = Value::Object();
     body["error"] = json::Str("invalid_request");
     body["error_description"] = json::Str("Identity not found");
     return Json(400, body);
@@ -665,7 +665,7 @@ ServerResponse GraphSimulator::ManagedIdentityToken(const ServerRequest& request
   const std::string token = IssueToken(absl::StrCat(resource, "/.default"),
                                        identity.empty() ? "system-assigned" : identity, now, false);
   ++stats_.tokens_by_managed_identity;
-  value body = value::object();
+  Value body = Value::Object();
   body["access_token"] = json::Str(token);
   // IMDS gives these as strings.
   body["expires_in"] = json::Str(absl::StrCat(absl::ToInt64Seconds(options_.token_ttl)));
@@ -771,7 +771,7 @@ ServerResponse GraphSimulator::QueryUsers(absl::string_view query, const http::H
     if (proxy) address = std::string(absl::StripPrefix(address, "smtp:"));
     if (proxy || absl::EqualsIgnoreCase(t.property, "mail")) addresses.insert(address);
   }
-  value list = value::array();
+  Value list = Value::Array();
   size_t n = 0;
   for (const GraphUser& u : directory_.users) {
     bool match = terms.empty();
@@ -789,7 +789,7 @@ ServerResponse GraphSimulator::QueryUsers(absl::string_view query, const http::H
       }
     }
     if (!match) continue;
-    absl::StatusOr<value> json = UserJson(u, select);
+    absl::StatusOr<Value> json = UserJson(u, select);
     if (!json.ok()) return GraphError(400, "BadRequest", json.status().message());
     list[n++] = *std::move(json);
   }
@@ -815,9 +815,9 @@ ServerResponse GraphSimulator::QueryUsers(absl::string_view query, const http::H
                                      "' is not valid for property 'mail'."));
     }
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["@odata.context"] = json::Str(absl::StrCat(kContext, "#users"));
-  if (count) body["@odata.count"] = value::number(static_cast<uint64_t>(n));
+  if (count) body["@odata.count"] = Value::Number(static_cast<uint64_t>(n));
   body["value"] = std::move(list);
   return Json(200, body);
 }
@@ -834,7 +834,7 @@ ServerResponse GraphSimulator::GetUser(absl::string_view id, absl::string_view q
                                    "' does not exist or one of its queried "
                                    "reference-property objects are not present."));
   }
-  absl::StatusOr<value> json = UserJson(*u, SelectList(query));
+  absl::StatusOr<Value> json = UserJson(*u, SelectList(query));
   if (!json.ok()) return GraphError(400, "BadRequest", json.status().message());
   (*json)["@odata.context"] = json::Str(absl::StrCat(kContext, "#users/$entity"));
   return Json(200, *json);
@@ -861,15 +861,15 @@ ServerResponse GraphSimulator::GroupMembers(absl::string_view group_id, absl::st
                         "The specified page token value has expired.");
     }
   }
-  value list = value::array();
+  Value list = Value::Array();
   size_t n = 0;
   for (size_t i = offset; i < g->member_ids.size() && n < static_cast<size_t>(top); ++i) {
-    value m = value::object();
+    Value m = Value::Object();
     m["@odata.type"] = json::Str("#microsoft.graph.user");
     m["id"] = json::Str(g->member_ids[i]);
     list[n++] = std::move(m);
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["@odata.context"] = json::Str(absl::StrCat(kContext, "#directoryObjects(id)"));
   body["value"] = std::move(list);
   absl::MutexLock lock(&mu_);
@@ -884,7 +884,7 @@ ServerResponse GraphSimulator::GroupMembers(absl::string_view group_id, absl::st
 
 ServerResponse GraphSimulator::Batch(const ServerRequest& request) {
   absl::StatusOr<json::Value> root = json::Parse(request.body, "$batch body");
-  if (!root.ok() || !json::Has(*root, "requests") || !root->at("requests").is_array()) {
+  if (!root.ok() || !json::Has(*root, "requests") || !root->at("requests").IsArray()) {
     return GraphError(400, "BadRequest",
                       "Invalid batch payload format: expected {\"requests\":[...]}.");
   }
@@ -910,16 +910,16 @@ ServerResponse GraphSimulator::Batch(const ServerRequest& request) {
     stats_.batch_requests += static_cast<int64_t>(requests.size());
     stats_.max_batch_size = std::max<int64_t>(stats_.max_batch_size, requests.size());
   }
-  value responses = value::array();
+  Value responses = Value::Array();
   size_t n = 0;
   for (const json::Value& r : requests) {
     std::string url = json::String(r, "url");
     if (absl::StartsWith(url, "http")) {
-      value entry = value::object();
+      Value entry = Value::Object();
       entry["id"] = json::Str(json::String(r, "id"));
-      entry["status"] = value::number(400);
+      entry["status"] = Value::Number(400);
       entry["body"] =
-          value::parse(GraphError(400, "BadRequest", "Batch URLs must be relative.").body);
+          json::ParseOrNull(GraphError(400, "BadRequest", "Batch URLs must be relative.").body);
       responses[n++] = std::move(entry);
       continue;
     }
@@ -928,22 +928,22 @@ ServerResponse GraphSimulator::Batch(const ServerRequest& request) {
     const std::string query = q == std::string::npos ? "" : url.substr(q + 1);
     http::Headers headers;
     const json::Value h = json::Object(r, "headers");
-    if (h.is_object()) {
-      for (const auto& [k, v] : h.as_object()) {
-        if (v.is_string()) headers.emplace_back(k, v.as_string());
+    if (h.IsObject()) {
+      for (const auto& [k, v] : h.AsObject()) {
+        if (v.IsString()) headers.emplace_back(k, v.AsString());
       }
     }
     std::string body;
     if (json::Has(r, "body")) {
       const json::Value& b = r.at("body");
-      body = b.is_string() ? b.as_string() : json::Serialize(b);
+      body = b.IsString() ? b.AsString() : json::Serialize(b);
     }
     ServerResponse sub =
         Route(json::String(r, "method"), PathSegments(path), query, headers, body, true);
-    value entry = value::object();
+    Value entry = Value::Object();
     entry["id"] = json::Str(json::String(r, "id"));
-    entry["status"] = value::number(sub.status);
-    value sub_headers = value::object();
+    entry["status"] = Value::Number(sub.status);
+    Value sub_headers = Value::Object();
     for (const auto& [k, v] : sub.headers) sub_headers[k] = json::Str(v);
     entry["headers"] = std::move(sub_headers);
     if (!sub.body.empty()) {
@@ -952,7 +952,7 @@ ServerResponse GraphSimulator::Batch(const ServerRequest& request) {
     }
     responses[n++] = std::move(entry);
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["responses"] = std::move(responses);
   return Json(200, body);
 }
@@ -1054,7 +1054,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
           }
         }
       }
-      value list = value::array();
+      Value list = Value::Array();
       size_t n = 0;
       for (const StoredFolder& c : mailbox.folders) {
         if (c.parent_id != folder->id) continue;
@@ -1062,7 +1062,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
         for (const FilterTerm& t : terms) match |= absl::EqualsIgnoreCase(c.display_name, t.value);
         if (match) list[n++] = folder_json(c);
       }
-      value out = value::object();
+      Value out = Value::Object();
       out["@odata.context"] = json::Str(base + "/mailFolders('" + folder->id + "')/childFolders");
       out["value"] = std::move(list);
       return Json(200, out);
@@ -1082,7 +1082,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
       const std::string parent_id = folder->id;  // `folder` dangles once the vector grows
       mailbox.folders.push_back(
           {.id = NewId("AAMkFolder"), .display_name = name, .parent_id = parent_id});
-      value out = folder_json(mailbox.folders.back());
+      Value out = folder_json(mailbox.folders.back());
       out["@odata.context"] =
           json::Str(base + "/mailFolders('" + parent_id + "')/childFolders/$entity");
       return Json(201, out);
@@ -1102,7 +1102,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
         }
       }
       const std::vector<std::string> select = SelectList(query);
-      value list = value::array();
+      Value list = Value::Array();
       size_t n = 0;
       for (const StoredMessage& m : mailbox.messages) {
         if (m.folder_id != folder->id) continue;
@@ -1111,7 +1111,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
         for (const FilterTerm& t : terms) match |= m.internet_message_id == t.value;
         if (match) list[n++] = MessageJson(m, select);
       }
-      value out = value::object();
+      Value out = Value::Object();
       out["@odata.context"] = json::Str(base + "/mailFolders('" + folder->id + "')/messages");
       out["value"] = std::move(list);
       return Json(200, out);
@@ -1148,7 +1148,7 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
       m.subject = MimeHeader(*mime, "Subject");
       m.mime = *std::move(mime);
       m.created = m.received = options_.clock ? options_.clock() : absl::Now();  // mu_ held
-      value out = MessageJson(m, {});
+      Value out = MessageJson(m, {});
       out["@odata.context"] = json::Str(base + "/messages/$entity");
       mailbox.messages.push_back(std::move(m));
       return Json(201, out);
@@ -1178,15 +1178,15 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
       // Outlook. Attachments inside the posted MIME are not listed (the simulator keeps the MIME
       // as it came and does not parse it).
       const std::vector<std::string> select = SelectList(query);
-      value list = value::array();
+      Value list = Value::Array();
       size_t n = 0;
       for (const StoredAttachment& a : message->attachments) {
         if (!a.complete) continue;
-        absl::StatusOr<value> json = AttachmentJson(a, select);
+        absl::StatusOr<Value> json = AttachmentJson(a, select);
         if (!json.ok()) return GraphError(400, "RequestBroker--ParseUri", json.status().message());
         list[n++] = *std::move(json);
       }
-      value out = value::object();
+      Value out = Value::Object();
       out["@odata.context"] = json::Str(base + "/messages('" + message->id + "')/attachments");
       out["value"] = std::move(list);
       return Json(200, out);
@@ -1213,20 +1213,20 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
                          .sha256 = crypto::Sha256Hex(*bytes),
                          .complete = true};
       message->attachments.push_back(a);
-      value out = value::object();
+      Value out = Value::Object();
       out["id"] = json::Str(a.id);
       out["name"] = json::Str(a.name);
-      out["size"] = value::number(static_cast<uint64_t>(a.size));
+      out["size"] = Value::Number(static_cast<uint64_t>(a.size));
       return Json(201, out);
     }
     if (rest.size() == 4 && rest[2] == "attachments" && rest[3] == "createUploadSession" &&
         method == "POST") {
       absl::StatusOr<json::Value> req = json::Parse(body, "createUploadSession");
       json::Value item = req.ok() ? json::Object(*req, "AttachmentItem") : json::Value();
-      if (req.ok() && item.is_null()) item = json::Object(*req, "attachmentItem");
+      if (req.ok() && item.IsNull()) item = json::Object(*req, "attachmentItem");
       const std::string name = json::String(item, "name");
       const int64_t size = json::Int(item, "size", -1);
-      if (item.is_null() || json::String(item, "attachmentType") != "file" || name.empty() ||
+      if (item.IsNull() || json::String(item, "attachmentType") != "file" || name.empty() ||
           size <= 0) {
         return GraphError(
             400, "ErrorInvalidRequest",
@@ -1256,11 +1256,11 @@ ServerResponse GraphSimulator::MailboxRequestLocked(
                                       .next = 0,
                                       .hash = std::make_shared<crypto::Sha256>(),
                                       .expires = now + absl::Hours(24)};
-      value out = value::object();
+      Value out = Value::Object();
       out["@odata.context"] = json::Str(absl::StrCat(kContext, "#microsoft.graph.uploadSession"));
       out["uploadUrl"] = json::Str(absl::StrCat(options_.public_base_url, "/_upload/", token));
       out["expirationDateTime"] = json::Str(FormatGraphTime(now + absl::Hours(24)));
-      value ranges = value::array();
+      Value ranges = Value::Array();
       ranges[0] = json::Str("0-");
       out["nextExpectedRanges"] = std::move(ranges);
       return Json(201, out);
@@ -1359,9 +1359,9 @@ ServerResponse GraphSimulator::Upload(const ServerRequest& request, absl::string
     uploads_.erase(it);
     return r;
   }
-  value out = value::object();
+  Value out = Value::Object();
   out["expirationDateTime"] = json::Str(FormatGraphTime(s.expires));
-  value ranges = value::array();
+  Value ranges = Value::Array();
   ranges[0] = json::Str(absl::StrCat(s.next, "-"));
   out["nextExpectedRanges"] = std::move(ranges);
   return Json(200, out);
@@ -1385,20 +1385,20 @@ ServerResponse GraphSimulator::TokenInfo(const ServerRequest& request) {
   // An app-only token: the resource is the scope without "/.default"; its roles are the
   // application permissions an admin consented to for that resource.
   const std::string aud(absl::StripSuffix(it->second.scope, "/.default"));
-  value roles = value::array();
+  Value roles = Value::Array();
   if (absl::StartsWith(aud, kExchangeOnlineResource)) {
     roles[0] = json::Str("IMAP.AccessAsApp");
   } else {
     roles[0] = json::Str("User.Read.All");
     roles[1] = json::Str("Mail.ReadWrite");
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["aud"] = json::Str(aud);
   body["appid"] = json::Str(options_.client_id);
   body["tid"] = json::Str(options_.tenant_id);
   body["roles"] = std::move(roles);
   body["appidacr"] = json::Str(it->second.by_certificate ? "2" : "1");
-  body["exp"] = value::number(absl::ToUnixSeconds(it->second.expires));
+  body["exp"] = Value::Number(absl::ToUnixSeconds(it->second.expires));
   return Json(200, body);
 }
 
@@ -1410,26 +1410,26 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
   if (segments.size() == 2 && segments[1] == "revoke-tokens" && request.method == "POST") {
     RevokeTokens();
     log::Info(kComponent, "every issued token revoked");
-    return Json(200, value::object());
+    return Json(200, Value::Object());
   }
   if (segments.size() == 2 && segments[1] == "stats" && request.method == "GET") {
     const GraphSimStats s = Stats();
-    value body = value::object();
-    body["tokens_issued"] = value::number(s.tokens_issued);
-    body["http_requests"] = value::number(s.http_requests);
-    body["graph_requests"] = value::number(s.graph_requests);
-    body["user_queries"] = value::number(s.user_queries);
-    body["user_gets"] = value::number(s.user_gets);
-    body["batches"] = value::number(s.batches);
-    body["batch_requests"] = value::number(s.batch_requests);
-    body["max_batch_size"] = value::number(s.max_batch_size);
-    body["group_member_pages"] = value::number(s.group_member_pages);
-    body["throttled"] = value::number(s.throttled);
-    body["mailbox_requests"] = value::number(s.mailbox_requests);
-    body["upload_puts"] = value::number(s.upload_puts);
-    body["failed_upload_puts"] = value::number(s.failed_upload_puts);
-    value lookups = value::object();
-    for (const auto& [address, n] : s.address_lookups) lookups[address] = value::number(n);
+    Value body = Value::Object();
+    body["tokens_issued"] = Value::Number(s.tokens_issued);
+    body["http_requests"] = Value::Number(s.http_requests);
+    body["graph_requests"] = Value::Number(s.graph_requests);
+    body["user_queries"] = Value::Number(s.user_queries);
+    body["user_gets"] = Value::Number(s.user_gets);
+    body["batches"] = Value::Number(s.batches);
+    body["batch_requests"] = Value::Number(s.batch_requests);
+    body["max_batch_size"] = Value::Number(s.max_batch_size);
+    body["group_member_pages"] = Value::Number(s.group_member_pages);
+    body["throttled"] = Value::Number(s.throttled);
+    body["mailbox_requests"] = Value::Number(s.mailbox_requests);
+    body["upload_puts"] = Value::Number(s.upload_puts);
+    body["failed_upload_puts"] = Value::Number(s.failed_upload_puts);
+    Value lookups = Value::Object();
+    for (const auto& [address, n] : s.address_lookups) lookups[address] = Value::Number(n);
     body["address_lookups"] = std::move(lookups);
     return Json(200, body);
   }
@@ -1448,10 +1448,10 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
     SetUploadFaults(static_cast<int>(json::Int(*req, "fail_upload_put_every", 0)),
                     static_cast<int>(json::Int(*req, "fail_upload_put_at", 0)));
     const json::Value refuse = json::Object(*req, "refuse_address_lookups");
-    if (refuse.is_object()) {
+    if (refuse.IsObject()) {
       std::map<std::string, int> faults;
-      for (const auto& [address, status] : refuse.as_object()) {
-        if (status.is_integer()) faults[absl::AsciiStrToLower(address)] = status.as_integer();
+      for (const auto& [address, status] : refuse.AsObject()) {
+        if (status.IsInteger()) faults[absl::AsciiStrToLower(address)] = status.AsInt();
       }
       SetAddressFaults(std::move(faults));
     }
@@ -1484,45 +1484,45 @@ ServerResponse GraphSimulator::Admin(const ServerRequest& request,
       }
       return std::string();
     };
-    value folders = value::array();
+    Value folders = Value::Array();
     for (size_t i = 0; i < mailbox.folders.size(); ++i) {
-      value f = value::object();
+      Value f = Value::Object();
       f["id"] = json::Str(mailbox.folders[i].id);
       f["displayName"] = json::Str(mailbox.folders[i].display_name);
       f["parentFolderId"] = json::Str(mailbox.folders[i].parent_id);
       folders[i] = std::move(f);
     }
-    value messages = value::array();
+    Value messages = Value::Array();
     for (size_t i = 0; i < mailbox.messages.size(); ++i) {
       const StoredMessage& m = mailbox.messages[i];
-      value e = value::object();
+      Value e = Value::Object();
       e["id"] = json::Str(m.id);
       e["internetMessageId"] = json::Str(m.internet_message_id);
       e["subject"] = json::Str(m.subject);
       e["folder"] = json::Str(folder_name(m.folder_id));
       e["folderId"] = json::Str(m.folder_id);
-      e["size"] = value::number(static_cast<uint64_t>(m.mime.size()));
+      e["size"] = Value::Number(static_cast<uint64_t>(m.mime.size()));
       e["sha256"] = json::Str(crypto::Sha256Hex(m.mime));
-      e["isDraft"] = value::boolean(m.is_draft);
-      e["isRead"] = value::boolean(m.is_read);
+      e["isDraft"] = Value::Boolean(m.is_draft);
+      e["isRead"] = Value::Boolean(m.is_read);
       e["receivedDateTime"] = json::Str(FormatGraphTime(m.received));
       e["createdFrom"] = json::Str(m.mime.empty() ? "json" : "mime");
-      value atts = value::array();
+      Value atts = Value::Array();
       for (size_t j = 0; j < m.attachments.size(); ++j) {
         const StoredAttachment& a = m.attachments[j];
-        value av = value::object();
+        Value av = Value::Object();
         av["id"] = json::Str(a.id);
         av["name"] = json::Str(a.name);
-        av["size"] = value::number(a.size);
-        av["received"] = value::number(a.received);
+        av["size"] = Value::Number(a.size);
+        av["received"] = Value::Number(a.received);
         av["sha256"] = json::Str(a.sha256);
-        av["complete"] = value::boolean(a.complete);
+        av["complete"] = Value::Boolean(a.complete);
         atts[j] = std::move(av);
       }
       e["attachments"] = std::move(atts);
       messages[i] = std::move(e);
     }
-    value body = value::object();
+    Value body = Value::Object();
     body["user"] = json::Str(user->id);
     body["mail"] = json::Str(user->mail);
     body["folders"] = std::move(folders);

@@ -339,7 +339,7 @@ TEST_F(GraphSimTest, UploadSessionChunksReassembleToTheSameBytes) {
     last_status = r.status;
     if (at + n < bytes.size()) {
       ASSERT_EQ(r.status, 200) << r.body;
-      EXPECT_EQ(json::Array(Body(r), "nextExpectedRanges")[0].as_string(),
+      EXPECT_EQ(json::Array(Body(r), "nextExpectedRanges")[0].AsString(),
                 absl::StrCat(at + n, "-"));
     }
     at += n;

@@ -6,14 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cpprest/json.h"
 #include "runtime/crypto/digest.h"
 #include "simulators/zoom/simulator.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
-using web::json::value;
+using json::Value;
 
 struct Call {
   std::string path_template;  // the spec's path key
@@ -51,7 +51,7 @@ absl::StatusOr<int> DumpContractResponses(const TenantOptions& tenant_options,
                                             ": ", token_response.body));
   }
   const std::string token =
-      value::parse(token_response.body).at("access_token").as_string();
+      json::ParseOrNull(token_response.body).at("access_token").AsString();
 
   auto encode_uuid = [](const std::string& uuid) {
     const bool odd = !uuid.empty() && (uuid[0] == '/' || uuid.find("//") != std::string::npos);
@@ -112,18 +112,19 @@ absl::StatusOr<int> DumpContractResponses(const TenantOptions& tenant_options,
       return absl::InternalError(absl::StrCat("GET ", call.path, "?", call.query, " answered ",
                                               response.status, ": ", response.body));
     }
-    value record = value::object();
-    record["path"] = value::string(call.path_template);
-    record["request"] = value::string(absl::StrCat(call.path, "?", call.query));
-    record["status"] = value::number(response.status);
-    try {
-      record["body"] = value::parse(response.body);
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("GET ", call.path, " answered non-JSON: ", e.what()));
+    Value record = Value::Object();
+    record["path"] = json::Str(call.path_template);
+    record["request"] = json::Str(absl::StrCat(call.path, "?", call.query));
+    record["status"] = Value::Number(response.status);
+    absl::StatusOr<Value> body = json::Parse(response.body, "answer");
+    if (!body.ok()) {
+      return absl::InternalError(
+          absl::StrCat("GET ", call.path, " answered non-JSON: ", body.status().message()));
     }
+    record["body"] = *std::move(body);
     const std::string file = absl::StrFormat("%s/%04d.json", dir, written);
     std::ofstream out(file, std::ios::binary);
-    out << record.serialize();
+    out << record.Serialize();
     out.close();
     if (!out) {
       return absl::InternalError(absl::StrCat("cannot write ", file,

@@ -3,27 +3,27 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
-#include "cpprest/json.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
-using web::json::value;
+using json::Value;
 
-absl::Status ReadRule(const value& v, absl::string_view name, FaultRule& rule) {
-  if (!v.is_object()) {
+absl::Status ReadRule(const Value& v, absl::string_view name, FaultRule& rule) {
+  if (!v.IsObject()) {
     return absl::InvalidArgumentError(
         absl::StrCat("fault \"", name, "\" must be an object like {\"every_n\": 3} or "
-                     "{\"probability\": 0.1}, got ", v.serialize()));
+                     "{\"probability\": 0.1}, got ", v.Serialize()));
   }
-  for (const auto& [key, field] : v.as_object()) {
-    if (key == "every_n" && field.is_integer()) {
-      rule.every_n = field.as_integer();
-    } else if (key == "probability" && field.is_number()) {
-      rule.probability = field.as_double();
+  for (const auto& [key, field] : v.AsObject()) {
+    if (key == "every_n" && field.IsInteger()) {
+      rule.every_n = field.AsInt();
+    } else if (key == "probability" && field.IsNumber()) {
+      rule.probability = field.AsDouble();
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("fault \"", name, "\": field \"", key, "\" = ", field.serialize(),
+          absl::StrCat("fault \"", name, "\": field \"", key, "\" = ", field.Serialize(),
                        " is not allowed; use every_n (integer) and probability (number)"));
     }
   }
@@ -60,14 +60,12 @@ absl::Status ValidateFaultConfig(const FaultConfig& c) {
 
 absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const FaultConfig& base) {
   FaultConfig config = base;
-  value root;
-  try {
-    root = value::parse(std::string(json));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("fault config is not valid JSON: ", e.what()));
-  }
-  if (!root.is_object()) return absl::InvalidArgumentError("fault config must be a JSON object");
-  for (const auto& [key, field] : root.as_object()) {
+  Value root;
+  absl::StatusOr<Value> parsed = json::Parse(json, "fault config");
+  if (!parsed.ok()) return parsed.status();
+  root = *std::move(parsed);
+  if (!root.IsObject()) return absl::InvalidArgumentError("fault config must be a JSON object");
+  for (const auto& [key, field] : root.AsObject()) {
     absl::Status status;
     if (key == "error") {
       status = ReadRule(field, key, config.error);
@@ -77,15 +75,15 @@ absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const F
       status = ReadRule(field, key, config.truncate);
     } else if (key == "html") {
       status = ReadRule(field, key, config.html);
-    } else if (key == "error_status" && field.is_integer()) {
-      config.error_status = field.as_integer();
-    } else if (key == "slow_ms" && field.is_integer()) {
-      config.slow_ms = field.as_integer();
-    } else if (key == "truncate_fraction" && field.is_number()) {
-      config.truncate_fraction = field.as_double();
+    } else if (key == "error_status" && field.IsInteger()) {
+      config.error_status = field.AsInt();
+    } else if (key == "slow_ms" && field.IsInteger()) {
+      config.slow_ms = field.AsInt();
+    } else if (key == "truncate_fraction" && field.IsNumber()) {
+      config.truncate_fraction = field.AsDouble();
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "fault config: field \"", key, "\" = ", field.serialize(),
+          "fault config: field \"", key, "\" = ", field.Serialize(),
           " is not allowed; use error, slow, truncate, html (objects), error_status, slow_ms "
           "(integers), truncate_fraction (number)"));
     }

@@ -7,14 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "cpprest/json.h"
 #include "runtime/crypto/digest.h"
 #include "simulators/zoom/rng.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
-using web::json::value;
+using json::Value;
 
 // ISO/IEC 14496-12 `ftyp` boxes, so that a sniffing client sees what Zoom's files start with.
 const std::string& FtypFor(FileKind kind) {
@@ -95,27 +95,27 @@ std::string RenderChatTxt(const Meeting& meeting) {
 }
 
 std::string RenderArchivedChatJson(const Meeting& meeting) {
-  value messages = value::array();
+  Value messages = Value::Array();
   size_t i = 0;
   for (const ChatMessage& m : meeting.chat) {
-    value msg = value::object();
-    msg["msg_type"] = value::number(m.msg_type);
-    msg["e_time"] = value::string(FormatZoomTime(meeting.recording_start() + m.offset));
-    msg["s_name"] = value::string(B64(m.sender_name));
-    msg["s_email"] = value::string(B64(m.sender_email));
-    msg["r_name"] = value::string(B64(m.receiver_name));
-    msg["r_email"] = value::string(B64(m.receiver_email));
-    msg["msg_content"] = value::string(B64(m.text));
-    msg["msg_id"] = value::string(m.msg_id);
-    msg["original_msg_id"] = value::string(m.original_msg_id);
-    msg["parent_msg_id"] = value::string(m.parent_msg_id);
-    msg["files"] = value::array();
+    Value msg = Value::Object();
+    msg["msg_type"] = Value::Number(m.msg_type);
+    msg["e_time"] = json::Str(FormatZoomTime(meeting.recording_start() + m.offset));
+    msg["s_name"] = json::Str(B64(m.sender_name));
+    msg["s_email"] = json::Str(B64(m.sender_email));
+    msg["r_name"] = json::Str(B64(m.receiver_name));
+    msg["r_email"] = json::Str(B64(m.receiver_email));
+    msg["msg_content"] = json::Str(B64(m.text));
+    msg["msg_id"] = json::Str(m.msg_id);
+    msg["original_msg_id"] = json::Str(m.original_msg_id);
+    msg["parent_msg_id"] = json::Str(m.parent_msg_id);
+    msg["files"] = Value::Array();
     messages[i++] = std::move(msg);
   }
-  value root = value::object();
-  root["uuid"] = value::string(meeting.uuid);
+  Value root = Value::Object();
+  root["uuid"] = json::Str(meeting.uuid);
   root["messages"] = std::move(messages);
-  return root.serialize();
+  return root.Serialize();
 }
 
 std::string RenderTranscriptVtt(const Meeting& meeting) {
@@ -141,27 +141,27 @@ std::string RenderCaptionsVtt(const Meeting& meeting) {
 }
 
 std::string RenderTimelineJson(const Meeting& meeting) {
-  value timeline = value::array();
+  Value timeline = Value::Array();
   size_t i = 0;
   for (const Participant& p : meeting.participants) {
-    value user = value::object();
-    user["username"] = value::string(p.name);
-    user["multiple_people"] = value::boolean(false);
-    user["user_id"] = value::string(p.user_id);
-    user["zoom_userid"] = value::string(p.id);
-    user["email_address"] = value::string(p.email);
-    value users = value::array();
+    Value user = Value::Object();
+    user["username"] = json::Str(p.name);
+    user["multiple_people"] = Value::Boolean(false);
+    user["user_id"] = json::Str(p.user_id);
+    user["zoom_userid"] = json::Str(p.id);
+    user["email_address"] = json::Str(p.email);
+    Value users = Value::Array();
     users[0] = std::move(user);
-    value entry = value::object();
-    entry["ts"] = value::string(Clock(std::max(absl::ZeroDuration(),
+    Value entry = Value::Object();
+    entry["ts"] = json::Str(Clock(std::max(absl::ZeroDuration(),
                                                p.join_time - meeting.recording_start()),
                                       true));
     entry["users"] = std::move(users);
     timeline[i++] = std::move(entry);
   }
-  value root = value::object();
+  Value root = Value::Object();
   root["timeline"] = std::move(timeline);
-  return root.serialize();
+  return root.Serialize();
 }
 
 std::string RenderText(const Meeting& meeting, FileKind kind) {
@@ -216,69 +216,69 @@ absl::StatusOr<std::string> ExpectedSha256(const Tenant& tenant, absl::string_vi
 }
 
 std::string ManifestJson(const Tenant& tenant, bool with_sha256) {
-  value root = value::object();
-  root["account_id"] = value::string(tenant.account_id);
-  root["domain"] = value::string(tenant.domain);
-  value users = value::array();
+  Value root = Value::Object();
+  root["account_id"] = json::Str(tenant.account_id);
+  root["domain"] = json::Str(tenant.domain);
+  Value users = Value::Array();
   for (size_t i = 0; i < tenant.users.size(); ++i) {
     const User& u = tenant.users[i];
-    value user = value::object();
-    user["id"] = value::string(u.id);
-    user["email"] = value::string(u.email);
-    user["first_name"] = value::string(u.first_name);
-    user["last_name"] = value::string(u.last_name);
+    Value user = Value::Object();
+    user["id"] = json::Str(u.id);
+    user["email"] = json::Str(u.email);
+    user["first_name"] = json::Str(u.first_name);
+    user["last_name"] = json::Str(u.last_name);
     users[i] = std::move(user);
   }
   root["users"] = std::move(users);
-  value meetings = value::array();
+  Value meetings = Value::Array();
   for (size_t i = 0; i < tenant.meetings.size(); ++i) {
     const Meeting& m = tenant.meetings[i];
-    value meeting = value::object();
-    meeting["uuid"] = value::string(m.uuid);
-    meeting["id"] = value::number(m.id);
-    meeting["host_id"] = value::string(m.host_id);
-    meeting["topic"] = value::string(m.topic);
-    meeting["type"] = value::number(m.type);
-    meeting["start_time"] = value::string(FormatZoomTime(m.start_time));
-    meeting["end_time"] = value::string(FormatZoomTime(m.end_time()));
-    value participants = value::array();
+    Value meeting = Value::Object();
+    meeting["uuid"] = json::Str(m.uuid);
+    meeting["id"] = Value::Number(m.id);
+    meeting["host_id"] = json::Str(m.host_id);
+    meeting["topic"] = json::Str(m.topic);
+    meeting["type"] = Value::Number(m.type);
+    meeting["start_time"] = json::Str(FormatZoomTime(m.start_time));
+    meeting["end_time"] = json::Str(FormatZoomTime(m.end_time()));
+    Value participants = Value::Array();
     for (size_t j = 0; j < m.participants.size(); ++j) {
       const Participant& p = m.participants[j];
-      value row = value::object();
-      row["id"] = value::string(p.id);
-      row["user_id"] = value::string(p.user_id);
-      row["name"] = value::string(p.name);
-      row["user_email"] = value::string(p.email);
-      row["join_time"] = value::string(FormatZoomTime(p.join_time));
-      row["leave_time"] = value::string(FormatZoomTime(p.leave_time));
-      row["internal_user"] = value::boolean(p.internal);
+      Value row = Value::Object();
+      row["id"] = json::Str(p.id);
+      row["user_id"] = json::Str(p.user_id);
+      row["name"] = json::Str(p.name);
+      row["user_email"] = json::Str(p.email);
+      row["join_time"] = json::Str(FormatZoomTime(p.join_time));
+      row["leave_time"] = json::Str(FormatZoomTime(p.leave_time));
+      row["internal_user"] = Value::Boolean(p.internal);
       participants[j] = std::move(row);
     }
     meeting["participants"] = std::move(participants);
-    value files = value::array();
+    Value files = Value::Array();
     for (size_t j = 0; j < m.files.size(); ++j) {
       const FileEntry& f = m.files[j];
-      value file = value::object();
-      file["file_id"] = value::string(f.file_id);
-      file["kind"] = value::string(std::string(FileKindName(f.kind)));
-      file["file_type"] = value::string(std::string(FileTypeName(f.kind)));
-      file["archive"] = value::boolean(IsArchiveKind(f.kind));
-      file["individual"] = value::boolean(f.individual);
-      file["size"] = value::number(static_cast<uint64_t>(f.size));
-      if (with_sha256) file["sha256"] = value::string(FileSha256(m, f));
+      Value file = Value::Object();
+      file["file_id"] = json::Str(f.file_id);
+      file["kind"] = json::Str(std::string(FileKindName(f.kind)));
+      file["file_type"] = json::Str(std::string(FileTypeName(f.kind)));
+      file["archive"] = Value::Boolean(IsArchiveKind(f.kind));
+      file["individual"] = Value::Boolean(f.individual);
+      file["size"] = Value::Number(static_cast<uint64_t>(f.size));
+      if (with_sha256) file["sha256"] = json::Str(FileSha256(m, f));
       files[j] = std::move(file);
     }
     meeting["files"] = std::move(files);
     // Which Zoom API lists the meeting: "recordings" (cloud recordings), "archive" (archive files).
-    value sources = value::array();
+    Value sources = Value::Array();
     size_t k = 0;
-    if (HasRecordingFiles(m)) sources[k++] = value::string("recordings");
-    if (HasArchiveFiles(m)) sources[k++] = value::string("archive");
+    if (HasRecordingFiles(m)) sources[k++] = json::Str("recordings");
+    if (HasArchiveFiles(m)) sources[k++] = json::Str("archive");
     meeting["sources"] = std::move(sources);
     meetings[i] = std::move(meeting);
   }
   root["meetings"] = std::move(meetings);
-  return root.serialize();
+  return root.Serialize();
 }
 
 }  // namespace zarc::zoom_sim

@@ -2,9 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "cpprest/json.h"
 #include "gtest/gtest.h"
 #include "runtime/crypto/digest.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
@@ -97,33 +97,33 @@ TEST(FileContentTest, TranscriptAndCaptionsAreVtt) {
 }
 
 TEST(FileContentTest, ArchivedChatHasBase64Fields) {
-  web::json::value v = web::json::value::parse(RenderArchivedChatJson(SampleMeeting()));
-  EXPECT_EQ(v.at("uuid").as_string(), "abc==");
-  const auto& messages = v.at("messages").as_array();
+  json::Value v = json::ParseOrNull(RenderArchivedChatJson(SampleMeeting()));
+  EXPECT_EQ(v.at("uuid").AsString(), "abc==");
+  const auto& messages = v.at("messages").AsArray();
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("s_name").as_string()), "José Núñez");
-  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("msg_content").as_string()),
+  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("s_name").AsString()), "José Núñez");
+  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("msg_content").AsString()),
             "Agenda:\n1. one\n2. two 🎉");
-  EXPECT_EQ(messages.at(1).at("msg_type").as_integer(), 2);
-  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("r_name").as_string()), "Everyone");
+  EXPECT_EQ(messages.at(1).at("msg_type").AsInt(), 2);
+  EXPECT_EQ(*crypto::Base64Decode(messages.at(0).at("r_name").AsString()), "Everyone");
 }
 
 TEST(FileContentTest, ManifestListsEveryFileWithItsSha256) {
   TenantOptions options;
   options.meetings = 3;
   const Tenant t = GenerateTenant(options);
-  web::json::value manifest = web::json::value::parse(ManifestJson(t));
-  const auto& meetings = manifest.at("meetings").as_array();
+  json::Value manifest = json::ParseOrNull(ManifestJson(t));
+  const auto& meetings = manifest.at("meetings").AsArray();
   ASSERT_EQ(meetings.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
-    const auto& files = meetings.at(i).at("files").as_array();
+    const auto& files = meetings.at(i).at("files").AsArray();
     ASSERT_EQ(files.size(), t.meetings[i].files.size());
     for (const auto& f : files) {
-      EXPECT_EQ(f.at("sha256").as_string(), *ExpectedSha256(t, f.at("file_id").as_string()));
+      EXPECT_EQ(f.at("sha256").AsString(), *ExpectedSha256(t, f.at("file_id").AsString()));
     }
   }
-  EXPECT_FALSE(web::json::value::parse(ManifestJson(t, false))
-                   .at("meetings").at(0).at("files").at(0).has_field("sha256"));
+  EXPECT_FALSE(json::ParseOrNull(ManifestJson(t, false))
+                   .at("meetings").at(0).at("files").at(0).Has("sha256"));
 }
 
 }  // namespace

@@ -14,17 +14,17 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "cpprest/json.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/log/log.h"
 #include "simulators/zoom/file_content.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
 using http::ServerRequest;
 using http::ServerResponse;
-using web::json::value;
+using json::Value;
 
 constexpr absl::string_view kComponent = "zoom-sim";
 constexpr int kDefaultPageSize = 30;
@@ -33,19 +33,19 @@ constexpr absl::Duration kPageTokenLifetime = absl::Minutes(15);
 constexpr absl::Duration kDownloadTokenLifetime = absl::Hours(24);
 constexpr absl::Duration kStorageUrlLifetime = absl::Minutes(10);
 
-ServerResponse Json(int status, const value& body) {
+ServerResponse Json(int status, const Value& body) {
   ServerResponse response;
   response.status = status;
   response.headers = {{"Content-Type", "application/json;charset=UTF-8"}};
-  response.body = body.serialize();
+  response.body = body.Serialize();
   return response;
 }
 
 // Zoom's API error body: {"code": N, "message": "..."}.
 ServerResponse ZoomError(int status, int code, absl::string_view message) {
-  value body = value::object();
-  body["code"] = value::number(code);
-  body["message"] = value::string(std::string(message));
+  Value body = Value::Object();
+  body["code"] = Value::Number(code);
+  body["message"] = json::Str(std::string(message));
   return Json(status, body);
 }
 
@@ -99,24 +99,24 @@ FileState StateOf(const FileStates& states, const FileEntry& f) {
   return it == states.end() ? FileState::kCompleted : it->second;
 }
 
-value RecordingFileJson(const Meeting& m, const FileEntry& f, absl::string_view base,
+Value RecordingFileJson(const Meeting& m, const FileEntry& f, absl::string_view base,
                         bool processing, bool failed) {
-  value file = value::object();
+  Value file = Value::Object();
   const bool bare = f.kind == FileKind::kCaptions || f.kind == FileKind::kTimeline;
   // CC and TIMELINE entries come without id, status and file_size (README).
-  if (!bare) file["id"] = value::string(f.file_id);
-  file["meeting_id"] = value::string(m.uuid);
-  file["recording_start"] = value::string(FormatZoomTime(m.recording_start()));
-  file["recording_end"] = value::string(FormatZoomTime(m.end_time()));
-  file["file_type"] = value::string(processing ? "" : std::string(FileTypeName(f.kind)));
-  file["file_extension"] = value::string(std::string(FileExtension(f.kind)));
-  if (!bare) file["file_size"] = value::number(static_cast<uint64_t>(processing ? 0 : f.size));
-  file["play_url"] = value::string(absl::StrCat(base, "/rec/play/", f.file_id));
-  file["download_url"] = value::string(absl::StrCat(base, "/rec/download/", f.file_id));
+  if (!bare) file["id"] = json::Str(f.file_id);
+  file["meeting_id"] = json::Str(m.uuid);
+  file["recording_start"] = json::Str(FormatZoomTime(m.recording_start()));
+  file["recording_end"] = json::Str(FormatZoomTime(m.end_time()));
+  file["file_type"] = json::Str(processing ? "" : std::string(FileTypeName(f.kind)));
+  file["file_extension"] = json::Str(std::string(FileExtension(f.kind)));
+  if (!bare) file["file_size"] = Value::Number(static_cast<uint64_t>(processing ? 0 : f.size));
+  file["play_url"] = json::Str(absl::StrCat(base, "/rec/play/", f.file_id));
+  file["download_url"] = json::Str(absl::StrCat(base, "/rec/download/", f.file_id));
   if (!bare) {
-    file["status"] = value::string(processing ? "processing" : failed ? "failed" : "completed");
+    file["status"] = json::Str(processing ? "processing" : failed ? "failed" : "completed");
   }
-  file["recording_type"] = value::string(std::string(RecordingTypeName(f.kind)));
+  file["recording_type"] = json::Str(std::string(RecordingTypeName(f.kind)));
   return file;
 }
 
@@ -125,19 +125,19 @@ bool ShowsAsProcessing(const FileEntry& f, bool processing) {
 }
 
 // The recording object of List recordings / Get meeting recordings / recording.completed.
-value RecordingJson(const Tenant& t, const Meeting& m, absl::string_view base, bool processing,
+Value RecordingJson(const Tenant& t, const Meeting& m, absl::string_view base, bool processing,
                     bool transcripts_only, const FileStates& states) {
-  value meeting = value::object();
-  meeting["uuid"] = value::string(m.uuid);
-  meeting["id"] = value::number(m.id);
-  meeting["account_id"] = value::string(t.account_id);
-  meeting["host_id"] = value::string(m.host_id);
-  meeting["topic"] = value::string(m.topic);
-  meeting["type"] = value::number(m.type);
-  meeting["start_time"] = value::string(FormatZoomTime(m.start_time));
-  meeting["timezone"] = value::string(m.timezone);
-  meeting["duration"] = value::number(absl::ToInt64Minutes(m.duration));
-  value files = value::array();
+  Value meeting = Value::Object();
+  meeting["uuid"] = json::Str(m.uuid);
+  meeting["id"] = Value::Number(m.id);
+  meeting["account_id"] = json::Str(t.account_id);
+  meeting["host_id"] = json::Str(m.host_id);
+  meeting["topic"] = json::Str(m.topic);
+  meeting["type"] = Value::Number(m.type);
+  meeting["start_time"] = json::Str(FormatZoomTime(m.start_time));
+  meeting["timezone"] = json::Str(m.timezone);
+  meeting["duration"] = Value::Number(absl::ToInt64Minutes(m.duration));
+  Value files = Value::Array();
   uint64_t total = 0;
   size_t n = 0;
   for (const FileEntry& f : m.files) {
@@ -149,10 +149,10 @@ value RecordingJson(const Tenant& t, const Meeting& m, absl::string_view base, b
     if (!shows_processing) total += f.size;
     files[n++] = RecordingFileJson(m, f, base, shows_processing, state == FileState::kFailed);
   }
-  meeting["total_size"] = value::number(total);
-  meeting["recording_count"] = value::number(static_cast<uint64_t>(n));
+  meeting["total_size"] = Value::Number(total);
+  meeting["recording_count"] = Value::Number(static_cast<uint64_t>(n));
   meeting["share_url"] =
-      value::string(absl::StrCat(base, "/rec/share/", crypto::HexEncode(m.uuid).substr(0, 24)));
+      json::Str(absl::StrCat(base, "/rec/share/", crypto::HexEncode(m.uuid).substr(0, 24)));
   meeting["recording_files"] = std::move(files);
   return meeting;
 }
@@ -300,9 +300,9 @@ ServerResponse Simulator::Dispatch(const ServerRequest& request) {
 
 ServerResponse Simulator::HandleToken(const ServerRequest& request) {
   auto invalid_client = [] {
-    value body = value::object();
-    body["reason"] = value::string("Invalid client_id or client_secret");
-    body["error"] = value::string("invalid_client");
+    Value body = Value::Object();
+    body["reason"] = json::Str("Invalid client_id or client_secret");
+    body["error"] = json::Str("invalid_client");
     return Json(401, body);
   };
   std::optional<std::string> auth = http::FindHeader(request.headers, "Authorization");
@@ -325,17 +325,17 @@ ServerResponse Simulator::HandleToken(const ServerRequest& request) {
     return invalid_client();
   }
   if (grant != "account_credentials") {
-    value body = value::object();
-    body["reason"] = value::string(absl::StrCat("Unsupported grant type: \"", grant,
+    Value body = Value::Object();
+    body["reason"] = json::Str(absl::StrCat("Unsupported grant type: \"", grant,
                                                 "\"; Server-to-Server OAuth uses "
                                                 "account_credentials in the form body"));
-    body["error"] = value::string("unsupported_grant_type");
+    body["error"] = json::Str("unsupported_grant_type");
     return Json(400, body);
   }
   if (account != tenant_.account_id) {
-    value body = value::object();
-    body["reason"] = value::string(absl::StrCat("Invalid account_id: \"", account, "\""));
-    body["error"] = value::string("invalid_request");
+    Value body = Value::Object();
+    body["reason"] = json::Str(absl::StrCat("Invalid account_id: \"", account, "\""));
+    body["error"] = json::Str("invalid_request");
     return Json(400, body);
   }
   // Expired tokens are forgotten so the map stays small.
@@ -345,13 +345,13 @@ ServerResponse Simulator::HandleToken(const ServerRequest& request) {
   const std::string token = NewSecret("sim.");
   access_tokens_[token] = now + options_.token_ttl;
   ++tokens_issued_;
-  value body = value::object();
-  body["access_token"] = value::string(token);
-  body["token_type"] = value::string("bearer");
-  body["expires_in"] = value::number(absl::ToInt64Seconds(options_.token_ttl));
+  Value body = Value::Object();
+  body["access_token"] = json::Str(token);
+  body["token_type"] = json::Str("bearer");
+  body["expires_in"] = Value::Number(absl::ToInt64Seconds(options_.token_ttl));
   body["scope"] =
-      value::string("meeting:read:admin recording:read:admin user:read:admin archiving:read:admin");
-  body["api_url"] = value::string(options_.public_base_url);
+      json::Str("meeting:read:admin recording:read:admin user:read:admin archiving:read:admin");
+  body["api_url"] = json::Str(options_.public_base_url);
   return Json(200, body);
 }
 
@@ -527,36 +527,36 @@ ServerResponse Simulator::ListUsers(absl::string_view query) {
   const std::string scope = absl::StrCat("users|", status, "|", *page_size);
   absl::StatusOr<size_t> start = PageStart(query, scope);
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
-  value list = value::array();
+  Value list = Value::Array();
   const size_t end = std::min(users.size(), *start + *page_size);
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
     const User& u = *users[i];
-    value user = value::object();
-    user["id"] = value::string(u.id);
-    user["first_name"] = value::string(u.first_name);
-    user["last_name"] = value::string(u.last_name);
-    user["display_name"] = value::string(absl::StrCat(u.first_name, " ", u.last_name));
-    user["email"] = value::string(u.email);
-    user["type"] = value::number(u.type);
-    user["timezone"] = value::string(u.timezone);
-    user["verified"] = value::number(1);
-    user["dept"] = value::string(u.dept);
-    user["created_at"] = value::string(FormatZoomTime(u.created_at));
-    user["user_created_at"] = value::string(FormatZoomTime(u.created_at));
-    user["last_login_time"] = value::string(FormatZoomTime(u.created_at + absl::Hours(24 * 300)));
-    user["last_client_version"] = value::string("5.17.11.34827(mac)");
-    user["language"] = value::string("en-US");
-    user["status"] = value::string(u.status);
-    user["role_id"] = value::string(u.type == 2 ? "1" : "2");
+    Value user = Value::Object();
+    user["id"] = json::Str(u.id);
+    user["first_name"] = json::Str(u.first_name);
+    user["last_name"] = json::Str(u.last_name);
+    user["display_name"] = json::Str(absl::StrCat(u.first_name, " ", u.last_name));
+    user["email"] = json::Str(u.email);
+    user["type"] = Value::Number(u.type);
+    user["timezone"] = json::Str(u.timezone);
+    user["verified"] = Value::Number(1);
+    user["dept"] = json::Str(u.dept);
+    user["created_at"] = json::Str(FormatZoomTime(u.created_at));
+    user["user_created_at"] = json::Str(FormatZoomTime(u.created_at));
+    user["last_login_time"] = json::Str(FormatZoomTime(u.created_at + absl::Hours(24 * 300)));
+    user["last_client_version"] = json::Str("5.17.11.34827(mac)");
+    user["language"] = json::Str("en-US");
+    user["status"] = json::Str(u.status);
+    user["role_id"] = json::Str(u.type == 2 ? "1" : "2");
     list[k] = std::move(user);
   }
-  value body = value::object();
+  Value body = Value::Object();
   body["page_count"] =
-      value::number(static_cast<uint64_t>((users.size() + *page_size - 1) / *page_size));
-  body["page_number"] = value::number(1);
-  body["page_size"] = value::number(*page_size);
-  body["total_records"] = value::number(static_cast<uint64_t>(users.size()));
-  body["next_page_token"] = value::string(end < users.size() ? NextPageToken(scope, end) : "");
+      Value::Number(static_cast<uint64_t>((users.size() + *page_size - 1) / *page_size));
+  body["page_number"] = Value::Number(1);
+  body["page_size"] = Value::Number(*page_size);
+  body["total_records"] = Value::Number(static_cast<uint64_t>(users.size()));
+  body["next_page_token"] = json::Str(end < users.size() ? NextPageToken(scope, end) : "");
   body["users"] = std::move(list);
   return Json(200, body);
 }
@@ -633,21 +633,21 @@ ServerResponse Simulator::ListUserRecordings(absl::string_view user_key, absl::s
   absl::StatusOr<size_t> start = PageStart(query, scope);
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
   const size_t end = std::min(meetings.size(), *start + *page_size);
-  value list = value::array();
+  Value list = Value::Array();
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
     const bool processing = CountListing(*meetings[i]);
     list[k] = RecordingJson(tenant_, *meetings[i], options_.public_base_url, processing, false,
                             file_states_);
   }
-  value body = value::object();
-  body["from"] = value::string(DayString(from));
-  body["to"] = value::string(DayString(to));
+  Value body = Value::Object();
+  body["from"] = json::Str(DayString(from));
+  body["to"] = json::Str(DayString(to));
   body["page_count"] =
-      value::number(static_cast<uint64_t>((meetings.size() + *page_size - 1) / *page_size));
-  body["page_size"] = value::number(*page_size);
-  body["total_records"] = value::number(static_cast<uint64_t>(meetings.size()));
+      Value::Number(static_cast<uint64_t>((meetings.size() + *page_size - 1) / *page_size));
+  body["page_size"] = Value::Number(*page_size);
+  body["total_records"] = Value::Number(static_cast<uint64_t>(meetings.size()));
   body["next_page_token"] =
-      value::string(end < meetings.size() ? NextPageToken(scope, end) : "");
+      json::Str(end < meetings.size() ? NextPageToken(scope, end) : "");
   body["meetings"] = std::move(list);
   return Json(200, body);
 }
@@ -687,26 +687,26 @@ ServerResponse Simulator::GetPastMeeting(absl::string_view raw_meeting) {
   const Meeting* m = ResolveMeeting(tenant_, raw_meeting, &shown);
   if (m == nullptr) return MeetingNotFound(shown);
   const User* host = tenant_.FindUser(m->host_id);
-  value body = value::object();
-  body["uuid"] = value::string(m->uuid);
-  body["id"] = value::number(m->id);
-  body["host_id"] = value::string(m->host_id);
-  body["type"] = value::number(m->type);
-  body["topic"] = value::string(m->topic);
+  Value body = Value::Object();
+  body["uuid"] = json::Str(m->uuid);
+  body["id"] = Value::Number(m->id);
+  body["host_id"] = json::Str(m->host_id);
+  body["type"] = Value::Number(m->type);
+  body["topic"] = json::Str(m->topic);
   body["user_name"] =
-      value::string(host ? absl::StrCat(host->first_name, " ", host->last_name) : "");
-  body["user_email"] = value::string(host ? host->email : "");
-  body["start_time"] = value::string(FormatZoomTime(m->start_time));
-  body["end_time"] = value::string(FormatZoomTime(m->end_time()));
-  body["duration"] = value::number(absl::ToInt64Minutes(m->duration));
+      json::Str(host ? absl::StrCat(host->first_name, " ", host->last_name) : "");
+  body["user_email"] = json::Str(host ? host->email : "");
+  body["start_time"] = json::Str(FormatZoomTime(m->start_time));
+  body["end_time"] = json::Str(FormatZoomTime(m->end_time()));
+  body["duration"] = Value::Number(absl::ToInt64Minutes(m->duration));
   int64_t total_minutes = 0;
   for (const Participant& p : m->participants) {
     total_minutes += absl::ToInt64Minutes(p.leave_time - p.join_time);
   }
-  body["total_minutes"] = value::number(total_minutes);
-  body["participants_count"] = value::number(static_cast<uint64_t>(m->participants.size()));
-  body["dept"] = value::string(host ? host->dept : "");
-  body["source"] = value::string("Zoom");
+  body["total_minutes"] = Value::Number(total_minutes);
+  body["participants_count"] = Value::Number(static_cast<uint64_t>(m->participants.size()));
+  body["dept"] = json::Str(host ? host->dept : "");
+  body["source"] = json::Str("Zoom");
   return Json(200, body);
 }
 
@@ -728,28 +728,28 @@ ServerResponse Simulator::ListParticipants(absl::string_view raw_meeting,
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
   const size_t total = hidden != hidden_participants_.end() ? 0 : m->participants.size();
   const size_t end = std::min(total, *start + *page_size);
-  value list = value::array();
+  Value list = Value::Array();
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
     const Participant& p = m->participants[i];
-    value row = value::object();
-    row["id"] = value::string(p.id);
-    row["name"] = value::string(p.name);
-    row["user_id"] = value::string(p.user_id);
-    row["registrant_id"] = value::string("");
-    row["user_email"] = value::string(p.email);
-    row["join_time"] = value::string(FormatZoomTime(p.join_time));
-    row["leave_time"] = value::string(FormatZoomTime(p.leave_time));
-    row["duration"] = value::number(absl::ToInt64Seconds(p.leave_time - p.join_time));
-    row["failover"] = value::boolean(false);
-    row["status"] = value::string("in_meeting");
-    row["internal_user"] = value::boolean(p.internal);
+    Value row = Value::Object();
+    row["id"] = json::Str(p.id);
+    row["name"] = json::Str(p.name);
+    row["user_id"] = json::Str(p.user_id);
+    row["registrant_id"] = json::Str("");
+    row["user_email"] = json::Str(p.email);
+    row["join_time"] = json::Str(FormatZoomTime(p.join_time));
+    row["leave_time"] = json::Str(FormatZoomTime(p.leave_time));
+    row["duration"] = Value::Number(absl::ToInt64Seconds(p.leave_time - p.join_time));
+    row["failover"] = Value::Boolean(false);
+    row["status"] = json::Str("in_meeting");
+    row["internal_user"] = Value::Boolean(p.internal);
     list[k] = std::move(row);
   }
-  value body = value::object();
-  body["page_count"] = value::number(static_cast<uint64_t>((total + *page_size - 1) / *page_size));
-  body["page_size"] = value::number(*page_size);
-  body["total_records"] = value::number(static_cast<uint64_t>(total));
-  body["next_page_token"] = value::string(end < total ? NextPageToken(scope, end) : "");
+  Value body = Value::Object();
+  body["page_count"] = Value::Number(static_cast<uint64_t>((total + *page_size - 1) / *page_size));
+  body["page_size"] = Value::Number(*page_size);
+  body["total_records"] = Value::Number(static_cast<uint64_t>(total));
+  body["next_page_token"] = json::Str(end < total ? NextPageToken(scope, end) : "");
   body["participants"] = std::move(list);
   return Json(200, body);
 }
@@ -757,59 +757,59 @@ ServerResponse Simulator::ListParticipants(absl::string_view raw_meeting,
 namespace {
 
 // The archived-meeting object of the Archiving API and recording.archive_files_completed.
-value ArchiveMeetingJson(const Tenant& t, const Meeting& m, absl::string_view base,
+Value ArchiveMeetingJson(const Tenant& t, const Meeting& m, absl::string_view base,
                          const std::function<std::string(const FileEntry&)>& fingerprint,
                          const FileStates& states) {
-  value files = value::array();
+  Value files = Value::Array();
   uint64_t total = 0;
   size_t n = 0;
   for (const FileEntry& f : m.files) {
     if (!IsArchiveKind(f.kind)) continue;
-    value file = value::object();
-    file["id"] = value::string(f.file_id);
-    file["file_type"] = value::string(std::string(FileTypeName(f.kind)));
-    file["file_extension"] = value::string(std::string(FileExtension(f.kind)));
+    Value file = Value::Object();
+    file["id"] = json::Str(f.file_id);
+    file["file_type"] = json::Str(std::string(FileTypeName(f.kind)));
+    file["file_extension"] = json::Str(std::string(FileExtension(f.kind)));
     const FileState state = StateOf(states, f);
     const bool processing = state == FileState::kProcessing;
-    file["file_size"] = value::number(static_cast<uint64_t>(processing ? 0 : f.size));
-    file["download_url"] = value::string(absl::StrCat(base, "/rec/archive/download/", f.file_id));
-    file["status"] = value::string(processing                    ? "processing"
+    file["file_size"] = Value::Number(static_cast<uint64_t>(processing ? 0 : f.size));
+    file["download_url"] = json::Str(absl::StrCat(base, "/rec/archive/download/", f.file_id));
+    file["status"] = json::Str(processing                    ? "processing"
                                    : state == FileState::kFailed ? "failed"
                                                                  : "completed");
-    file["recording_type"] = value::string(std::string(RecordingTypeName(f.kind)));
-    file["individual"] = value::boolean(f.individual);
-    file["participant_email"] = value::string(f.participant_email);
+    file["recording_type"] = json::Str(std::string(RecordingTypeName(f.kind)));
+    file["individual"] = Value::Boolean(f.individual);
+    file["participant_email"] = json::Str(f.participant_email);
     file["participant_join_time"] =
-        value::string(FormatZoomTime(f.individual ? f.participant_join_time : m.start_time));
+        json::Str(FormatZoomTime(f.individual ? f.participant_join_time : m.start_time));
     file["participant_leave_time"] =
-        value::string(FormatZoomTime(f.individual ? f.participant_leave_time : m.end_time()));
-    file["encryption_fingerprint"] = value::string(fingerprint(f));
+        json::Str(FormatZoomTime(f.individual ? f.participant_leave_time : m.end_time()));
+    file["encryption_fingerprint"] = json::Str(fingerprint(f));
     if (f.kind == FileKind::kArchiveChat) {
-      file["number_of_messages"] = value::number(MessageCount(m));
+      file["number_of_messages"] = Value::Number(MessageCount(m));
     }
-    file["storage_location"] = value::string("US");
-    file["auto_delete"] = value::boolean(false);
+    file["storage_location"] = json::Str("US");
+    file["auto_delete"] = Value::Boolean(false);
     total += f.size;
     files[n++] = std::move(file);
   }
-  value meeting = value::object();
-  meeting["uuid"] = value::string(m.uuid);
-  meeting["id"] = value::number(m.id);
-  meeting["host_id"] = value::string(m.host_id);
-  meeting["topic"] = value::string(m.topic);
-  meeting["type"] = value::number(m.type);
-  meeting["start_time"] = value::string(FormatZoomTime(m.start_time));
-  meeting["timezone"] = value::string(m.timezone);
-  meeting["duration"] = value::number(absl::ToInt64Minutes(m.duration));
-  meeting["duration_in_second"] = value::number(absl::ToInt64Seconds(m.duration));
-  meeting["total_size"] = value::number(total);
-  meeting["recording_count"] = value::number(static_cast<uint64_t>(n));
-  meeting["meeting_type"] = value::string(HasExternal(m) ? "external" : "internal");
-  meeting["account_name"] = value::string(t.account_name);
-  meeting["complete_time"] = value::string(FormatZoomTime(m.archive_complete_time()));
-  meeting["is_breakout_room"] = value::boolean(false);
-  meeting["parent_meeting_id"] = value::string("");
-  meeting["status"] = value::string("completed");
+  Value meeting = Value::Object();
+  meeting["uuid"] = json::Str(m.uuid);
+  meeting["id"] = Value::Number(m.id);
+  meeting["host_id"] = json::Str(m.host_id);
+  meeting["topic"] = json::Str(m.topic);
+  meeting["type"] = Value::Number(m.type);
+  meeting["start_time"] = json::Str(FormatZoomTime(m.start_time));
+  meeting["timezone"] = json::Str(m.timezone);
+  meeting["duration"] = Value::Number(absl::ToInt64Minutes(m.duration));
+  meeting["duration_in_second"] = Value::Number(absl::ToInt64Seconds(m.duration));
+  meeting["total_size"] = Value::Number(total);
+  meeting["recording_count"] = Value::Number(static_cast<uint64_t>(n));
+  meeting["meeting_type"] = json::Str(HasExternal(m) ? "external" : "internal");
+  meeting["account_name"] = json::Str(t.account_name);
+  meeting["complete_time"] = json::Str(FormatZoomTime(m.archive_complete_time()));
+  meeting["is_breakout_room"] = Value::Boolean(false);
+  meeting["parent_meeting_id"] = json::Str("");
+  meeting["status"] = json::Str("completed");
   meeting["archive_files"] = std::move(files);
   return meeting;
 }
@@ -877,7 +877,7 @@ ServerResponse Simulator::ListArchives(absl::string_view query) {
   absl::StatusOr<size_t> start = PageStart(query, scope);
   if (!start.ok()) return ZoomError(400, 300, start.status().message());
   const size_t end = std::min(meetings.size(), *start + *page_size);
-  value list = value::array();
+  Value list = Value::Array();
   for (size_t i = *start, k = 0; i < end; ++i, ++k) {
     const Meeting* m = meetings[i];
     auto fingerprint = [&](const FileEntry& f) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -885,13 +885,13 @@ ServerResponse Simulator::ListArchives(absl::string_view query) {
     };
     list[k] = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_);
   }
-  value body = value::object();
-  body["from"] = value::string(FormatZoomTime(from));
-  body["to"] = value::string(FormatZoomTime(to));
-  body["page_size"] = value::number(*page_size);
-  body["total_records"] = value::number(static_cast<uint64_t>(meetings.size()));
+  Value body = Value::Object();
+  body["from"] = json::Str(FormatZoomTime(from));
+  body["to"] = json::Str(FormatZoomTime(to));
+  body["page_size"] = Value::Number(*page_size);
+  body["total_records"] = Value::Number(static_cast<uint64_t>(meetings.size()));
   body["next_page_token"] =
-      value::string(end < meetings.size() ? NextPageToken(scope, end) : "");
+      json::Str(end < meetings.size() ? NextPageToken(scope, end) : "");
   body["meetings"] = std::move(list);
   return Json(200, body);
 }
@@ -1051,7 +1051,7 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
                                             "\" is not in the simulated tenant"));
   }
   const User* host = tenant_.FindUser(m->host_id);
-  value object;
+  Value object;
   bool with_download_token = true;
   if (event == "recording.completed" || event == "recording.transcript_completed") {
     if (!HasRecordingFiles(*m)) {
@@ -1060,9 +1060,9 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
     }
     object = RecordingJson(tenant_, *m, options_.public_base_url, StillProcessing(*m),
                            event == "recording.transcript_completed", file_states_);
-    object["host_email"] = value::string(host ? host->email : "");
-    object["password"] = value::string("");
-    object["recording_play_passcode"] = value::string("");
+    object["host_email"] = json::Str(host ? host->email : "");
+    object["password"] = json::Str("");
+    object["recording_play_passcode"] = json::Str("");
   } else if (event == "recording.archive_files_completed") {
     if (!HasArchiveFiles(*m)) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -1074,51 +1074,51 @@ absl::StatusOr<WebhookRequest> Simulator::BuildWebhook(absl::string_view event,
     object = ArchiveMeetingJson(tenant_, *m, options_.public_base_url, fingerprint, file_states_);
   } else if (event == "meeting.ended") {
     with_download_token = false;
-    object = value::object();
-    object["id"] = value::string(absl::StrCat(m->id));
-    object["uuid"] = value::string(m->uuid);
-    object["host_id"] = value::string(m->host_id);
-    object["topic"] = value::string(m->topic);
-    object["type"] = value::number(m->type);
-    object["start_time"] = value::string(FormatZoomTime(m->start_time));
-    object["timezone"] = value::string(m->timezone);
-    object["duration"] = value::number(absl::ToInt64Minutes(m->duration));
-    object["end_time"] = value::string(FormatZoomTime(m->end_time()));
+    object = Value::Object();
+    object["id"] = json::Str(absl::StrCat(m->id));
+    object["uuid"] = json::Str(m->uuid);
+    object["host_id"] = json::Str(m->host_id);
+    object["topic"] = json::Str(m->topic);
+    object["type"] = Value::Number(m->type);
+    object["start_time"] = json::Str(FormatZoomTime(m->start_time));
+    object["timezone"] = json::Str(m->timezone);
+    object["duration"] = Value::Number(absl::ToInt64Minutes(m->duration));
+    object["end_time"] = json::Str(FormatZoomTime(m->end_time()));
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown webhook event \"", event,
         "\"; use recording.completed, recording.transcript_completed, "
         "recording.archive_files_completed, meeting.ended or endpoint.url_validation"));
   }
-  value payload = value::object();
-  payload["account_id"] = value::string(tenant_.account_id);
+  Value payload = Value::Object();
+  payload["account_id"] = json::Str(tenant_.account_id);
   payload["object"] = std::move(object);
-  value root = value::object();
-  root["event"] = value::string(std::string(event));
-  root["event_ts"] = value::number(absl::ToUnixMillis(now));
+  Value root = Value::Object();
+  root["event"] = json::Str(std::string(event));
+  root["event_ts"] = Value::Number(absl::ToUnixMillis(now));
   root["payload"] = std::move(payload);
   if (with_download_token) {
     const std::string token = NewSecret("dl.");
     download_tokens_[token] = now + kDownloadTokenLifetime;
-    root["download_token"] = value::string(token);
+    root["download_token"] = json::Str(token);
   }
-  return SignWebhook(options_.webhook_url, options_.webhook_secret, root.serialize(), now);
+  return SignWebhook(options_.webhook_url, options_.webhook_secret, root.Serialize(), now);
 }
 
 ServerResponse Simulator::FireWebhook(absl::string_view body) {
-  value request;
-  try {
-    request = value::parse(std::string(body));
-  } catch (const std::exception& e) {
-    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+  Value request;
+  absl::StatusOr<Value> parsed = json::Parse(body, "body");
+  if (!parsed.ok()) {
+    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", parsed.status().message()));
   }
-  if (!request.is_object() || !request.has_string_field("event")) {
+  request = *std::move(parsed);
+  if (!request.IsObject() || !request.HasString("event")) {
     return ZoomError(400, 300,
                      "body must be {\"event\": \"recording.completed\", \"meeting_uuid\": \"...\"}");
   }
-  const std::string event = request.at("event").as_string();
+  const std::string event = request.at("event").AsString();
   const std::string uuid =
-      request.has_string_field("meeting_uuid") ? request.at("meeting_uuid").as_string() : "";
+      request.HasString("meeting_uuid") ? request.at("meeting_uuid").AsString() : "";
   WebhookTransport transport;
   std::string url, secret;
   {
@@ -1132,7 +1132,7 @@ ServerResponse Simulator::FireWebhook(absl::string_view body) {
                                "--webhook-secret");
   }
   const absl::Time now = Now();
-  value answer = value::object();
+  Value answer = Value::Object();
   if (event == "endpoint.url_validation") {
     std::string plain;
     {
@@ -1143,9 +1143,9 @@ ServerResponse Simulator::FireWebhook(absl::string_view body) {
     absl::StatusOr<WebhookReply> reply = transport(signed_request);
     if (!reply.ok()) return ZoomError(502, 502, reply.status().message());
     absl::Status check = CheckUrlValidationReply(secret, plain, reply->status, reply->body);
-    answer["status"] = value::number(reply->status);
-    answer["validated"] = value::boolean(check.ok());
-    if (!check.ok()) answer["error"] = value::string(std::string(check.message()));
+    answer["status"] = Value::Number(reply->status);
+    answer["validated"] = Value::Boolean(check.ok());
+    if (!check.ok()) answer["error"] = json::Str(std::string(check.message()));
     return Json(200, answer);
   }
   if (uuid.empty()) return ZoomError(400, 300, "meeting_uuid is required for this event");
@@ -1164,39 +1164,40 @@ ServerResponse Simulator::FireWebhook(absl::string_view body) {
     ++webhooks_sent_;
   }
   log::Info(kComponent, "webhook delivered", {{"event", event}, {"status", reply->status}});
-  answer["status"] = value::number(reply->status);
-  answer["delivered"] = value::boolean(reply->status >= 200 && reply->status < 300);
-  answer["request_body"] = value::string(signed_request->body);
+  answer["status"] = Value::Number(reply->status);
+  answer["delivered"] = Value::Boolean(reply->status >= 200 && reply->status < 300);
+  answer["request_body"] = json::Str(signed_request->body);
   return Json(200, answer);
 }
 
 // ---- Admin ----
 
 ServerResponse Simulator::AddMeeting(absl::string_view body) {
-  value request;
-  try {
-    request = body.empty() ? value::object() : value::parse(std::string(body));
-  } catch (const std::exception& e) {
-    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+  Value request;
+  absl::StatusOr<Value> parsed = body.empty() ? absl::StatusOr<Value>(Value::Object())
+                                 : json::Parse(body, "body");
+  if (!parsed.ok()) {
+    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", parsed.status().message()));
   }
-  if (!request.is_object()) return ZoomError(400, 300, "body must be a JSON object");
+  request = *std::move(parsed);
+  if (!request.IsObject()) return ZoomError(400, 300, "body must be a JSON object");
   MeetingOverrides overrides;
-  for (const auto& [key, field] : request.as_object()) {
-    if (key == "uuid" && field.is_string()) {
-      overrides.uuid = field.as_string();
-    } else if (key == "host_id" && field.is_string()) {
-      overrides.host_id = field.as_string();
-    } else if (key == "topic" && field.is_string()) {
-      overrides.topic = field.as_string();
-    } else if (key == "start_time" && field.is_string()) {
-      absl::StatusOr<absl::Time> t = ParseZoomTime(field.as_string());
+  for (const auto& [key, field] : request.AsObject()) {
+    if (key == "uuid" && field.IsString()) {
+      overrides.uuid = field.AsString();
+    } else if (key == "host_id" && field.IsString()) {
+      overrides.host_id = field.AsString();
+    } else if (key == "topic" && field.IsString()) {
+      overrides.topic = field.AsString();
+    } else if (key == "start_time" && field.IsString()) {
+      absl::StatusOr<absl::Time> t = ParseZoomTime(field.AsString());
       if (!t.ok()) return ZoomError(400, 300, t.status().message());
       overrides.start_time = *t;
-    } else if (key == "duration" && field.is_integer()) {
-      overrides.duration = absl::Minutes(field.as_integer());
+    } else if (key == "duration" && field.IsInteger()) {
+      overrides.duration = absl::Minutes(field.AsInt());
     } else {
       return ZoomError(400, 300,
-                       absl::StrCat("field \"", key, "\" = ", field.serialize(),
+                       absl::StrCat("field \"", key, "\" = ", field.Serialize(),
                                     " is not allowed; use uuid, host_id, topic, start_time "
                                     "(yyyy-MM-ddTHH:mm:ssZ) and duration (minutes)"));
     }
@@ -1223,24 +1224,24 @@ ServerResponse Simulator::AddMeeting(absl::string_view body) {
   one.account_id = tenant_.account_id;
   one.domain = tenant_.domain;
   one.meetings.push_back(added);
-  value manifest = value::parse(ManifestJson(one));
+  Value manifest = json::ParseOrNull(ManifestJson(one));
   return Json(201, manifest.at("meetings").at(0));
 }
 
 ServerResponse Simulator::SetState(absl::string_view body) {
-  value request;
-  try {
-    request = value::parse(std::string(body));
-  } catch (const std::exception& e) {
-    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+  Value request;
+  absl::StatusOr<Value> parsed = json::Parse(body, "body");
+  if (!parsed.ok()) {
+    return ZoomError(400, 300, absl::StrCat("body is not JSON: ", parsed.status().message()));
   }
+  request = *std::move(parsed);
   const char* kUsage =
       "body must be {\"file_id\": ID, \"state\": completed|processing|failed|html|"
       "bad_fingerprint}, {\"user_id\": ID, \"recordings_error\": 0|400|404|429} or "
       "{\"meeting_uuid\": UUID, \"participants\": shown|empty|404|500}";
-  if (!request.is_object()) return ZoomError(400, 300, kUsage);
+  if (!request.IsObject()) return ZoomError(400, 300, kUsage);
   auto text = [&](const char* key) {
-    return request.has_string_field(key) ? request.at(key).as_string() : std::string();
+    return request.HasString(key) ? request.at(key).AsString() : std::string();
   };
   if (!text("file_id").empty()) {
     static const std::map<std::string, FileState> kStates = {
@@ -1261,8 +1262,8 @@ ServerResponse Simulator::SetState(absl::string_view body) {
       }
     }
     SetFileState(text("file_id"), it->second);
-  } else if (!text("user_id").empty() && request.has_integer_field("recordings_error")) {
-    SetUserRecordingsError(text("user_id"), request.at("recordings_error").as_integer());
+  } else if (!text("user_id").empty() && request.HasInteger("recordings_error")) {
+    SetUserRecordingsError(text("user_id"), request.at("recordings_error").AsInt());
   } else if (!text("meeting_uuid").empty()) {
     const std::string p = text("participants");
     if (p != "shown" && p != "empty" && p != "404" && p != "500") {
@@ -1278,33 +1279,33 @@ ServerResponse Simulator::SetState(absl::string_view body) {
 }
 
 ServerResponse Simulator::Stats() {
-  value categories = value::object();
+  Value categories = Value::Object();
   for (Category c : {Category::kLight, Category::kMedium, Category::kHeavy}) {
     const CategoryStats s = limiter_.Stats(c);
-    value entry = value::object();
-    entry["requests"] = value::number(s.requests);
-    entry["accepted"] = value::number(s.accepted);
-    entry["rejected"] = value::number(s.rejected_qps + s.rejected_daily);
-    entry["rejected_qps"] = value::number(s.rejected_qps);
-    entry["rejected_daily"] = value::number(s.rejected_daily);
-    entry["max_requests_in_second"] = value::number(s.max_requests_in_second);
-    entry["max_accepted_in_second"] = value::number(s.max_accepted_in_second);
+    Value entry = Value::Object();
+    entry["requests"] = Value::Number(s.requests);
+    entry["accepted"] = Value::Number(s.accepted);
+    entry["rejected"] = Value::Number(s.rejected_qps + s.rejected_daily);
+    entry["rejected_qps"] = Value::Number(s.rejected_qps);
+    entry["rejected_daily"] = Value::Number(s.rejected_daily);
+    entry["max_requests_in_second"] = Value::Number(s.max_requests_in_second);
+    entry["max_accepted_in_second"] = Value::Number(s.max_accepted_in_second);
     categories[std::string(CategoryName(c))] = std::move(entry);
   }
   const FaultStats f = faults_.stats();
-  value faults = value::object();
-  faults["errors"] = value::number(f.errors);
-  faults["slow"] = value::number(f.slow);
-  faults["truncated"] = value::number(f.truncated);
-  faults["html"] = value::number(f.html);
-  value body = value::object();
+  Value faults = Value::Object();
+  faults["errors"] = Value::Number(f.errors);
+  faults["slow"] = Value::Number(f.slow);
+  faults["truncated"] = Value::Number(f.truncated);
+  faults["html"] = Value::Number(f.html);
+  Value body = Value::Object();
   body["categories"] = std::move(categories);
   body["faults"] = std::move(faults);
   absl::MutexLock lock(&mu_);
-  body["tokens_issued"] = value::number(tokens_issued_);
-  body["downloads_started"] = value::number(downloads_started_);
-  body["webhooks_sent"] = value::number(webhooks_sent_);
-  body["meetings"] = value::number(static_cast<uint64_t>(tenant_.meetings.size()));
+  body["tokens_issued"] = Value::Number(tokens_issued_);
+  body["downloads_started"] = Value::Number(downloads_started_);
+  body["webhooks_sent"] = Value::Number(webhooks_sent_);
+  body["meetings"] = Value::Number(static_cast<uint64_t>(tenant_.meetings.size()));
   return Json(200, body);
 }
 
@@ -1320,40 +1321,40 @@ ServerResponse Simulator::HandleAdmin(const ServerRequest& request,
       log::Info(kComponent, "faults configured", {{"config", request.body}});
     }
     const FaultConfig c = faults_.config();
-    value body = value::object();
+    Value body = Value::Object();
     for (auto [name, rule] : {std::pair<const char*, FaultRule>{"error", c.error},
                               {"slow", c.slow},
                               {"truncate", c.truncate},
                               {"html", c.html}}) {
-      value r = value::object();
-      r["every_n"] = value::number(rule.every_n);
-      r["probability"] = value::number(rule.probability);
+      Value r = Value::Object();
+      r["every_n"] = Value::Number(rule.every_n);
+      r["probability"] = Value::Number(rule.probability);
       body[name] = std::move(r);
     }
-    body["error_status"] = value::number(c.error_status);
-    body["slow_ms"] = value::number(c.slow_ms);
-    body["truncate_fraction"] = value::number(c.truncate_fraction);
+    body["error_status"] = Value::Number(c.error_status);
+    body["slow_ms"] = Value::Number(c.slow_ms);
+    body["truncate_fraction"] = Value::Number(c.truncate_fraction);
     return Json(200, body);
   }
   if (request.method == "POST" && route == "_sim/webhooks/fire") return FireWebhook(request.body);
   if (request.method == "POST" && route == "_sim/webhooks/build") {
-    value in;
-    try {
-      in = value::parse(request.body);
-    } catch (const std::exception& e) {
-      return ZoomError(400, 300, absl::StrCat("body is not JSON: ", e.what()));
+    Value in;
+    absl::StatusOr<Value> parsed = json::Parse(request.body, "body");
+    if (!parsed.ok()) {
+      return ZoomError(400, 300, absl::StrCat("body is not JSON: ", parsed.status().message()));
     }
-    if (!in.is_object() || !in.has_string_field("event") || !in.has_string_field("meeting_uuid")) {
+    in = *std::move(parsed);
+    if (!in.IsObject() || !in.HasString("event") || !in.HasString("meeting_uuid")) {
       return ZoomError(400, 300, "body must be {\"event\": \"...\", \"meeting_uuid\": \"...\"}");
     }
     absl::StatusOr<WebhookRequest> built =
-        BuildWebhook(in.at("event").as_string(), in.at("meeting_uuid").as_string());
+        BuildWebhook(in.at("event").AsString(), in.at("meeting_uuid").AsString());
     if (!built.ok()) return ZoomError(400, 300, built.status().message());
-    value headers = value::object();
-    for (const auto& [k, v] : built->headers) headers[k] = value::string(v);
-    value body = value::object();
+    Value headers = Value::Object();
+    for (const auto& [k, v] : built->headers) headers[k] = json::Str(v);
+    Value body = Value::Object();
     body["headers"] = std::move(headers);
-    body["body"] = value::string(built->body);
+    body["body"] = json::Str(built->body);
     return Json(200, body);
   }
   if (request.method == "POST" && route == "_sim/meetings") return AddMeeting(request.body);

@@ -11,17 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "cpprest/json.h"
 #include "gtest/gtest.h"
 #include "runtime/crypto/digest.h"
 #include "runtime/http/http_client.h"
 #include "runtime/http/http_server.h"
 #include "runtime/testing/subprocess.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
-using web::json::value;
+using json::Value;
 
 // Hashes what it is given and keeps only the count: memory stays flat however large the file.
 class HashingSink final : public io::ByteSink {
@@ -63,7 +63,7 @@ std::string ReadFile(const std::string& path) {
 struct RunningSim {
   std::unique_ptr<testing::Subprocess> process;
   std::string base;
-  value manifest;
+  Value manifest;
 };
 
 RunningSim StartSim(const testing::TempDir& dir, std::vector<std::string> extra) {
@@ -83,7 +83,7 @@ RunningSim StartSim(const testing::TempDir& dir, std::vector<std::string> extra)
   if (!line.ok()) return sim;
   sim.base = std::string(absl::StripAsciiWhitespace(
       line->substr(line->find("http://"))));
-  sim.manifest = value::parse(ReadFile(manifest));
+  sim.manifest = json::ParseOrNull(ReadFile(manifest));
   return sim;
 }
 
@@ -95,13 +95,13 @@ absl::StatusOr<std::string> FetchToken(http::HttpClient& client, const RunningSi
       {"Authorization", "Basic " + crypto::Base64Encode("zarc-sim-client:zarc-sim-secret")},
       {"Content-Type", "application/x-www-form-urlencoded"}};
   request.body = "grant_type=account_credentials&account_id=" +
-                 http::PercentEncode(sim.manifest.at("account_id").as_string());
+                 http::PercentEncode(sim.manifest.at("account_id").AsString());
   absl::StatusOr<http::ClientResponse> response = client.Send(request);
   if (!response.ok()) return response.status();
   if (response->status != 200) {
     return absl::InternalError(absl::StrCat("token: ", response->status, " ", response->body));
   }
-  return value::parse(response->body).at("access_token").as_string();
+  return json::ParseOrNull(response->body).at("access_token").AsString();
 }
 
 TEST(SimulatorServerTest, ServesTheApiAndStreamsALargeRecordingInBoundedMemory) {
@@ -114,18 +114,18 @@ TEST(SimulatorServerTest, ServesTheApiAndStreamsALargeRecordingInBoundedMemory) 
   absl::StatusOr<std::string> token = FetchToken(*client, sim);
   ASSERT_TRUE(token.ok()) << token.status();
 
-  const value& meeting = sim.manifest.at("meetings").at(0);
+  const Value& meeting = sim.manifest.at("meetings").at(0);
   http::ClientRequest list;
-  list.url = absl::StrCat(sim.base, "/v2/users/", meeting.at("host_id").as_string(),
+  list.url = absl::StrCat(sim.base, "/v2/users/", meeting.at("host_id").AsString(),
                           "/recordings?from=2024-03-01&to=2024-03-31");
   list.headers = {{"Authorization", "Bearer " + *token}};
   absl::StatusOr<http::ClientResponse> listed = client->Send(list);
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->status, 200) << listed->body;
-  const value files = value::parse(listed->body).at("meetings").at(0).at("recording_files");
+  const Value files = json::ParseOrNull(listed->body).at("meetings").at(0).at("recording_files");
   std::string download_url;
-  for (const value& f : files.as_array()) {
-    if (f.at("file_type").as_string() == "MP4") download_url = f.at("download_url").as_string();
+  for (const Value& f : files.AsArray()) {
+    if (f.at("file_type").AsString() == "MP4") download_url = f.at("download_url").AsString();
   }
   ASSERT_TRUE(absl::StartsWith(download_url, sim.base + "/rec/download/")) << download_url;
 
@@ -144,8 +144,8 @@ TEST(SimulatorServerTest, ServesTheApiAndStreamsALargeRecordingInBoundedMemory) 
   ASSERT_EQ(downloaded->status, 200);
   EXPECT_EQ(sink.size(), kVideoBytes);
   std::string expected_sha;
-  for (const value& f : meeting.at("files").as_array()) {
-    if (f.at("kind").as_string() == "video") expected_sha = f.at("sha256").as_string();
+  for (const Value& f : meeting.at("files").AsArray()) {
+    if (f.at("kind").AsString() == "video") expected_sha = f.at("sha256").AsString();
   }
   EXPECT_EQ(sink.Hex(), expected_sha);
   // The simulator streamed 256 MiB from its generator: its peak memory stays far below that.
@@ -176,15 +176,15 @@ TEST(SimulatorServerTest, DeliversSignedWebhooksToTheConfiguredUrl) {
           response.status = 401;
           return response;
         }
-        value body = value::parse(r.body);
-        const std::string event = body.at("event").as_string();
+        Value body = json::ParseOrNull(r.body);
+        const std::string event = body.at("event").AsString();
         events.push_back(event);
         if (event == "endpoint.url_validation") {
-          const std::string plain = body.at("payload").at("plainToken").as_string();
-          value reply = value::object();
-          reply["plainToken"] = value::string(plain);
-          reply["encryptedToken"] = value::string(crypto::HmacSha256Hex(secret, plain));
-          response.body = reply.serialize();
+          const std::string plain = body.at("payload").at("plainToken").AsString();
+          Value reply = Value::Object();
+          reply["plainToken"] = json::Str(plain);
+          reply["encryptedToken"] = json::Str(crypto::HmacSha256Hex(secret, plain));
+          response.body = reply.Serialize();
           response.headers = {{"Content-Type", "application/json"}};
         }
         return response;
@@ -201,17 +201,17 @@ TEST(SimulatorServerTest, DeliversSignedWebhooksToTheConfiguredUrl) {
     http::ClientRequest request;
     request.method = "POST";
     request.url = sim.base + "/_sim/webhooks/fire";
-    request.body = value::object({{"event", value::string(event)},
-                                  {"meeting_uuid", value::string(uuid)}})
-                       .serialize();
+    request.body = Value::Object({{"event", json::Str(event)},
+                                  {"meeting_uuid", json::Str(uuid)}})
+                       .Serialize();
     absl::StatusOr<http::ClientResponse> response = client->Send(request);
     EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? value::parse(response->body) : value();
+    return response.ok() ? json::ParseOrNull(response->body) : Value();
   };
-  const std::string uuid = sim.manifest.at("meetings").at(1).at("uuid").as_string();
-  EXPECT_TRUE(fire("endpoint.url_validation", "").at("validated").as_bool());
-  EXPECT_TRUE(fire("recording.completed", uuid).at("delivered").as_bool());
-  EXPECT_TRUE(fire("meeting.ended", uuid).at("delivered").as_bool());
+  const std::string uuid = sim.manifest.at("meetings").at(1).at("uuid").AsString();
+  EXPECT_TRUE(fire("endpoint.url_validation", "").at("validated").AsBool());
+  EXPECT_TRUE(fire("recording.completed", uuid).at("delivered").AsBool());
+  EXPECT_TRUE(fire("meeting.ended", uuid).at("delivered").AsBool());
   {
     absl::MutexLock lock(&mu);
     EXPECT_EQ(bad_signatures, 0);

@@ -7,15 +7,15 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "cpprest/json.h"
 #include "gtest/gtest.h"
 #include "runtime/crypto/digest.h"
 #include "simulators/zoom/file_content.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
 
-using web::json::value;
+using json::Value;
 
 class SimulatorTest : public ::testing::Test {
  protected:
@@ -61,7 +61,7 @@ class SimulatorTest : public ::testing::Test {
         "zarc-sim-client", "zarc-sim-secret",
         "grant_type=account_credentials&account_id=" + http::PercentEncode(tenant_.account_id));
     EXPECT_EQ(r.status, 200) << r.body;
-    return value::parse(r.body).at("access_token").as_string();
+    return json::ParseOrNull(r.body).at("access_token").AsString();
   }
 
   http::ServerResponse Get(const std::string& path, const std::string& query = "") {
@@ -69,7 +69,7 @@ class SimulatorTest : public ::testing::Test {
     return Send("GET", path, query, "", {{"Authorization", "Bearer " + token_}});
   }
 
-  static value Json(const http::ServerResponse& r) { return value::parse(r.body); }
+  static Value Json(const http::ServerResponse& r) { return json::ParseOrNull(r.body); }
 
   static std::string Header(const http::ServerResponse& r, const std::string& name) {
     return http::FindHeader(r.headers, name).value_or("<none>");
@@ -113,14 +113,14 @@ TEST_F(SimulatorTest, TokenEndpointIssuesBearerTokensInZoomsShape) {
       "zarc-sim-client", "zarc-sim-secret",
       "grant_type=account_credentials&account_id=" + http::PercentEncode(tenant_.account_id));
   ASSERT_EQ(r.status, 200) << r.body;
-  value body = Json(r);
-  EXPECT_EQ(body.at("token_type").as_string(), "bearer");
-  EXPECT_EQ(body.at("expires_in").as_integer(), 3600);
-  EXPECT_EQ(body.at("api_url").as_string(), "http://zoom.test");
-  EXPECT_TRUE(body.has_string_field("scope"));
-  EXPECT_FALSE(body.has_field("refresh_token"));
+  Value body = Json(r);
+  EXPECT_EQ(body.at("token_type").AsString(), "bearer");
+  EXPECT_EQ(body.at("expires_in").AsInt(), 3600);
+  EXPECT_EQ(body.at("api_url").AsString(), "http://zoom.test");
+  EXPECT_TRUE(body.HasString("scope"));
+  EXPECT_FALSE(body.Has("refresh_token"));
   // Several tokens may be live at once.
-  const std::string first = body.at("access_token").as_string();
+  const std::string first = body.at("access_token").AsString();
   const std::string second = Token();
   EXPECT_NE(first, second);
   for (const std::string& t : {first, second}) {
@@ -137,9 +137,9 @@ TEST_F(SimulatorTest, BadCredentialsGetInvalidClient) {
   refused.push_back(Send("POST", "/oauth/token", "", form));
   for (const http::ServerResponse& r : refused) {
     EXPECT_EQ(r.status, 401);
-    value body = Json(r);
-    EXPECT_EQ(body.at("error").as_string(), "invalid_client");
-    EXPECT_EQ(body.at("reason").as_string(), "Invalid client_id or client_secret");
+    Value body = Json(r);
+    EXPECT_EQ(body.at("error").AsString(), "invalid_client");
+    EXPECT_EQ(body.at("reason").AsString(), "Invalid client_id or client_secret");
   }
   EXPECT_EQ(RequestToken("zarc-sim-client", "zarc-sim-secret", "grant_type=client_credentials")
                 .status,
@@ -159,8 +159,8 @@ TEST_F(SimulatorTest, TokensReallyExpire) {
   now_ += absl::Seconds(2);
   http::ServerResponse expired = call();
   EXPECT_EQ(expired.status, 401);
-  EXPECT_EQ(Json(expired).at("code").as_integer(), 124);
-  EXPECT_EQ(Json(expired).at("message").as_string(), "Invalid access token.");
+  EXPECT_EQ(Json(expired).at("code").AsInt(), 124);
+  EXPECT_EQ(Json(expired).at("message").AsString(), "Invalid access token.");
   EXPECT_EQ(Send("GET", "/v2/users", "", "", {{"Authorization", "Bearer forged"}}).status, 401);
   EXPECT_EQ(Send("GET", "/v2/users").status, 401);
 }
@@ -174,14 +174,14 @@ TEST_F(SimulatorTest, UserPagingWalksEveryUserExactlyOnce) {
   do {
     http::ServerResponse r = Get("/v2/users", "status=active&page_size=4&next_page_token=" + next);
     ASSERT_EQ(r.status, 200) << r.body;
-    value body = Json(r);
-    EXPECT_EQ(body.at("total_records").as_integer(), 6);
-    EXPECT_EQ(body.at("page_size").as_integer(), 4);
-    for (const value& u : body.at("users").as_array()) {
-      seen.insert(u.at("id").as_string());
-      EXPECT_TRUE(u.at("type").is_integer());
+    Value body = Json(r);
+    EXPECT_EQ(body.at("total_records").AsInt(), 6);
+    EXPECT_EQ(body.at("page_size").AsInt(), 4);
+    for (const Value& u : body.at("users").AsArray()) {
+      seen.insert(u.at("id").AsString());
+      EXPECT_TRUE(u.at("type").IsInteger());
     }
-    next = body.at("next_page_token").as_string();
+    next = body.at("next_page_token").AsString();
     ++pages;
   } while (!next.empty());
   EXPECT_EQ(pages, 2);
@@ -202,25 +202,25 @@ TEST_F(SimulatorTest, RecordingPagingWalksEveryMeetingOfEveryUserOnce) {
                   "&to=" + absl::FormatCivilTime(absl::ToCivilDay(now_, absl::UTCTimeZone())) +
                   "&page_size=3&next_page_token=" + next);
       ASSERT_EQ(r.status, 200) << r.body;
-      value body = Json(r);
-      for (const value& m : body.at("meetings").as_array()) {
-        seen.insert(m.at("uuid").as_string());
-        EXPECT_EQ(m.at("host_id").as_string(), u.id);
-        EXPECT_TRUE(m.at("type").is_integer());
-        for (const value& f : m.at("recording_files").as_array()) {
-          const std::string type = f.at("file_type").as_string();
+      Value body = Json(r);
+      for (const Value& m : body.at("meetings").AsArray()) {
+        seen.insert(m.at("uuid").AsString());
+        EXPECT_EQ(m.at("host_id").AsString(), u.id);
+        EXPECT_TRUE(m.at("type").IsInteger());
+        for (const Value& f : m.at("recording_files").AsArray()) {
+          const std::string type = f.at("file_type").AsString();
           if (type == "CC" || type == "TIMELINE") {
-            EXPECT_FALSE(f.has_field("id"));
-            EXPECT_FALSE(f.has_field("status"));
-            EXPECT_FALSE(f.has_field("file_size"));
+            EXPECT_FALSE(f.Has("id"));
+            EXPECT_FALSE(f.Has("status"));
+            EXPECT_FALSE(f.Has("file_size"));
           } else {
-            EXPECT_TRUE(f.has_string_field("id"));
+            EXPECT_TRUE(f.HasString("id"));
           }
-          EXPECT_TRUE(absl::StartsWith(f.at("download_url").as_string(),
+          EXPECT_TRUE(absl::StartsWith(f.at("download_url").AsString(),
                                        "http://zoom.test/rec/download/"));
         }
       }
-      next = body.at("next_page_token").as_string();
+      next = body.at("next_page_token").AsString();
     } while (!next.empty());
   }
   std::multiset<std::string> expected;
@@ -230,14 +230,14 @@ TEST_F(SimulatorTest, RecordingPagingWalksEveryMeetingOfEveryUserOnce) {
 
 TEST_F(SimulatorTest, PageTokensExpireAfterFifteenMinutesAndAreScoped) {
   http::ServerResponse first = Get("/v2/users", "page_size=2");
-  const std::string next = Json(first).at("next_page_token").as_string();
+  const std::string next = Json(first).at("next_page_token").AsString();
   ASSERT_FALSE(next.empty());
   // Another listing's token is not accepted.
   EXPECT_EQ(Get("/v2/users", "page_size=3&next_page_token=" + next).status, 400);
   now_ += absl::Minutes(16);
   http::ServerResponse late = Get("/v2/users", "page_size=2&next_page_token=" + next);
   EXPECT_EQ(late.status, 400);
-  EXPECT_EQ(Json(late).at("code").as_integer(), 300);
+  EXPECT_EQ(Json(late).at("code").AsInt(), 300);
 }
 
 TEST_F(SimulatorTest, RangesOverAMonthAreSilentlyClamped) {
@@ -246,32 +246,32 @@ TEST_F(SimulatorTest, RangesOverAMonthAreSilentlyClamped) {
       Get("/v2/users/" + http::PercentEncode(host.email) + "/recordings",
           "from=2020-01-01&to=2024-04-15&page_size=300");
   ASSERT_EQ(r.status, 200) << r.body;
-  value body = Json(r);
-  EXPECT_EQ(body.at("from").as_string(), "2024-03-15");
-  EXPECT_EQ(body.at("to").as_string(), "2024-04-15");
+  Value body = Json(r);
+  EXPECT_EQ(body.at("from").AsString(), "2024-03-15");
+  EXPECT_EQ(body.at("to").AsString(), "2024-04-15");
   // Nothing before the clamped `from` is listed.
   const absl::Time clamp = absl::FromCivil(absl::CivilDay(2024, 3, 15), absl::UTCTimeZone());
-  for (const value& m : body.at("meetings").as_array()) {
-    EXPECT_GE(*ParseZoomTime(m.at("start_time").as_string()), clamp);
+  for (const Value& m : body.at("meetings").AsArray()) {
+    EXPECT_GE(*ParseZoomTime(m.at("start_time").AsString()), clamp);
   }
   // A range within a month is kept as asked.
   body = Json(Get("/v2/users/" + host.id + "/recordings", "from=2024-03-01&to=2024-03-31"));
-  EXPECT_EQ(body.at("from").as_string(), "2024-03-01");
+  EXPECT_EQ(body.at("from").AsString(), "2024-03-01");
   // One month before March 31 is the last day of February.
   body = Json(Get("/v2/users/" + host.id + "/recordings", "from=2024-01-01&to=2024-03-31"));
-  EXPECT_EQ(body.at("from").as_string(), "2024-02-29");
+  EXPECT_EQ(body.at("from").AsString(), "2024-02-29");
   EXPECT_EQ(Get("/v2/users/" + host.id + "/recordings", "from=2024-13-01").status, 400);
   http::ServerResponse unknown = Get("/v2/users/nobody/recordings");
   EXPECT_EQ(unknown.status, 404);
-  EXPECT_EQ(Json(unknown).at("code").as_integer(), 1001);
+  EXPECT_EQ(Json(unknown).at("code").AsInt(), 1001);
 }
 
 TEST_F(SimulatorTest, ArchiveListingAllowsAtMostSevenDays) {
   http::ServerResponse wide =
       Get("/v2/archive_files", "from=2024-03-01T00:00:00Z&to=2024-03-08T00:00:01Z");
   EXPECT_EQ(wide.status, 400);
-  EXPECT_EQ(Json(wide).at("code").as_integer(), 300);
-  EXPECT_TRUE(absl::StrContains(Json(wide).at("message").as_string(), "7 days"));
+  EXPECT_EQ(Json(wide).at("code").AsInt(), 300);
+  EXPECT_TRUE(absl::StrContains(Json(wide).at("message").AsString(), "7 days"));
   EXPECT_EQ(Get("/v2/archive_files", "from=2024-03-01&to=2024-03-02").status, 400);
   EXPECT_EQ(Get("/v2/archive_files", "from=2024-03-01T00:00:00Z&to=2024-03-02T00:00:00Z&"
                                      "query_date_type=bogus")
@@ -289,17 +289,17 @@ TEST_F(SimulatorTest, ArchiveListingAllowsAtMostSevenDays) {
               "&to=" + http::PercentEncode(FormatZoomTime(from + absl::Hours(24 * 7) - absl::Seconds(1))) +
               "&page_size=5&next_page_token=" + next);
       ASSERT_EQ(r.status, 200) << r.body;
-      value body = Json(r);
-      for (const value& m : body.at("meetings").as_array()) {
-        seen.insert(m.at("uuid").as_string());
-        const Meeting* meeting = tenant_.FindMeetingByUuid(m.at("uuid").as_string());
+      Value body = Json(r);
+      for (const Value& m : body.at("meetings").AsArray()) {
+        seen.insert(m.at("uuid").AsString());
+        const Meeting* meeting = tenant_.FindMeetingByUuid(m.at("uuid").AsString());
         ASSERT_NE(meeting, nullptr);
-        for (const value& f : m.at("archive_files").as_array()) {
-          EXPECT_EQ(f.at("encryption_fingerprint").as_string(),
-                    *ExpectedSha256(tenant_, f.at("id").as_string()));
+        for (const Value& f : m.at("archive_files").AsArray()) {
+          EXPECT_EQ(f.at("encryption_fingerprint").AsString(),
+                    *ExpectedSha256(tenant_, f.at("id").AsString()));
         }
       }
-      next = body.at("next_page_token").as_string();
+      next = body.at("next_page_token").AsString();
     } while (!next.empty());
   }
   EXPECT_EQ(seen.size(), tenant_.meetings.size());
@@ -325,10 +325,10 @@ TEST_F(SimulatorTest, EachApiListsOnlyTheMeetingsItHolds) {
     http::ServerResponse r =
         Get("/v2/users/" + u.id + "/recordings", "from=" + from + "&to=" + to + "&page_size=300");
     ASSERT_EQ(r.status, 200) << r.body;
-    const value body = Json(r);
-    for (const value& m : body.at("meetings").as_array()) {
+    const Value body = Json(r);
+    for (const Value& m : body.at("meetings").AsArray()) {
       EXPECT_GT(m.at("recording_files").size(), 0u);
-      listed_recordings.insert(m.at("uuid").as_string());
+      listed_recordings.insert(m.at("uuid").AsString());
     }
   }
   for (absl::Time t = tenant_options_.from; t < now_; t += absl::Hours(24 * 7)) {
@@ -338,9 +338,9 @@ TEST_F(SimulatorTest, EachApiListsOnlyTheMeetingsItHolds) {
             http::PercentEncode(FormatZoomTime(t + absl::Hours(24 * 7) - absl::Seconds(1))) +
             "&page_size=300");
     ASSERT_EQ(r.status, 200) << r.body;
-    const value body = Json(r);
-    for (const value& m : body.at("meetings").as_array()) {
-      listed_archive.insert(m.at("uuid").as_string());
+    const Value body = Json(r);
+    for (const Value& m : body.at("meetings").AsArray()) {
+      listed_archive.insert(m.at("uuid").AsString());
     }
   }
   EXPECT_EQ(listed_recordings, recorded);
@@ -366,9 +366,9 @@ TEST_F(SimulatorTest, OddUuidsAreFoundOnlyWhenDoubleEncoded) {
       EXPECT_EQ(twice.status, 200) << m.uuid << suffix << twice.body;
       http::ServerResponse once = Get("/v2/past_meetings/" + http::PercentEncode(m.uuid) + suffix);
       EXPECT_EQ(once.status, 404) << m.uuid << suffix;
-      EXPECT_EQ(Json(once).at("code").as_integer(), 3001) << once.body;
+      EXPECT_EQ(Json(once).at("code").AsInt(), 3001) << once.body;
     }
-    EXPECT_EQ(Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid))).at("uuid").as_string(),
+    EXPECT_EQ(Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid))).at("uuid").AsString(),
               m.uuid);
     EXPECT_EQ(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings").status, 200);
     EXPECT_EQ(Get("/v2/meetings/" + http::PercentEncode(m.uuid) + "/recordings").status, 404);
@@ -391,9 +391,9 @@ TEST_F(SimulatorTest, NumericMeetingIdGivesTheLatestInstance) {
     latest[m.id] = &m;  // meetings are in start order
   }
   ASSERT_NE(recurring, 0) << "tenant has no recurring meeting";
-  value body = Json(Get(absl::StrCat("/v2/past_meetings/", recurring)));
-  EXPECT_EQ(body.at("uuid").as_string(), latest[recurring]->uuid);
-  EXPECT_TRUE(body.at("id").is_integer());
+  Value body = Json(Get(absl::StrCat("/v2/past_meetings/", recurring)));
+  EXPECT_EQ(body.at("uuid").AsString(), latest[recurring]->uuid);
+  EXPECT_TRUE(body.at("id").IsInteger());
 }
 
 TEST_F(SimulatorTest, ParticipantsKeepOneRowPerJoin) {
@@ -405,17 +405,17 @@ TEST_F(SimulatorTest, ParticipantsKeepOneRowPerJoin) {
     }
   }
   ASSERT_NE(with_rejoin, nullptr);
-  std::vector<value> rows;
+  std::vector<Value> rows;
   std::string next;
   do {
-    value body = Json(Get("/v2/past_meetings/" + DoubleEncode(with_rejoin->uuid) + "/participants",
+    Value body = Json(Get("/v2/past_meetings/" + DoubleEncode(with_rejoin->uuid) + "/participants",
                           "page_size=1&next_page_token=" + next));
-    for (const value& p : body.at("participants").as_array()) rows.push_back(p);
-    next = body.at("next_page_token").as_string();
+    for (const Value& p : body.at("participants").AsArray()) rows.push_back(p);
+    next = body.at("next_page_token").AsString();
   } while (!next.empty());
   ASSERT_EQ(rows.size(), with_rejoin->participants.size());
   std::set<std::string> user_ids;
-  for (const value& row : rows) user_ids.insert(row.at("user_id").as_string());
+  for (const Value& row : rows) user_ids.insert(row.at("user_id").AsString());
   EXPECT_EQ(user_ids.size(), rows.size());  // every join has its own participant id
 }
 
@@ -431,8 +431,8 @@ TEST_F(SimulatorTest, RateLimitAnswers429WithZoomsHeaders) {
   EXPECT_EQ(Get("/v2/users/" + user.id + "/recordings").status, 200);
   http::ServerResponse qps = Get("/v2/users/" + user.id + "/recordings");
   ASSERT_EQ(qps.status, 429);
-  EXPECT_EQ(Json(qps).at("code").as_integer(), 429);
-  EXPECT_EQ(Json(qps).at("message").as_string(),
+  EXPECT_EQ(Json(qps).at("code").AsInt(), 429);
+  EXPECT_EQ(Json(qps).at("message").AsString(),
             "You have reached the maximum per-second rate limit for this API. Try again later.");
   EXPECT_EQ(Header(qps, "X-RateLimit-Category"), "Medium");
   EXPECT_EQ(Header(qps, "X-RateLimit-Type"), "QPS");
@@ -453,11 +453,11 @@ TEST_F(SimulatorTest, RateLimitAnswers429WithZoomsHeaders) {
   EXPECT_EQ(Header(daily, "Retry-After"),
             FormatZoomTime(absl::FromCivil(tomorrow, absl::UTCTimeZone())));
 
-  value stats = Json(Send("GET", "/_sim/stats"));
-  EXPECT_EQ(stats.at("categories").at("Medium").at("rejected").as_integer(), 1);
-  EXPECT_EQ(stats.at("categories").at("Medium").at("max_accepted_in_second").as_integer(), 2);
-  EXPECT_EQ(stats.at("categories").at("Medium").at("max_requests_in_second").as_integer(), 3);
-  EXPECT_EQ(stats.at("categories").at("Light").at("rejected_daily").as_integer(), 1);
+  Value stats = Json(Send("GET", "/_sim/stats"));
+  EXPECT_EQ(stats.at("categories").at("Medium").at("rejected").AsInt(), 1);
+  EXPECT_EQ(stats.at("categories").at("Medium").at("max_accepted_in_second").AsInt(), 2);
+  EXPECT_EQ(stats.at("categories").at("Medium").at("max_requests_in_second").AsInt(), 3);
+  EXPECT_EQ(stats.at("categories").at("Light").at("rejected_daily").AsInt(), 1);
 }
 
 // ---- Downloads ----
@@ -511,7 +511,7 @@ TEST_F(SimulatorTest, WebhookDownloadTokenOpensDownloads) {
   absl::StatusOr<WebhookRequest> hook =
       sim_->BuildWebhook("recording.completed", tenant_.meetings[0].uuid);
   ASSERT_TRUE(hook.ok()) << hook.status();
-  const std::string download_token = value::parse(hook->body).at("download_token").as_string();
+  const std::string download_token = json::ParseOrNull(hook->body).at("download_token").AsString();
   const std::string path = "/rec/download/" + tenant_.meetings[0].files[1].file_id;
   EXPECT_EQ(Send("GET", path, "access_token=" + download_token).status, 302);
   EXPECT_EQ(Send("GET", path, "", "", {{"Authorization", "Bearer " + download_token}}).status, 302);
@@ -529,25 +529,25 @@ TEST_F(SimulatorTest, ProcessingFilesCompleteAfterSomeListings) {
   Start(tenant_options, SimulatorOptions{});
   const Meeting& m = tenant_.meetings[0];
   const std::string path = "/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings";
-  auto mp4 = [&](const value& body) {
-    for (const value& f : body.at("recording_files").as_array()) {
-      if (f.at("file_extension").as_string() == "MP4") return f;
+  auto mp4 = [&](const Value& body) {
+    for (const Value& f : body.at("recording_files").AsArray()) {
+      if (f.at("file_extension").AsString() == "MP4") return f;
     }
-    return value();
+    return Value();
   };
   for (int i = 0; i < 2; ++i) {
     // Until the file has completed, its download is refused too.
     EXPECT_EQ(Get("/rec/download/" + m.files[0].file_id).status, 404);
-    value f = mp4(Json(Get(path)));
-    EXPECT_EQ(f.at("id").as_string(), m.files[0].file_id);
-    EXPECT_EQ(f.at("file_type").as_string(), "");
-    EXPECT_EQ(f.at("file_size").as_integer(), 0);
-    EXPECT_EQ(f.at("status").as_string(), "processing");
+    Value f = mp4(Json(Get(path)));
+    EXPECT_EQ(f.at("id").AsString(), m.files[0].file_id);
+    EXPECT_EQ(f.at("file_type").AsString(), "");
+    EXPECT_EQ(f.at("file_size").AsInt(), 0);
+    EXPECT_EQ(f.at("status").AsString(), "processing");
   }
-  value done = mp4(Json(Get(path)));
-  EXPECT_EQ(done.at("file_type").as_string(), "MP4");
-  EXPECT_EQ(done.at("status").as_string(), "completed");
-  EXPECT_EQ(Get("/rec/download/" + done.at("id").as_string()).status, 302);
+  Value done = mp4(Json(Get(path)));
+  EXPECT_EQ(done.at("file_type").AsString(), "MP4");
+  EXPECT_EQ(done.at("status").AsString(), "completed");
+  EXPECT_EQ(Get("/rec/download/" + done.at("id").AsString()).status, 302);
 }
 
 // ---- Faults ----
@@ -584,10 +584,10 @@ TEST_F(SimulatorTest, InjectedFaultsFireAsConfigured) {
   EXPECT_EQ(html.status, 200);
   EXPECT_TRUE(absl::StartsWith(Header(html, "Content-Type"), "text/html"));
   EXPECT_TRUE(absl::StrContains(html.body, "<html>"));
-  value stats = Json(Send("GET", "/_sim/stats"));
-  EXPECT_EQ(stats.at("faults").at("truncated").as_integer(), 1);
-  EXPECT_EQ(stats.at("faults").at("html").as_integer(), 1);
-  EXPECT_EQ(stats.at("faults").at("errors").as_integer(), 3);
+  Value stats = Json(Send("GET", "/_sim/stats"));
+  EXPECT_EQ(stats.at("faults").at("truncated").AsInt(), 1);
+  EXPECT_EQ(stats.at("faults").at("html").AsInt(), 1);
+  EXPECT_EQ(stats.at("faults").at("errors").AsInt(), 3);
 }
 
 // ---- Webhooks and run-time meetings ----
@@ -602,11 +602,11 @@ TEST_F(SimulatorTest, WebhooksAreSignedAndShapedLikeZooms) {
   for (const char* event : {"recording.completed", "recording.transcript_completed",
                             "recording.archive_files_completed", "meeting.ended"}) {
     http::ServerResponse r = Send("POST", "/_sim/webhooks/fire", "",
-                                  value::object({{"event", value::string(event)},
-                                                 {"meeting_uuid", value::string(m.uuid)}})
-                                      .serialize());
+                                  Value::Object({{"event", json::Str(event)},
+                                                 {"meeting_uuid", json::Str(m.uuid)}})
+                                      .Serialize());
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_TRUE(Json(r).at("delivered").as_bool());
+    EXPECT_TRUE(Json(r).at("delivered").AsBool());
   }
   ASSERT_EQ(sent.size(), 4u);
   for (const WebhookRequest& w : sent) {
@@ -615,32 +615,32 @@ TEST_F(SimulatorTest, WebhooksAreSignedAndShapedLikeZooms) {
     EXPECT_EQ(ts, absl::StrCat(absl::ToUnixSeconds(now_)));
     EXPECT_EQ(*http::FindHeader(w.headers, "x-zm-signature"),
               "v0=" + crypto::HmacSha256Hex("hook-secret", "v0:" + ts + ":" + w.body));
-    value body = value::parse(w.body);
-    EXPECT_EQ(body.at("payload").at("account_id").as_string(), tenant_.account_id);
-    EXPECT_EQ(body.at("payload").at("object").at("uuid").as_string(), m.uuid);
+    Value body = json::ParseOrNull(w.body);
+    EXPECT_EQ(body.at("payload").at("account_id").AsString(), tenant_.account_id);
+    EXPECT_EQ(body.at("payload").at("object").at("uuid").AsString(), m.uuid);
   }
-  value completed = value::parse(sent[0].body);
-  EXPECT_EQ(completed.at("event").as_string(), "recording.completed");
-  EXPECT_TRUE(completed.has_string_field("download_token"));
+  Value completed = json::ParseOrNull(sent[0].body);
+  EXPECT_EQ(completed.at("event").AsString(), "recording.completed");
+  EXPECT_TRUE(completed.HasString("download_token"));
   EXPECT_EQ(completed.at("payload").at("object").at("recording_files").size(), 6u);
-  value transcript = value::parse(sent[1].body);
+  Value transcript = json::ParseOrNull(sent[1].body);
   ASSERT_EQ(transcript.at("payload").at("object").at("recording_files").size(), 1u);
   EXPECT_EQ(transcript.at("payload").at("object").at("recording_files").at(0).at("file_type")
-                .as_string(),
+                .AsString(),
             "TRANSCRIPT");
-  EXPECT_TRUE(value::parse(sent[2].body).at("payload").at("object").has_array_field("archive_files"));
-  value ended = value::parse(sent[3].body);
-  EXPECT_FALSE(ended.has_field("download_token"));
-  EXPECT_TRUE(ended.at("payload").at("object").has_string_field("end_time"));
+  EXPECT_TRUE(json::ParseOrNull(sent[2].body).at("payload").at("object").HasArray("archive_files"));
+  Value ended = json::ParseOrNull(sent[3].body);
+  EXPECT_FALSE(ended.Has("download_token"));
+  EXPECT_TRUE(ended.at("payload").at("object").HasString("end_time"));
 
   EXPECT_EQ(Send("POST", "/_sim/webhooks/fire", "",
                  R"({"event": "recording.started", "meeting_uuid": "x"})")
                 .status,
             404);
   EXPECT_EQ(Send("POST", "/_sim/webhooks/fire", "",
-                 value::object({{"event", value::string("recording.exploded")},
-                                {"meeting_uuid", value::string(m.uuid)}})
-                     .serialize())
+                 Value::Object({{"event", json::Str("recording.exploded")},
+                                {"meeting_uuid", json::Str(m.uuid)}})
+                     .Serialize())
                 .status,
             400);
 }
@@ -649,44 +649,44 @@ TEST_F(SimulatorTest, UrlValidationHandshakeChecksTheAnswer) {
   std::string secret_used = "hook-secret";
   sim_->SetWebhookTransport([&](const WebhookRequest& r) -> absl::StatusOr<WebhookReply> {
     const std::string plain =
-        value::parse(r.body).at("payload").at("plainToken").as_string();
-    value reply = value::object();
-    reply["plainToken"] = value::string(plain);
-    reply["encryptedToken"] = value::string(crypto::HmacSha256Hex(secret_used, plain));
-    return WebhookReply{200, reply.serialize()};
+        json::ParseOrNull(r.body).at("payload").at("plainToken").AsString();
+    Value reply = Value::Object();
+    reply["plainToken"] = json::Str(plain);
+    reply["encryptedToken"] = json::Str(crypto::HmacSha256Hex(secret_used, plain));
+    return WebhookReply{200, reply.Serialize()};
   });
   const std::string fire = R"({"event": "endpoint.url_validation"})";
-  EXPECT_TRUE(Json(Send("POST", "/_sim/webhooks/fire", "", fire)).at("validated").as_bool());
+  EXPECT_TRUE(Json(Send("POST", "/_sim/webhooks/fire", "", fire)).at("validated").AsBool());
   secret_used = "wrong-secret";
-  value failed = Json(Send("POST", "/_sim/webhooks/fire", "", fire));
-  EXPECT_FALSE(failed.at("validated").as_bool());
-  EXPECT_TRUE(absl::StrContains(failed.at("error").as_string(), "encryptedToken"));
+  Value failed = Json(Send("POST", "/_sim/webhooks/fire", "", fire));
+  EXPECT_FALSE(failed.at("validated").AsBool());
+  EXPECT_TRUE(absl::StrContains(failed.at("error").AsString(), "encryptedToken"));
 }
 
 TEST_F(SimulatorTest, MeetingsAddedAtRunTimeAreServed) {
   http::ServerResponse added = Send(
       "POST", "/_sim/meetings", "",
-      value::object({{"uuid", value::string("/new//meeting==")},
-                     {"host_id", value::string(tenant_.users[1].id)}})
-          .serialize());
+      Value::Object({{"uuid", json::Str("/new//meeting==")},
+                     {"host_id", json::Str(tenant_.users[1].id)}})
+          .Serialize());
   ASSERT_EQ(added.status, 201) << added.body;
-  value manifest = Json(added);
-  EXPECT_EQ(manifest.at("uuid").as_string(), "/new//meeting==");
+  Value manifest = Json(added);
+  EXPECT_EQ(manifest.at("uuid").AsString(), "/new//meeting==");
   ASSERT_GT(manifest.at("files").size(), 0u);
   http::ServerResponse got = Get("/v2/meetings/" + DoubleEncode("/new//meeting==") + "/recordings");
   ASSERT_EQ(got.status, 200) << got.body;
   // It ended 45 minutes before "now" and shows up in its host's listing.
   const std::string yesterday =
       absl::FormatCivilTime(absl::ToCivilDay(now_, absl::UTCTimeZone()) - 1);
-  value listing = Json(Get("/v2/users/" + tenant_.users[1].id + "/recordings",
+  Value listing = Json(Get("/v2/users/" + tenant_.users[1].id + "/recordings",
                            "from=" + yesterday + "&to=" + yesterday));
   bool found = false;
-  for (const value& m : listing.at("meetings").as_array()) {
-    found = found || m.at("uuid").as_string() == "/new//meeting==";
+  for (const Value& m : listing.at("meetings").AsArray()) {
+    found = found || m.at("uuid").AsString() == "/new//meeting==";
   }
-  EXPECT_TRUE(found) << listing.serialize();
-  const std::string file_id = manifest.at("files").at(0).at("file_id").as_string();
-  EXPECT_EQ(manifest.at("files").at(0).at("sha256").as_string(),
+  EXPECT_TRUE(found) << listing.Serialize();
+  const std::string file_id = manifest.at("files").at(0).at("file_id").AsString();
+  EXPECT_EQ(manifest.at("files").at(0).at("sha256").AsString(),
             *ExpectedSha256(sim_->TenantSnapshot(), file_id));
   EXPECT_EQ(Send("POST", "/_sim/meetings", "", R"({"uuid": "/new//meeting=="})").status, 409);
   EXPECT_EQ(Send("POST", "/_sim/meetings", "", R"({"colour": "red"})").status, 400);
@@ -706,33 +706,33 @@ TEST_F(SimulatorTest, SingleFilesUsersAndMeetingsCanBeMadeToMisbehave) {
     return Send("POST", "/_sim/state", "", body).status;
   };
   auto recording = [&](const std::string& file_id) {
-    const value listing = Json(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings"));
-    for (const value& f : listing.at("recording_files").as_array()) {
-      if (f.has_string_field("id") && f.at("id").as_string() == file_id) return f;
+    const Value listing = Json(Get("/v2/meetings/" + DoubleEncode(m.uuid) + "/recordings"));
+    for (const Value& f : listing.at("recording_files").AsArray()) {
+      if (f.HasString("id") && f.at("id").AsString() == file_id) return f;
     }
-    return value::null();
+    return Value::Null();
   };
   auto archived = [&](const std::string& file_id) {
-    const value listing = Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/archive_files"));
-    for (const value& f : listing.at("archive_files").as_array()) {
-      if (f.at("id").as_string() == file_id) return f;
+    const Value listing = Json(Get("/v2/past_meetings/" + DoubleEncode(m.uuid) + "/archive_files"));
+    for (const Value& f : listing.at("archive_files").AsArray()) {
+      if (f.at("id").AsString() == file_id) return f;
     }
-    return value::null();
+    return Value::Null();
   };
 
   ASSERT_EQ(state(R"({"file_id": ")" + video->file_id + R"(", "state": "processing"})"), 200);
-  EXPECT_EQ(recording(video->file_id).at("file_type").as_string(), "");
-  EXPECT_EQ(recording(video->file_id).at("status").as_string(), "processing");
+  EXPECT_EQ(recording(video->file_id).at("file_type").AsString(), "");
+  EXPECT_EQ(recording(video->file_id).at("status").AsString(), "processing");
   EXPECT_EQ(Get("/rec/download/" + video->file_id).status, 404);
   ASSERT_EQ(state(R"({"file_id": ")" + video->file_id + R"(", "state": "completed"})"), 200);
-  EXPECT_EQ(recording(video->file_id).at("file_type").as_string(), "MP4");
+  EXPECT_EQ(recording(video->file_id).at("file_type").AsString(), "MP4");
   EXPECT_EQ(Get("/rec/download/" + video->file_id).status, 302);
 
   ASSERT_EQ(state(R"({"file_id": ")" + archive_chat->file_id + R"(", "state": "failed"})"), 200);
-  EXPECT_EQ(archived(archive_chat->file_id).at("status").as_string(), "failed");
+  EXPECT_EQ(archived(archive_chat->file_id).at("status").AsString(), "failed");
   ASSERT_EQ(state(R"({"file_id": ")" + archive_chat->file_id + R"(", "state": "bad_fingerprint"})"),
             200);
-  EXPECT_NE(archived(archive_chat->file_id).at("encryption_fingerprint").as_string(),
+  EXPECT_NE(archived(archive_chat->file_id).at("encryption_fingerprint").AsString(),
             FileSha256(m, *archive_chat));
 
   const std::string user = tenant_.users[0].id;

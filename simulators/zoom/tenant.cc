@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cpprest/json.h"
 #include "simulators/zoom/file_content.h"
 #include "simulators/zoom/rng.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 namespace {
@@ -464,36 +464,36 @@ Tenant GenerateTenant(const TenantOptions& options) {
 
 namespace {
 
-using web::json::value;
+using json::Value;
 
-// Small readers over cpprestsdk's JSON that turn a wrong type into a Status naming the field.
-absl::StatusOr<std::string> GetString(const value& object, const char* key, bool required,
+// Small readers over the tenant file's JSON that turn a wrong type into a Status naming the field.
+absl::StatusOr<std::string> GetString(const Value& object, const char* key, bool required,
                                       absl::string_view where) {
-  if (!object.has_field(key)) {
+  if (!object.Has(key)) {
     if (!required) return std::string();
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": missing required field \"", key, "\""));
   }
-  const value& v = object.at(key);
-  if (!v.is_string()) {
+  const Value& v = object.at(key);
+  if (!v.IsString()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": field \"", key, "\" must be a string, got ", v.serialize()));
+        absl::StrCat(where, ": field \"", key, "\" must be a string, got ", v.Serialize()));
   }
-  return v.as_string();
+  return v.AsString();
 }
 
-absl::StatusOr<int64_t> GetInt(const value& object, const char* key, int64_t fallback,
+absl::StatusOr<int64_t> GetInt(const Value& object, const char* key, int64_t fallback,
                                absl::string_view where) {
-  if (!object.has_field(key)) return fallback;
-  const value& v = object.at(key);
-  if (!v.is_integer()) {
+  if (!object.Has(key)) return fallback;
+  const Value& v = object.at(key);
+  if (!v.IsInteger()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": field \"", key, "\" must be an integer, got ", v.serialize()));
+        absl::StrCat(where, ": field \"", key, "\" must be an integer, got ", v.Serialize()));
   }
-  return v.as_number().to_int64();
+  return v.AsInt64();
 }
 
-absl::StatusOr<absl::Time> GetTime(const value& object, const char* key, absl::string_view where) {
+absl::StatusOr<absl::Time> GetTime(const Value& object, const char* key, absl::string_view where) {
   absl::StatusOr<std::string> text = GetString(object, key, true, where);
   if (!text.ok()) return text.status();
   absl::StatusOr<absl::Time> t = ParseZoomTime(*text);
@@ -504,6 +504,18 @@ absl::StatusOr<absl::Time> GetTime(const value& object, const char* key, absl::s
   return t;
 }
 
+// The array at `key` (empty if absent); an error naming the field if it is something else.
+absl::StatusOr<Value::ArrayType> GetArray(const Value& object, const char* key,
+                                          absl::string_view where) {
+  if (!object.Has(key)) return Value::ArrayType();
+  const Value& v = object.at(key);
+  if (!v.IsArray()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": field \"", key, "\" must be an array, got ", v.Serialize()));
+  }
+  return v.AsArray();
+}
+
 #define ZSIM_ASSIGN(lhs, expr)        \
   do {                                \
     auto zsim_v = (expr);             \
@@ -511,16 +523,16 @@ absl::StatusOr<absl::Time> GetTime(const value& object, const char* key, absl::s
     lhs = *std::move(zsim_v);         \
   } while (0)
 
-absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& defaults) {
-  if (!root.is_object()) return absl::InvalidArgumentError("tenant file: top level must be an object");
+absl::StatusOr<Tenant> ParseTenantValue(const Value& root, const TenantOptions& defaults) {
+  if (!root.IsObject()) return absl::InvalidArgumentError("tenant file: top level must be an object");
   Tenant tenant;
   ZSIM_ASSIGN(tenant.account_id, GetString(root, "account_id", true, "tenant"));
   ZSIM_ASSIGN(tenant.account_name, GetString(root, "account_name", false, "tenant"));
   ZSIM_ASSIGN(tenant.domain, GetString(root, "domain", true, "tenant"));
-  if (!root.has_field("users") || !root.at("users").is_array()) {
+  if (!root.Has("users") || !root.at("users").IsArray()) {
     return absl::InvalidArgumentError("tenant file: \"users\" must be an array of users");
   }
-  for (const value& u : root.at("users").as_array()) {
+  for (const Value& u : root.at("users").AsArray()) {
     User user;
     ZSIM_ASSIGN(user.id, GetString(u, "id", true, "user"));
     const std::string where = absl::StrCat("user ", user.id);
@@ -537,10 +549,10 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
     tenant.users.push_back(std::move(user));
   }
   if (tenant.users.empty()) return absl::InvalidArgumentError("tenant file: no users");
-  const value meetings = root.has_field("meetings") ? root.at("meetings") : value::array();
-  if (!meetings.is_array()) return absl::InvalidArgumentError("tenant file: \"meetings\" must be an array");
+  const Value meetings = root.Has("meetings") ? root.at("meetings") : Value::Array();
+  if (!meetings.IsArray()) return absl::InvalidArgumentError("tenant file: \"meetings\" must be an array");
   int index = 0;
-  for (const value& m : meetings.as_array()) {
+  for (const Value& m : meetings.AsArray()) {
     Meeting meeting;
     ZSIM_ASSIGN(meeting.uuid, GetString(m, "uuid", true, "meeting"));
     const std::string where = absl::StrCat("meeting ", meeting.uuid);
@@ -560,8 +572,10 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
     ZSIM_ASSIGN(meeting.start_time, GetTime(m, "start_time", where));
     ZSIM_ASSIGN(minutes, GetInt(m, "duration", 30, where));
     meeting.duration = absl::Minutes(minutes);
-    if (m.has_field("participants")) {
-      for (const value& p : m.at("participants").as_array()) {
+    {
+      Value::ArrayType participants;
+      ZSIM_ASSIGN(participants, GetArray(m, "participants", where));
+      for (const Value& p : participants) {
         Participant row;
         ZSIM_ASSIGN(row.id, GetString(p, "id", false, where));
         ZSIM_ASSIGN(row.user_id, GetString(p, "user_id", false, where));
@@ -569,8 +583,8 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
         ZSIM_ASSIGN(row.email, GetString(p, "user_email", false, where));
         ZSIM_ASSIGN(row.join_time, GetTime(p, "join_time", where));
         ZSIM_ASSIGN(row.leave_time, GetTime(p, "leave_time", where));
-        row.internal = p.has_field("internal_user") && p.at("internal_user").is_boolean() &&
-                       p.at("internal_user").as_bool();
+        row.internal = p.Has("internal_user") && p.at("internal_user").IsBool() &&
+                       p.at("internal_user").AsBool();
         if (row.user_id.empty()) row.user_id = absl::StrCat(16778240 + meeting.participants.size());
         meeting.participants.push_back(std::move(row));
       }
@@ -581,8 +595,10 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
                                                  host->email, meeting.start_time,
                                                  meeting.end_time(), true});
     }
-    if (m.has_field("chat")) {
-      for (const value& c : m.at("chat").as_array()) {
+    {
+      Value::ArrayType chat;
+      ZSIM_ASSIGN(chat, GetArray(m, "chat", where));
+      for (const Value& c : chat) {
         ChatMessage msg;
         int64_t offset_s = 0, msg_type = 1;
         ZSIM_ASSIGN(offset_s, GetInt(c, "offset_seconds", 0, where));
@@ -600,8 +616,10 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
         meeting.chat.push_back(std::move(msg));
       }
     }
-    if (m.has_field("transcript")) {
-      for (const value& c : m.at("transcript").as_array()) {
+    {
+      Value::ArrayType transcript;
+      ZSIM_ASSIGN(transcript, GetArray(m, "transcript", where));
+      for (const Value& c : transcript) {
         Cue cue;
         int64_t start_ms = 0, end_ms = 0;
         ZSIM_ASSIGN(start_ms, GetInt(c, "start_ms", 0, where));
@@ -634,12 +652,9 @@ absl::StatusOr<Tenant> ParseTenantValue(const value& root, const TenantOptions& 
 }  // namespace
 
 absl::StatusOr<Tenant> ParseTenantJson(absl::string_view json, const TenantOptions& defaults) {
-  try {
-    return ParseTenantValue(value::parse(std::string(json)), defaults);
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tenant file is not valid JSON of the expected shape: ", e.what()));
-  }
+  absl::StatusOr<Value> root = json::Parse(json, "tenant file");
+  if (!root.ok()) return root.status();
+  return ParseTenantValue(*root, defaults);
 }
 
 }  // namespace zarc::zoom_sim

@@ -3,12 +3,12 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
-#include "cpprest/json.h"
 #include "runtime/crypto/digest.h"
+#include "runtime/json/json.h"
 
 namespace zarc::zoom_sim {
 
-using web::json::value;
+using json::Value;
 
 std::string WebhookSignature(absl::string_view secret, int64_t timestamp_s,
                              absl::string_view body) {
@@ -30,13 +30,13 @@ WebhookRequest SignWebhook(absl::string_view url, absl::string_view secret,
 }
 
 std::string UrlValidationBody(absl::string_view plain_token, absl::Time now) {
-  value payload = value::object();
-  payload["plainToken"] = value::string(std::string(plain_token));
-  value root = value::object();
+  Value payload = Value::Object();
+  payload["plainToken"] = json::Str(std::string(plain_token));
+  Value root = Value::Object();
   root["payload"] = std::move(payload);
-  root["event_ts"] = value::number(absl::ToUnixMillis(now));
-  root["event"] = value::string("endpoint.url_validation");
-  return root.serialize();
+  root["event_ts"] = Value::Number(absl::ToUnixMillis(now));
+  root["event"] = json::Str("endpoint.url_validation");
+  return root.Serialize();
 }
 
 absl::Status CheckUrlValidationReply(absl::string_view secret, absl::string_view plain_token,
@@ -45,25 +45,25 @@ absl::Status CheckUrlValidationReply(absl::string_view secret, absl::string_view
     return absl::FailedPreconditionError(absl::StrCat(
         "endpoint.url_validation: the endpoint answered HTTP ", status, ", Zoom requires 200"));
   }
-  value reply;
-  try {
-    reply = value::parse(std::string(reply_body));
-  } catch (const std::exception& e) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "endpoint.url_validation: the answer is not JSON (", e.what(), ")"));
+  Value reply;
+  absl::StatusOr<Value> parsed = json::Parse(reply_body, "the answer");
+  if (!parsed.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("endpoint.url_validation: ", parsed.status().message()));
   }
-  if (!reply.is_object() || !reply.has_string_field("plainToken") ||
-      !reply.has_string_field("encryptedToken")) {
+  reply = *std::move(parsed);
+  if (!reply.IsObject() || !reply.HasString("plainToken") ||
+      !reply.HasString("encryptedToken")) {
     return absl::FailedPreconditionError(
         "endpoint.url_validation: the answer must be {\"plainToken\": ..., \"encryptedToken\": "
         "...}");
   }
-  if (reply.at("plainToken").as_string() != plain_token) {
+  if (reply.at("plainToken").AsString() != plain_token) {
     return absl::FailedPreconditionError(
         "endpoint.url_validation: plainToken in the answer differs from the one sent");
   }
   const std::string expected = crypto::HmacSha256Hex(secret, plain_token);
-  if (!crypto::ConstantTimeEquals(reply.at("encryptedToken").as_string(), expected)) {
+  if (!crypto::ConstantTimeEquals(reply.at("encryptedToken").AsString(), expected)) {
     return absl::FailedPreconditionError(
         "endpoint.url_validation: encryptedToken is not hex(HMAC-SHA256(secret, plainToken)); "
         "check the endpoint's webhook secret token");

@@ -23,14 +23,14 @@ RUNTIME_OF = {
     "libgrpc++-dev": ["libgrpc++1.51"],
     "libprotobuf-dev": ["libprotobuf32"],
     "libabsl-dev": ["libabsl20220623"],
-    "libcpprest-dev": ["libcpprest2.10"],
     "libcurl4-openssl-dev": ["libcurl4"],
     "librdkafka-dev": ["librdkafka1"],
     "prometheus-cpp-dev": ["libprometheus-cpp-core1.0", "libprometheus-cpp-pull1.0"],
     "libssl-dev": ["libssl3"],
     "zlib1g-dev": ["zlib1g"],
-    # Needed to build only: test frameworks and header-only Boost (Beast, Asio).
+    # Needed to build only: test frameworks, header-only Boost (Beast, Asio) and nlohmann-json.
     "libgtest-dev": [], "libgmock-dev": [], "libbenchmark-dev": [], "libboost-dev": [],
+    "nlohmann-json3-dev": [],
 }
 BUILD_TOOLS = {"build-essential", "cmake", "ninja-build", "pkg-config", "protobuf-compiler",
                "protobuf-compiler-grpc", "googletest"}

@@ -254,7 +254,7 @@ absl::StatusOr<ProbeResult> ProbeMailbox(const DovecotProcess& dovecot, const st
   absl::StatusOr<json::Value> v = json::Parse(out, "imap_probe output");
   if (!v.ok()) return v.status();
   ProbeResult r;
-  for (const json::Value& f : v->at("folders").as_array()) r.folders.push_back(f.as_string());
+  for (const json::Value& f : v->at("folders").AsArray()) r.folders.push_back(f.AsString());
   r.folder_exists = json::Bool(*v, "folder_exists");
   for (const json::Value& m : json::Array(*v, "messages")) {
     r.messages.push_back(ProbedMessage{
