@@ -404,7 +404,12 @@ ServerResponse Simulator::HandleApi(const ServerRequest& request,
     return ZoomError(404, 404, absl::StrCat("No such API path: ", request.path));
   }
 
-  const RateDecision decision = limiter_.Admit(category, Now());
+  RateDecision decision = limiter_.Admit(category, Now());
+  if (decision.allowed && faults_.NextThrottle()) {
+    // A throttle storm: answered as Zoom answers a per-second limit it says was reached.
+    decision = {.allowed = false, .daily = false, .limit = decision.limit, .remaining = 0,
+                .retry_after = "1"};
+  }
   if (!decision.allowed) {
     ServerResponse response = ZoomError(
         429, 429,
@@ -1297,6 +1302,7 @@ ServerResponse Simulator::Stats() {
   faults["slow"] = value::number(f.slow);
   faults["truncated"] = value::number(f.truncated);
   faults["html"] = value::number(f.html);
+  faults["throttled"] = value::number(f.throttled);
   value body = value::object();
   body["categories"] = std::move(categories);
   body["faults"] = std::move(faults);
@@ -1324,7 +1330,8 @@ ServerResponse Simulator::HandleAdmin(const ServerRequest& request,
     for (auto [name, rule] : {std::pair<const char*, FaultRule>{"error", c.error},
                               {"slow", c.slow},
                               {"truncate", c.truncate},
-                              {"html", c.html}}) {
+                              {"html", c.html},
+                              {"throttle", c.throttle}}) {
       value r = value::object();
       r["every_n"] = value::number(rule.every_n);
       r["probability"] = value::number(rule.probability);
