@@ -214,6 +214,33 @@ absl::Duration TimeUntilBackAtWork(const std::string& log_path, size_t log_from,
   return absl::InfiniteDuration();
 }
 
+// zarc-devbroker and a Zoom simulator tenant started with `zoom_flags`, and what its manifest
+// says each mailbox must hold.
+struct Tenant {
+  std::unique_ptr<Subprocess> broker;
+  std::unique_ptr<Subprocess> zoom;
+  std::string bootstrap;
+  std::string zoom_url;
+  json::Value manifest;
+  std::map<std::string, std::set<std::string>> expected;
+};
+
+absl::Status StartTenant(const std::string& dir, std::vector<std::string> zoom_flags, Tenant* t) {
+  absl::StatusOr<std::string> bootstrap = testing::StartDevbroker(&t->broker);
+  if (!bootstrap.ok()) return bootstrap.status();
+  t->bootstrap = *bootstrap;
+  const std::string manifest_path = dir + "/manifest.json";
+  zoom_flags.push_back("--manifest-out=" + manifest_path);
+  absl::StatusOr<std::string> url = testing::StartZoomSimulator(zoom_flags, dir + "/zoom-sim.log", &t->zoom);
+  if (!url.ok()) return url.status();
+  t->zoom_url = *url;
+  absl::StatusOr<json::Value> manifest = json::Parse(ReadFile(manifest_path), "simulator manifest");
+  if (!manifest.ok()) return manifest.status();
+  t->manifest = *std::move(manifest);
+  t->expected = testing::ExpectedFromManifest(t->manifest);
+  return absl::OkStatus();
+}
+
 // zarc-STAGE on `bootstrap` with `extra` flags.
 std::vector<std::string> StageArgv(const std::string& stage, const std::string& bootstrap,
                                    const std::vector<std::string>& extra) {
@@ -311,14 +338,8 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
   testing::TempDir dir;
 
   // The real parts and the Zoom simulator.
-  std::unique_ptr<Subprocess> broker;
-  absl::StatusOr<std::string> bootstrap_servers = testing::StartDevbroker(&broker);
-  ASSERT_TRUE(bootstrap_servers.ok()) << bootstrap_servers.status();
-  const std::string bootstrap = *bootstrap_servers;
-
-  const std::string manifest_path = dir.path() + "/manifest.json";
-  std::unique_ptr<Subprocess> zoom;
-  absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
+  Tenant tenant;
+  absl::Status started = StartTenant(dir.path(),
       // One user, so one mailbox and 2,000 pairs: the importer delivers two or three a second
       // on this machine, and with more pairs the deliveries alone outlast the run's bound.
       // tests/crash_test.cc covers the fan-out to many mailboxes.
@@ -327,12 +348,13 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
        // Cloud recordings only (six files a meeting): tests/zoom_sources_test.cc covers the
        // Archiving API; here the files' count only adds time.
        "--archiving=false", "--plan=unlimited", std::string("--account-id=") + kAccount,
-       "--log-level=warn", std::string("--faults=") + kZoomBaseline, "--manifest-out=" + manifest_path},
-      dir.path() + "/zoom-sim.log", &zoom);
-  ASSERT_TRUE(zoom_url.ok()) << zoom_url.status();
-  absl::StatusOr<json::Value> manifest = json::Parse(ReadFile(manifest_path), "simulator manifest");
-  ASSERT_TRUE(manifest.ok()) << manifest.status();
-  const std::map<std::string, std::set<std::string>> expected = testing::ExpectedFromManifest(*manifest);
+       "--log-level=warn", std::string("--faults=") + kZoomBaseline},
+      &tenant);
+  ASSERT_TRUE(started.ok()) << started;
+  const std::string& bootstrap = tenant.bootstrap;
+  const std::string& zoom_url = tenant.zoom_url;
+  const json::Value& manifest = tenant.manifest;
+  const std::map<std::string, std::set<std::string>>& expected = tenant.expected;
   const int64_t expected_pairs = testing::Pairs(expected);
   ASSERT_GE(expected_pairs, kMeetings);
 
@@ -387,10 +409,10 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
                   .ok());
   ASSERT_TRUE(stages
                   .Start("mapper", argv("mapper", {"--mapper.mode=csv-only",
-                                                   "--mapper.tenant_domains=" + json::String(*manifest, "domain")}))
+                                                   "--mapper.tenant_domains=" + json::String(manifest, "domain")}))
                   .ok());
   ASSERT_TRUE(stages.Start("converter", argv("converter", {"--staging.url=" + staging})).ok());
-  ASSERT_TRUE(stages.Start("fetcher", argv("fetcher", FetcherFlags(*zoom_url, staging))).ok());
+  ASSERT_TRUE(stages.Start("fetcher", argv("fetcher", FetcherFlags(zoom_url, staging))).ok());
 
   // Bad input, beside the tenant: captured meetings whose staged file does not exist.
   kafka::KafkaConfig kafka;
@@ -417,7 +439,7 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
   int zoom_storms = 0;
   absl::Notification stop_storms;
   std::thread storms([&] {
-    const std::string faults = *zoom_url + "/_sim/faults";
+    const std::string faults = zoom_url + "/_sim/faults";
     const std::vector<std::pair<const char*, const char*>> plan = {
         {"503 storm", R"({"error": {"every_n": 2, "probability": 0}})"},
         {"429 storm", R"({"error": {"every_n": 0, "probability": 0.02}, "throttle": {"every_n": 2}})"}};
@@ -507,7 +529,7 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
   absl::SleepFor(absl::Seconds(3));  // observing an absence: no late duplicate may appear
 
   const testing::AuditResult audit = testing::Audit(expected, testing::ReadMaildirMailboxes(mail_root));
-  absl::StatusOr<json::Value> stats = GetJson(*zoom_url + "/_sim/stats");
+  absl::StatusOr<json::Value> stats = GetJson(zoom_url + "/_sim/stats");
   ASSERT_TRUE(stats.ok()) << stats.status();
   const json::Value zoom_faults = json::Object(*stats, "faults");
   std::string per_stage;
@@ -548,22 +570,17 @@ TEST(FaultSuiteTest, GraphThrottlingRevokedTokensAndKillsDeliverEveryPairExactly
   const absl::Time test_start = absl::Now();
   const absl::Time run_deadline = test_start + absl::Minutes(8);
   testing::TempDir dir;
-  std::unique_ptr<Subprocess> broker;
-  absl::StatusOr<std::string> bootstrap_servers = testing::StartDevbroker(&broker);
-  ASSERT_TRUE(bootstrap_servers.ok()) << bootstrap_servers.status();
-  const std::string bootstrap = *bootstrap_servers;
-
-  const std::string manifest_path = dir.path() + "/manifest.json";
-  std::unique_ptr<Subprocess> zoom;
-  absl::StatusOr<std::string> zoom_url = testing::StartZoomSimulator(
+  Tenant tenant;
+  absl::Status started = StartTenant(dir.path(),
       {"--port=0", "--threads=16", "--seed=37", "--users=12", "--meetings=100", "--days=14", std::string("--from=") + kFrom,
        "--recording-bytes=1024", "--audio-bytes=512", "--archiving=false", "--plan=unlimited",
-       std::string("--account-id=") + kAccount, "--log-level=warn", "--manifest-out=" + manifest_path},
-      dir.path() + "/zoom-sim.log", &zoom);
-  ASSERT_TRUE(zoom_url.ok()) << zoom_url.status();
-  absl::StatusOr<json::Value> manifest = json::Parse(ReadFile(manifest_path), "simulator manifest");
-  ASSERT_TRUE(manifest.ok()) << manifest.status();
-  const std::map<std::string, std::set<std::string>> expected = testing::ExpectedFromManifest(*manifest);
+       std::string("--account-id=") + kAccount, "--log-level=warn"},
+      &tenant);
+  ASSERT_TRUE(started.ok()) << started;
+  const std::string& bootstrap = tenant.bootstrap;
+  const std::string& zoom_url = tenant.zoom_url;
+  const json::Value& manifest = tenant.manifest;
+  const std::map<std::string, std::set<std::string>>& expected = tenant.expected;
   const int64_t expected_pairs = testing::Pairs(expected);
   ASSERT_GT(expected_pairs, 100);
 
@@ -613,11 +630,11 @@ TEST(FaultSuiteTest, GraphThrottlingRevokedTokensAndKillsDeliverEveryPairExactly
                                        "--importer.target=graph"};
   importer.insert(importer.end(), graph_flags.begin(), graph_flags.end());
   ASSERT_TRUE(stages.Start("importer", StageArgv("importer", bootstrap, importer)).ok());
-  std::vector<std::string> mapper = {"--mapper.mode=graph", "--mapper.tenant_domains=" + json::String(*manifest, "domain")};
+  std::vector<std::string> mapper = {"--mapper.mode=graph", "--mapper.tenant_domains=" + json::String(manifest, "domain")};
   mapper.insert(mapper.end(), graph_flags.begin(), graph_flags.end());
   ASSERT_TRUE(stages.Start("mapper", StageArgv("mapper", bootstrap, mapper)).ok());
   ASSERT_TRUE(stages.Start("converter", StageArgv("converter", bootstrap, {"--staging.url=" + staging})).ok());
-  ASSERT_TRUE(stages.Start("fetcher", StageArgv("fetcher", bootstrap, FetcherFlags(*zoom_url, staging))).ok());
+  ASSERT_TRUE(stages.Start("fetcher", StageArgv("fetcher", bootstrap, FetcherFlags(zoom_url, staging))).ok());
   const absl::Time flow_start = absl::Now();
   std::unique_ptr<Subprocess> sync = StartSync(stages.at("fetcher").grpc_port);
   ASSERT_NE(sync, nullptr);
