@@ -202,10 +202,11 @@ class FaultPlan {
 };
 
 // How long after `from` the stage whose log is `log_path` said it owns partitions again (bytes
-// after `log_from`), or for the fetcher, captured a meeting; at most `limit`.
+// after `log_from`), or for the fetcher, began the backfill asked of it again (a meeting it has
+// already captured is not logged again); at most `limit`.
 absl::Duration TimeUntilBackAtWork(const std::string& log_path, size_t log_from, const std::string& stage,
                                    absl::Time from, absl::Duration limit) {
-  const std::string needle = stage == "fetcher" ? "meeting captured" : "partitions assigned";
+  const std::string needle = stage == "fetcher" ? "sync started" : "partitions assigned";
   while (absl::Now() - from < limit) {
     const std::string text = ReadFile(log_path);
     if (text.size() > log_from && text.find(needle, log_from) != std::string::npos) return absl::Now() - from;
