@@ -1,5 +1,6 @@
 #include "runtime/blob/azurite_fixture.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,12 +38,20 @@ absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start(const Azur
       argv.push_back(a);
     }
   }
+  azurite->argv_ = std::move(argv);
+  azurite->scheme_ = scheme;
+  if (absl::Status s = azurite->Launch(); !s.ok()) return s;
+  azurite->endpoint_ = absl::StrCat(scheme, "://127.0.0.1:", azurite->port_, "/", kAzuriteAccount);
+  return azurite;
+}
+
+absl::Status AzuriteProcess::Launch() {
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> process =
-      testing::Subprocess::Start({.argv = argv, .merge_stderr = true});
+      testing::Subprocess::Start({.argv = argv_, .merge_stderr = true});
   if (!process.ok()) return process.status();
-  azurite->process_ = *std::move(process);
-  const std::string kNeedle = absl::StrCat("successfully listens on ", scheme, "://127.0.0.1:");
-  absl::StatusOr<std::string> line = azurite->process_->WaitForLine(kNeedle, absl::Seconds(60));
+  process_ = *std::move(process);
+  const std::string kNeedle = absl::StrCat("successfully listens on ", scheme_, "://127.0.0.1:");
+  absl::StatusOr<std::string> line = process_->WaitForLine(kNeedle, absl::Seconds(60));
   if (!line.ok()) return line.status();
   const size_t at = line->find(kNeedle);
   std::string port;
@@ -52,8 +61,32 @@ absl::StatusOr<std::unique_ptr<AzuriteProcess>> AzuriteProcess::Start(const Azur
   if (port.empty()) {
     return absl::InternalError(absl::StrCat("cannot read Azurite's port from: ", *line));
   }
-  azurite->endpoint_ = absl::StrCat(scheme, "://127.0.0.1:", port, "/", kAzuriteAccount);
-  return azurite;
+  if (!port_.empty() && port != port_) {
+    return absl::InternalError(absl::StrCat("Azurite came back on port ", port, ", not ", port_));
+  }
+  port_ = port;
+  return absl::OkStatus();
+}
+
+absl::Status AzuriteProcess::Stop() {
+  if (process_ == nullptr) return absl::OkStatus();
+  process_->Signal(SIGTERM);
+  absl::StatusOr<int> code = process_->Wait(absl::Seconds(30));
+  if (!code.ok()) {
+    process_->Signal(SIGKILL);
+    (void)process_->Wait(absl::Seconds(10));
+  }
+  process_.reset();
+  return code.ok() ? absl::OkStatus() : code.status();
+}
+
+absl::Status AzuriteProcess::Restart() {
+  if (absl::Status s = Stop(); !s.ok()) return s;
+  // The same port, so clients configured with endpoint() find it again.
+  for (size_t i = 0; i + 1 < argv_.size(); ++i) {
+    if (argv_[i] == "--blobPort") argv_[i + 1] = port_;
+  }
+  return Launch();
 }
 
 }  // namespace zarc::blob

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/testing/subprocess.h"
@@ -33,8 +34,19 @@ class AzuriteProcess {
   // The certificate to trust with oauth; empty otherwise.
   const std::string& ca_file() const { return ca_file_; }
 
+  // Stops Azurite (SIGTERM, which it answers by saving its metadata, then waits for the exit);
+  // Restart() starts it again on the same port with the same stored blobs, as a storage outage
+  // that ends would.
+  absl::Status Stop();
+  absl::Status Restart();
+
  private:
   AzuriteProcess() = default;
+  // Starts argv_ and reads the port Azurite listens on from its output.
+  absl::Status Launch();
+  std::vector<std::string> argv_;
+  std::string scheme_;
+  std::string port_;
   std::unique_ptr<testing::TempDir> location_;
   std::unique_ptr<testing::Subprocess> process_;
   std::string endpoint_;

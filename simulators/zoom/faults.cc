@@ -36,7 +36,8 @@ absl::Status ValidateFaultConfig(const FaultConfig& c) {
   for (const auto& [name, rule] : {std::pair<const char*, const FaultRule&>{"error", c.error},
                                    {"slow", c.slow},
                                    {"truncate", c.truncate},
-                                   {"html", c.html}}) {
+                                   {"html", c.html},
+                                   {"throttle", c.throttle}}) {
     if (rule.every_n < 0 || rule.probability < 0 || rule.probability > 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "fault \"", name, "\": every_n must be >= 0 and probability within [0, 1], got every_n=",
@@ -75,6 +76,8 @@ absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const F
       status = ReadRule(field, key, config.truncate);
     } else if (key == "html") {
       status = ReadRule(field, key, config.html);
+    } else if (key == "throttle") {
+      status = ReadRule(field, key, config.throttle);
     } else if (key == "error_status" && field.IsInteger()) {
       config.error_status = field.AsInt();
     } else if (key == "slow_ms" && field.IsInteger()) {
@@ -84,7 +87,7 @@ absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const F
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "fault config: field \"", key, "\" = ", field.Serialize(),
-          " is not allowed; use error, slow, truncate, html (objects), error_status, slow_ms "
+          " is not allowed; use error, slow, truncate, html, throttle (objects), error_status, slow_ms "
           "(integers), truncate_fraction (number)"));
     }
     if (!status.ok()) return status;
@@ -96,7 +99,7 @@ absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const F
 void FaultInjector::Set(const FaultConfig& config) {
   absl::MutexLock lock(&mu_);
   config_ = config;
-  error_count_ = slow_count_ = truncate_count_ = html_count_ = 0;
+  error_count_ = slow_count_ = truncate_count_ = html_count_ = throttle_count_ = 0;
 }
 
 FaultConfig FaultInjector::config() const {
@@ -145,6 +148,13 @@ bool FaultInjector::NextHtml() {
   absl::MutexLock lock(&mu_);
   const bool fire = Fire(config_.html, html_count_);
   if (fire) ++stats_.html;
+  return fire;
+}
+
+bool FaultInjector::NextThrottle() {
+  absl::MutexLock lock(&mu_);
+  const bool fire = Fire(config_.throttle, throttle_count_);
+  if (fire) ++stats_.throttled;
   return fire;
 }
 

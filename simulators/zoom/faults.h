@@ -26,10 +26,11 @@ struct FaultConfig {
   FaultRule truncate;  // storage downloads end after `truncate_fraction` of the announced length
   double truncate_fraction = 0.5;
   FaultRule html;  // storage downloads answer 200 with an HTML refusal page
+  FaultRule throttle;  // API calls answer 429 as a per-second limit would (Retry-After: 1)
 };
 
 // Reads {"error": {"every_n": 3, "probability": 0.1}, "error_status": 503, "slow": {...},
-// "slow_ms": 200, "truncate": {...}, "truncate_fraction": 0.5, "html": {...}}. Missing fields
+// "slow_ms": 200, "truncate": {...}, "truncate_fraction": 0.5, "html": {...}, "throttle": {...}}. Missing fields
 // keep `base`'s values; unknown fields are an error that lists the allowed ones.
 absl::StatusOr<FaultConfig> ParseFaultConfigJson(absl::string_view json, const FaultConfig& base);
 absl::Status ValidateFaultConfig(const FaultConfig& config);
@@ -39,6 +40,7 @@ struct FaultStats {
   int64_t slow = 0;
   int64_t truncated = 0;
   int64_t html = 0;
+  int64_t throttled = 0;
 };
 
 // Decides faults request by request; given the same seed and the same order of requests, the
@@ -56,6 +58,7 @@ class FaultInjector {
   int NextSlowMs();  // 0: no delay
   bool NextTruncate();
   bool NextHtml();
+  bool NextThrottle();
 
  private:
   bool Fire(const FaultRule& rule, int64_t& counter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -67,6 +70,7 @@ class FaultInjector {
   int64_t slow_count_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t truncate_count_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t html_count_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t throttle_count_ ABSL_GUARDED_BY(mu_) = 0;
   FaultStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

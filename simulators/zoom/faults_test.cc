@@ -40,6 +40,18 @@ TEST(FaultsTest, ProbabilityIsDeterministicForASeedAndRoughlyRight) {
   EXPECT_LT(hits, 600);
 }
 
+TEST(FaultsTest, ThrottleIsItsOwnRule) {
+  FaultInjector injector(1);
+  absl::StatusOr<FaultConfig> config = ParseFaultConfigJson(R"({"throttle": {"every_n": 2}})", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  injector.Set(*config);
+  EXPECT_FALSE(injector.NextThrottle());
+  EXPECT_TRUE(injector.NextThrottle());
+  EXPECT_FALSE(injector.NextError());
+  EXPECT_EQ(injector.stats().throttled, 1);
+  EXPECT_EQ(injector.stats().errors, 0);
+}
+
 TEST(FaultsTest, SlowAnswersTheConfiguredDelay) {
   FaultInjector injector(1);
   FaultConfig config;

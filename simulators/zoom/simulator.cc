@@ -404,7 +404,12 @@ ServerResponse Simulator::HandleApi(const ServerRequest& request,
     return ZoomError(404, 404, absl::StrCat("No such API path: ", request.path));
   }
 
-  const RateDecision decision = limiter_.Admit(category, Now());
+  RateDecision decision = limiter_.Admit(category, Now());
+  if (decision.allowed && faults_.NextThrottle()) {
+    // A throttle storm: answered as Zoom answers a per-second limit it says was reached.
+    decision = {.allowed = false, .daily = false, .limit = decision.limit, .remaining = 0,
+                .retry_after = "1"};
+  }
   if (!decision.allowed) {
     ServerResponse response = ZoomError(
         429, 429,
@@ -1298,6 +1303,7 @@ ServerResponse Simulator::Stats() {
   faults["slow"] = Value::Number(f.slow);
   faults["truncated"] = Value::Number(f.truncated);
   faults["html"] = Value::Number(f.html);
+  faults["throttled"] = Value::Number(f.throttled);
   Value body = Value::Object();
   body["categories"] = std::move(categories);
   body["faults"] = std::move(faults);
@@ -1325,7 +1331,8 @@ ServerResponse Simulator::HandleAdmin(const ServerRequest& request,
     for (auto [name, rule] : {std::pair<const char*, FaultRule>{"error", c.error},
                               {"slow", c.slow},
                               {"truncate", c.truncate},
-                              {"html", c.html}}) {
+                              {"html", c.html},
+                              {"throttle", c.throttle}}) {
       Value r = Value::Object();
       r["every_n"] = Value::Number(rule.every_n);
       r["probability"] = Value::Number(rule.probability);

@@ -590,6 +590,21 @@ TEST_F(SimulatorTest, InjectedFaultsFireAsConfigured) {
   EXPECT_EQ(stats.at("faults").at("errors").AsInt(), 3);
 }
 
+TEST_F(SimulatorTest, AThrottleStormAnswersPerSecondLimitsWithRetryAfter) {
+  ASSERT_EQ(Send("POST", "/_sim/faults", "", R"({"throttle": {"every_n": 2}})").status, 200);
+  std::vector<int> statuses;
+  http::ServerResponse throttled;
+  for (int i = 0; i < 4; ++i) {
+    http::ServerResponse r = Get("/v2/users");
+    statuses.push_back(r.status);
+    if (r.status == 429) throttled = std::move(r);
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{200, 429, 200, 429}));
+  EXPECT_EQ(Header(throttled, "Retry-After"), "1");
+  EXPECT_EQ(Header(throttled, "X-RateLimit-Type"), "QPS");
+  EXPECT_EQ(Json(Send("GET", "/_sim/stats")).at("faults").at("throttled").AsInt(), 2);
+}
+
 // ---- Webhooks and run-time meetings ----
 
 TEST_F(SimulatorTest, WebhooksAreSignedAndShapedLikeZooms) {

@@ -52,23 +52,56 @@ std::string MessageIdOf(std::istream& in) {
   return "";
 }
 
+// Adds the Message-ID of every file in `folder` for which `take(path)` holds to `ids`.
+template <typename Take>
+void CountMessageIds(const std::filesystem::path& folder, Take take, std::map<std::string, int>& ids) {
+  std::error_code ec;
+  if (!std::filesystem::exists(folder, ec)) return;
+  for (const auto& f : std::filesystem::directory_iterator(folder, ec)) {
+    if (!f.is_regular_file(ec) || !take(f.path())) continue;
+    std::ifstream in(f.path());
+    ++ids[MessageIdOf(in)];
+  }
+}
+
+// The mailbox folders under `root`, one per mailbox, named by their address.
+template <typename Visit>
+void ForEachMailbox(const std::string& root, Visit visit) {
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec)) return;
+  for (const auto& box : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = box.path().filename().string();
+    if (!box.is_directory() || absl::StartsWith(name, ".")) continue;
+    visit(name, box.path());
+  }
+}
+
 }  // namespace
 
 MailboxContents ReadEmlMailboxes(const std::string& mailboxes_root) {
   MailboxContents out;
-  std::error_code ec;
-  if (!std::filesystem::exists(mailboxes_root, ec)) return out;
-  for (const auto& box : std::filesystem::directory_iterator(mailboxes_root, ec)) {
-    const std::string name = box.path().filename().string();
-    if (!box.is_directory() || absl::StartsWith(name, ".")) continue;
-    const std::filesystem::path folder = box.path() / "Inbox" / "Zoom Meetings";
-    if (!std::filesystem::exists(folder, ec)) continue;
-    for (const auto& f : std::filesystem::directory_iterator(folder, ec)) {
-      if (f.path().extension() != ".eml") continue;
-      std::ifstream in(f.path());
-      ++out[name][MessageIdOf(in)];
+  ForEachMailbox(mailboxes_root, [&](const std::string& name, const std::filesystem::path& box) {
+    CountMessageIds(box / "Inbox" / "Zoom Meetings",
+                    [](const std::filesystem::path& p) { return p.extension() == ".eml"; }, out[name]);
+    if (out[name].empty()) out.erase(name);
+  });
+  return out;
+}
+
+MailboxContents ReadMaildirMailboxes(const std::string& mail_root) {
+  MailboxContents out;
+  ForEachMailbox(mail_root, [&](const std::string& name, const std::filesystem::path& box) {
+    std::error_code ec;
+    if (!std::filesystem::exists(box / "Maildir", ec)) return;
+    for (const auto& folder : std::filesystem::directory_iterator(box / "Maildir", ec)) {
+      // Maildir++ names a subfolder by its path with '.' separators: ".INBOX.Zoom Meetings".
+      if (!absl::EndsWith(folder.path().filename().string(), ".Zoom Meetings")) continue;
+      for (const char* sub : {"cur", "new"}) {
+        CountMessageIds(folder.path() / sub, [](const std::filesystem::path&) { return true; }, out[name]);
+      }
     }
-  }
+    if (out[name].empty()) out.erase(name);
+  });
   return out;
 }
 

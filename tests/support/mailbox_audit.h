@@ -21,6 +21,9 @@ int64_t Pairs(const std::map<std::string, std::set<std::string>>& expected);
 // carry it (Message-ID header read from each file).
 using MailboxContents = std::map<std::string, std::map<std::string, int>>;
 MailboxContents ReadEmlMailboxes(const std::string& mailboxes_root);
+// The same for Dovecot's maildirs under MAIL_ROOT/<mailbox>/Maildir/, folder INBOX/Zoom Meetings
+// (cur/ and new/; tmp/ holds deliveries not finished).
+MailboxContents ReadMaildirMailboxes(const std::string& mail_root);
 int64_t Count(const MailboxContents& contents);
 
 struct AuditResult {

@@ -82,11 +82,26 @@ absl::StatusOr<Service> StartLoggedService(std::vector<std::string> argv,
                                                   TailOf(log_path)));
 }
 
+absl::StatusOr<std::string> StartDevbroker(std::unique_ptr<Subprocess>* process) {
+  auto broker = Subprocess::Start({.argv = {BinPath("zarc-devbroker")}});
+  if (!broker.ok()) return broker.status();
+  absl::StatusOr<std::string> line = (*broker)->WaitForLine("bootstrap.servers=", absl::Seconds(30));
+  if (!line.ok()) return line.status();
+  *process = *std::move(broker);
+  return line->substr(line->find('=') + 1);
+}
+
 absl::StatusOr<std::string> StartZoomSimulator(const std::vector<std::string>& flags,
                                                const std::string& log_path,
                                                std::unique_ptr<Subprocess>* process) {
+  return StartSimulator("zarc-zoom-sim", flags, log_path, process);
+}
+
+absl::StatusOr<std::string> StartSimulator(const std::string& binary, const std::vector<std::string>& flags,
+                                           const std::string& log_path,
+                                           std::unique_ptr<Subprocess>* process) {
   std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$@\" >'" + log_path + "' 2>&1", "sh",
-                                   BinPath("zarc-zoom-sim")};
+                                   BinPath(binary)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto p = Subprocess::Start({.argv = argv, .capture_stdout = false});
   if (!p.ok()) return p.status();
@@ -100,7 +115,7 @@ absl::StatusOr<std::string> StartZoomSimulator(const std::vector<std::string>& f
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError("the Zoom simulator did not start: " + TailOf(log_path));
+  return absl::DeadlineExceededError(absl::StrCat(binary, " did not start: ", TailOf(log_path)));
 }
 
 ZarcRunProcess::ZarcRunProcess(std::vector<std::string> args, std::map<std::string, std::string> env,

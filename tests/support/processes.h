@@ -41,8 +41,16 @@ absl::StatusOr<Service> StartLoggedService(std::vector<std::string> argv,
                                            std::map<std::string, std::string> env,
                                            const std::string& log_path);
 
-// The Zoom simulator with `flags`, its output in `log_path`; returns its base URL
-// ("http://127.0.0.1:PORT") and keeps the process in *process.
+// zarc-devbroker (a durable mock Kafka cluster on 127.0.0.1), kept in *process; returns its
+// bootstrap servers.
+absl::StatusOr<std::string> StartDevbroker(std::unique_ptr<Subprocess>* process);
+
+// A simulator (`binary` in build/bin, e.g. "zarc-graph-sim") with `flags`, its output in
+// `log_path`; returns its base URL ("http://127.0.0.1:PORT") and keeps the process in *process.
+absl::StatusOr<std::string> StartSimulator(const std::string& binary, const std::vector<std::string>& flags,
+                                           const std::string& log_path,
+                                           std::unique_ptr<Subprocess>* process);
+// StartSimulator("zarc-zoom-sim", ...).
 absl::StatusOr<std::string> StartZoomSimulator(const std::vector<std::string>& flags,
                                                const std::string& log_path,
                                                std::unique_ptr<Subprocess>* process);
