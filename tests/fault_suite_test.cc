@@ -586,16 +586,16 @@ TEST(FaultSuiteTest, GraphThrottlingRevokedTokensAndKillsDeliverEveryPairExactly
   ASSERT_GT(expected_pairs, 100);
 
   // Every mailbox the manifest calls for is a Graph user whose mail is that address.
-  json::Value users = json::Value::array();
+  json::Value users = json::Value::Array();
   size_t n = 0;
   for (const auto& [mailbox, ids] : expected) {
-    json::Value u = json::Value::object();
-    u["userPrincipalName"] = json::Value::string(mailbox);
-    u["mail"] = json::Value::string(mailbox);
-    u["displayName"] = json::Value::string(mailbox);
+    json::Value u = json::Value::Object();
+    u["userPrincipalName"] = json::Value::String(mailbox);
+    u["mail"] = json::Value::String(mailbox);
+    u["displayName"] = json::Value::String(mailbox);
     users[n++] = std::move(u);
   }
-  json::Value directory = json::Value::object();
+  json::Value directory = json::Value::Object();
   directory["users"] = std::move(users);
   const std::string users_file = dir.path() + "/graph-users.json";
   std::ofstream(users_file) << json::Serialize(directory);
