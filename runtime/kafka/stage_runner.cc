@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <thread>
 #include <exception>
 #include <map>
@@ -19,7 +21,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "runtime/kafka/dead_letter.h"
 #include "runtime/kafka/librdkafka_glue.h"
@@ -79,6 +80,8 @@ struct PartitionState {
 };
 
 // Worker threads running entries handed to them; completions go back to the Run() thread.
+// std::mutex rather than absl::Mutex: ThreadSanitizer sees through pthread's primitives, while
+// Debian's Abseil is not instrumented and its condition waits release the lock internally.
 class WorkerPool {
  public:
   WorkerPool(int threads, std::function<void(Entry&)> run, std::function<void()> wake)
@@ -87,18 +90,22 @@ class WorkerPool {
   }
   ~WorkerPool() {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
+    work_.notify_all();
     for (std::thread& t : threads_) t.join();
   }
   void Submit(Entry* e) {
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(e);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(e);
+    }
+    work_.notify_one();
   }
-  // Takes back the entries of `tp` not started yet.
+  // Takes back the entries not started yet that `which` names.
   std::vector<Entry*> Withdraw(const std::function<bool(const Entry&)>& which) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     std::vector<Entry*> taken;
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (which(**it)) {
@@ -112,9 +119,10 @@ class WorkerPool {
   }
   // Entries finished since the last call; waits up to `timeout` for one when there is none.
   std::vector<Entry*> TakeDone(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !done_.empty(); };
-    if (timeout > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&any), timeout);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (timeout > absl::ZeroDuration()) {
+      done_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return !done_.empty(); });
+    }
     std::vector<Entry*> out;
     out.swap(done_);
     return out;
@@ -125,30 +133,30 @@ class WorkerPool {
     while (true) {
       Entry* e = nullptr;
       {
-        absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_ || !queue_.empty();
-        };
-        mu_.Await(absl::Condition(&ready));
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;
         e = queue_.front();
         queue_.pop_front();
       }
       run_(*e);
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         done_.push_back(e);
       }
+      done_cv_.notify_all();
       wake_();
     }
   }
 
   const std::function<void(Entry&)> run_;
   const std::function<void()> wake_;
-  absl::Mutex mu_;
-  std::deque<Entry*> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<Entry*> done_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;
+  std::condition_variable work_;
+  std::condition_variable done_cv_;
+  std::deque<Entry*> queue_;   // guarded by mu_
+  std::vector<Entry*> done_;   // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
   std::vector<std::thread> threads_;
 };
 
@@ -446,7 +454,12 @@ void StageRunner::Impl::Take(Record record) {
     it = partitions.try_emplace(tp).first;
   }
   PartitionState& p = it->second;
-  if (p.commit_to < 0) p.commit_to = record.offset;
+  if (p.commit_to < 0) {
+    // The first record fetched sits at the committed offset (or where the group starts): there
+    // is nothing to commit before it is settled.
+    p.commit_to = record.offset;
+    p.committed = record.offset;
+  }
   auto entry = std::make_unique<Entry>();
   entry->started = absl::Now();
   entry->first_failure = absl::InfinitePast();
@@ -497,7 +510,9 @@ void StageRunner::Impl::DispatchPartition(const TopicPartition& tp, PartitionSta
   // Keys with a record before, not settled: their later records wait their turn.
   absl::flat_hash_set<absl::string_view> busy;
   for (auto& [offset, e] : p.entries) {
-    if (p.running >= options.concurrency * 2) break;  // the pool has enough of this partition
+    // At most `concurrency` records of a partition in flight: with 1, a partition is handled one
+    // record at a time, strictly in order, as a failed record then holds back the next.
+    if (p.running >= options.concurrency) break;
     switch (e->state) {
       case Entry::State::kDone:
         break;
@@ -564,18 +579,11 @@ void StageRunner::Impl::Commit(bool force, const std::vector<TopicPartition>* on
   rd_kafka_resp_err_t err = rd_kafka_commit(consumer.get(), offsets.get(), sync ? 0 : 1);
   for (int i = 0; i < offsets->cnt; ++i) {
     rd_kafka_resp_err_t one = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : offsets->elems[i].err;
-    if (sync && one != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      // Typically during a rebalance. Commits are cumulative: the partition's next successful
-      // commit covers these records; only if the partition moves first does its new owner
-      // handle them again (at-least-once).
-      log::Warn(kComponent, "commit failed; the records since the last commit may be handled again",
-                {{"stage", options.stage},
-                 {"topic", offsets->elems[i].topic},
-                 {"partition", offsets->elems[i].partition},
-                 {"offset", offsets->elems[i].offset},
-                 {"error", rd_kafka_err2name(one)}});
-      continue;
-    }
+    // A failed commit, typically during a rebalance, is logged by OnCommit (librdkafka calls it
+    // for synchronous commits too). Commits are cumulative: the partition's next successful
+    // commit covers these records; only if the partition moves first does its new owner handle
+    // them again (at-least-once).
+    if (sync && one != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     if (!sync && err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     states[i]->committed = offsets->elems[i].offset;
   }

@@ -267,11 +267,20 @@ TEST_F(ImporterAppTest, DovecotStoppedMidRunAndRestartedLosesAndDuplicatesNothin
   ASSERT_TRUE(dovecot_->Stop().ok());
   Produce({testing::DeliveryFor(two, "alice@example.com", 2),
            testing::DeliveryFor(two, "bob@example.com", 2)});
-  // While the server is down the deliveries wait: no result (neither failed nor imported).
+  // While the server takes no connections the deliveries wait: nothing fails, and bob, who has
+  // no session open, gets no result. Alice's delivery may go through the session kept open
+  // from her first one (imap.max_idle_connections), if the server's session outlived its
+  // listener, as Dovecot's does here: then the message is really in her mailbox.
   absl::SleepFor(absl::Seconds(4));  // observing an absence: there is no event to wait for
   auto meanwhile = kafka::ReadTopic(kafka_, kafka::kImportLogTopic, absl::Seconds(10));
   ASSERT_TRUE(meanwhile.ok());
-  EXPECT_EQ(meanwhile->size(), 1u);
+  EXPECT_LE(meanwhile->size(), 2u);
+  for (const kafka::Record& record : *meanwhile) {
+    zarc::v1::ImportResult r;
+    ASSERT_TRUE(r.ParseFromString(record.value));
+    EXPECT_EQ(r.outcome(), zarc::v1::IMPORT_OUTCOME_IMPORTED) << r.mailbox() << " " << r.reason();
+    EXPECT_NE(r.mailbox(), "bob@example.com") << "delivered while the server took no connections";
+  }
 
   ASSERT_TRUE(dovecot_->Restart().ok());
   std::vector<zarc::v1::ImportResult> results = Results(3);
