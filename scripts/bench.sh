@@ -17,6 +17,7 @@ build/bench/render_bench --benchmark_format=json --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true >"$out/render.json"
 bench/render_file_bench.sh build "${BENCH_RENDER_MIB:-1024}" >"$out/render_file.json"
 bench/pipeline_bench.sh build "${BENCH_MEETINGS:-1000}" >"$out/pipeline.json"
+bench/fsync_bench.sh >"$out/fsync.json"
 python3 - "$out" "${BENCH_MEETINGS:-1000}" <<'PY'
 import datetime, json, re, subprocess, sys
 out, meetings = sys.argv[1], sys.argv[2]
@@ -27,6 +28,7 @@ codec_data, codec = median(f"{out}/codec.json")
 _, render = median(f"{out}/render.json")
 render_file = json.load(open(f"{out}/render_file.json"))
 pipeline = json.load(open(f"{out}/pipeline.json"))
+fsync = json.load(open(f"{out}/fsync.json"))
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -53,7 +55,10 @@ lines += ["", "| end to end | measured | target |", "| --- | --- | --- |",
           f"| `zarc run`, .eml target, {pipeline['meetings']} meetings ({pipeline['items']} of "
           f"{pipeline['expected_items']} mailbox items) | {pipeline['items_per_second']} items/s, "
           f"{pipeline['cpu_ms_per_item']} ms CPU per item, peak RSS {pipeline['peak_rss_mib']} MiB | "
-          f"≥ 3,300 items/s, ≤ 0.5 ms, ≤ 256 MiB |"]
+          f"≥ 3,300 items/s, ≤ 0.5 ms, ≤ 256 MiB |",
+          f"| {fsync['files']} fsyncs of 2 KiB files, by 1 / 4 / 16 threads at once (`bench/fsync_bench.sh`) | "
+          f"{fsync['ms_per_fsync_1_threads']} / {fsync['ms_per_fsync_4_threads']} / "
+          f"{fsync['ms_per_fsync_16_threads']} ms per fsync | — (what parallel deliveries share) |"]
 doc = open("docs/benchmarks.md").read()
 block = "<!-- bench.sh: begin -->\n" + "\n".join(lines) + "\n<!-- bench.sh: end -->"
 doc = re.sub(r"<!-- bench.sh: begin -->.*<!-- bench.sh: end -->", lambda _: block, doc, flags=re.S)

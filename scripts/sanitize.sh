@@ -5,7 +5,8 @@
 #   scripts/sanitize.sh tsan [CTEST_ARGS...]   ThreadSanitizer on the concurrent runtime pieces
 #                                              zarc owns (default: that set)
 #   scripts/sanitize.sh ci                     ASan+UBSan on the representative subset CI runs:
-#                                              the unit tests of the runtime and of every stage
+#                                              the unit tests of the runtime and of every stage,
+#                                              and the stage runner's tests on the mock cluster
 #                                              (no Azurite, Dovecot or simulator runs; memory
 #                                              bounds are not meaningful under ASan)
 # Any report fails the test that triggered it (halt_on_error / -fno-sanitize-recover).
@@ -17,7 +18,7 @@ case "$kind" in
   asan) sanitize=address,undefined dir=build-asan
         default=() ;;
   ci) sanitize=address,undefined dir=build-asan
-      export ZARC_SANITIZE_TARGETS="ledger_test fetcher_test reconciler_test converter_unit_test importer_unit_test http_test blob_test mapper_unit_test kafka_unit_test"
+      export ZARC_SANITIZE_TARGETS="ledger_test fetcher_test reconciler_test converter_unit_test importer_unit_test http_test blob_test mapper_unit_test kafka_unit_test kafka_stage_runner_test"
       default=(-L "unit|fetcher|converter|importer|http|mapper|kafka|blob" -E "Sim|Memory|Rss|Dovecot|Azurite|Graph|Crash|AppTest") ;;
   # The pieces with threads of zarc's own: the Zoom rate limiter and API client, the reconciler,
   # the ledger, the HTTP server, the status log, byte streams, the base64 sink, config, the

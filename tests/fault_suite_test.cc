@@ -406,7 +406,12 @@ TEST(FaultSuiteTest, FourServicesUnderKillsOutagesAndZoomFaultsDeliverEveryPairE
                               with(azure("archive", "zarc-archive"),
                                    {"--messages.url=" + staging, "--importer.target=imap",
                                     "--imap.host=127.0.0.1", absl::StrCat("--imap.port=", (*dovecot)->port()),
-                                    "--imap.tls=none", "--imap.auth=master", "--imap.master_user=zarc-master"})))
+                                    "--imap.tls=none", "--imap.auth=master", "--imap.master_user=zarc-master",
+                                    // Every delivery logs in, so the rotated password below is
+                                    // met: a connection kept logged in (the default) would go on
+                                    // delivering through the rotation, as it should. Reuse across
+                                    // a Dovecot restart is proven by ImporterAppTest.Dovecot…
+                                    "--imap.max_idle_connections=0"})))
                   .ok());
   ASSERT_TRUE(stages
                   .Start("mapper", argv("mapper", {"--mapper.mode=csv-only",
